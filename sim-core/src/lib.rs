@@ -1,0 +1,6 @@
+//! detsim: deterministic simulation testing for distributed systems.
+pub mod time {
+    //! Virtual time.
+    mod instant;
+    pub use instant::Instant;
+}

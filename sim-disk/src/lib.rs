@@ -1,0 +1,1 @@
+//! detsim's simulated disk (under construction).

@@ -1,0 +1,1 @@
+//! Integration tests of detsim: one binary, a module per area.

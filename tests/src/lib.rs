@@ -1,0 +1,1 @@
+//! The book chapters, compiled and run as doc-tests.
