@@ -1,6 +1,65 @@
 //! detsim: deterministic simulation testing for distributed systems.
-pub mod time {
-    //! Virtual time.
-    mod instant;
-    pub use instant::Instant;
-}
+//!
+//! A single-threaded executor drives virtual time, nodes that crash and
+//! restart, and (through the `detsim-net` and `detsim-disk` extensions) a
+//! simulated network and disks. Every random decision comes from one
+//! [`Seed`], so a failing run replays exactly.
+//!
+//! ```
+//! use std::time::Duration;
+//! use detsim::{Seed, Sim, time};
+//!
+//! let mut sim = Sim::new(Seed::new(1));
+//! sim.add_node("n1", |ctx| async move {
+//!     time::sleep(Duration::from_secs(1)).await;
+//!     tracing::info!(incarnation = ctx.incarnation(), "up");
+//! }).unwrap();
+//! let report = sim.run(async { time::sleep(Duration::from_secs(2)).await }).unwrap();
+//! println!("{report}");
+//! ```
+//!
+//! # Code map
+//!
+//! - `world/`: the executor: task slab (`task.rs`), timer queue (`timer.rs`),
+//!   nodes and their local clocks (`node.rs`), the step loop (`mod.rs`).
+//! - `sim.rs`: the public face: [`Sim`], [`SimBuilder`], [`SimHandle`], [`NodeContext`], [`Report`].
+//! - `time/`: virtual [`time::Instant`], `sleep`, `timeout`, `interval`.
+//! - `task.rs`, `random.rs`: ambient [`spawn`], [`yield_now`], [`random::with`].
+//! - `rng.rs`, `seed.rs`: [`SimRng`] named streams, [`Seed`].
+//! - `trace/`: [`Event`]s, the [`Fingerprint`], the `tracing` layer, [`check_determinism`].
+//! - `runtime.rs`: the [`Clock`], [`Spawn`], [`Entropy`], [`Runtime`] traits;
+//!   `real.rs` implements them on tokio (feature `tokio`).
+//! - `extension.rs`: how sim-net and sim-disk plug in ([`Extension`]).
+//! - `error.rs`: [`SimError`] (misuse) and [`Failure`] (a failed run).
+//!
+//! # Features
+//!
+//! - `tokio`: [`real::TokioRuntime`], a real implementation of the runtime traits.
+
+mod error;
+mod extension;
+mod panic;
+pub mod random;
+mod rng;
+mod runtime;
+mod seed;
+mod sim;
+mod task;
+pub mod time;
+mod trace;
+mod world;
+
+#[cfg(feature = "tokio")]
+pub mod real;
+
+pub use error::{BlockedTask, Cause, Failure, FailureInner, SimError};
+pub use extension::{Extension, NodeEvent};
+pub use rng::SimRng;
+pub use runtime::{Clock, Entropy, Runtime, Spawn, timeout_on};
+pub use seed::{ParseSeedError, Seed};
+pub use sim::{AsNode, NodeContext, Report, Sim, SimBuilder, SimHandle, Timer};
+pub use task::{YieldNow, context, current_node, handle, spawn, yield_now};
+pub use trace::{
+    Detail, Divergence, Event, EventKind, Fingerprint, Trace, TraceMode, check_determinism,
+};
+pub use world::{JoinError, JoinHandle, NodeId, NodeState, PollOrder, TaskId};

@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(t.as_nanos(), 1_500_000_000);
 /// assert_eq!(t.to_string(), "1.500000s");
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Instant(u64);
 
@@ -98,6 +100,11 @@ impl Sub<Instant> for Instant {
 impl fmt::Display for Instant {
     /// Seconds with microsecond precision: `12.345678s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.0 / 1_000_000_000, (self.0 % 1_000_000_000) / 1_000)
+        write!(
+            f,
+            "{}.{:06}s",
+            self.0 / 1_000_000_000,
+            (self.0 % 1_000_000_000) / 1_000
+        )
     }
 }

@@ -1,0 +1,257 @@
+//! Errors: misuse and bad configuration ([`SimError`]), and failed runs ([`Failure`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::Seed;
+use crate::time::Instant;
+use crate::trace::Trace;
+use crate::world::TaskId;
+
+/// A configuration or API misuse error: the test is wrong, not the system under test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SimError {
+    /// No node has this name.
+    UnknownNode(String),
+    /// A node with this name already exists.
+    DuplicateNode(String),
+    /// The name cannot be a node name.
+    InvalidNodeName {
+        /// The rejected name.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The operation needs the node in another lifecycle state.
+    NodeState {
+        /// The node.
+        node: String,
+        /// What was attempted.
+        operation: &'static str,
+        /// The node's state, which does not allow it.
+        state: crate::NodeState,
+    },
+    /// A configuration value is out of range.
+    InvalidConfig(String),
+    /// A simulation API was called where no simulation is running.
+    OutsideSimulation(&'static str),
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::UnknownNode(name) => write!(f, "unknown node {name:?}"),
+            SimError::DuplicateNode(name) => write!(f, "a node named {name:?} already exists"),
+            SimError::InvalidNodeName { name, reason } => {
+                write!(f, "invalid node name {name:?}: {reason}")
+            }
+            SimError::NodeState {
+                node,
+                operation,
+                state,
+            } => write!(f, "cannot {operation} node {node:?}: it is {state:?}"),
+            SimError::InvalidConfig(message) => write!(f, "invalid configuration: {message}"),
+            SimError::OutsideSimulation(api) => write!(f, "{}", outside_message(api)),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+pub(crate) fn outside_message(api: &str) -> String {
+    format!(
+        "detsim: `{api}` was called outside a simulation; call it from a future driven by \
+         `Sim::run` (the test body, a node's init, or a task they spawn), or use a real runtime \
+         (`detsim::real`, feature \"tokio\") outside simulation"
+    )
+}
+
+/// Why a run failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cause {
+    /// A task panicked (the panic was caught; the process did not abort).
+    Panic {
+        /// The task (`None`: a timer callback of an extension).
+        task: Option<TaskId>,
+        /// The panic message.
+        message: String,
+        /// `file:line:column` of the panic, when known.
+        location: Option<String>,
+    },
+    /// Nothing was ready and nothing was scheduled, but the run's goal was unmet.
+    Deadlock {
+        /// Every live task: where it was spawned, and on which node.
+        blocked: Vec<BlockedTask>,
+    },
+    /// More steps than the configured `steps_max` (a livelock guard).
+    StepLimit {
+        /// The limit.
+        steps_max: u64,
+    },
+    /// Virtual time would pass the configured limit.
+    TimeLimit {
+        /// The limit.
+        limit: Duration,
+    },
+    /// Something outside the world touched it: a waker fired from another OS thread.
+    DeterminismLeak {
+        /// What was detected.
+        detail: String,
+    },
+    /// A check of the user failed (an invariant, an `always!`).
+    Check {
+        /// The check's message.
+        message: String,
+    },
+}
+
+/// A task that was still waiting when a deadlock was detected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockedTask {
+    /// The task.
+    pub task: TaskId,
+    /// Its node's name, or `sim` for the harness.
+    pub node: String,
+    /// `file:line:column` of the spawn.
+    pub spawned_at: String,
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Panic {
+                task,
+                message,
+                location,
+            } => {
+                match task {
+                    Some(task) => write!(f, "{task} panicked")?,
+                    None => write!(f, "a timer callback panicked")?,
+                }
+                if let Some(location) = location {
+                    write!(f, " at {location}")?;
+                }
+                write!(f, ": {message}")
+            }
+            Cause::Deadlock { blocked } => {
+                write!(
+                    f,
+                    "deadlock: no task is ready and no timer is pending, but the run's goal is unmet; {} task(s) blocked:",
+                    blocked.len()
+                )?;
+                for task in blocked {
+                    write!(
+                        f,
+                        "\n    {} on {} (spawned at {})",
+                        task.task, task.node, task.spawned_at
+                    )?;
+                }
+                Ok(())
+            }
+            Cause::StepLimit { steps_max } => write!(
+                f,
+                "step limit exceeded: more than {steps_max} steps (a livelock? raise `steps_max` if the run is legitimately long)"
+            ),
+            Cause::TimeLimit { limit } => write!(
+                f,
+                "time limit exceeded: virtual time would pass {limit:?} (raise `time_limit` if the run is legitimately long)"
+            ),
+            Cause::DeterminismLeak { detail } => write!(f, "determinism leak: {detail}"),
+            Cause::Check { message } => write!(f, "check failed: {message}"),
+        }
+    }
+}
+
+/// A failed run: everything needed to understand and replay it.
+///
+/// Its `Display` prints the seed first, then the virtual time, the node, the
+/// cause and the one line that replays the run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure(Box<FailureInner>);
+
+/// The fields of a [`Failure`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailureInner {
+    /// The world's seed.
+    pub seed: Seed,
+    /// Virtual (true) time of the failure.
+    pub time: Instant,
+    /// The node it happened on, if any (`None`: the harness or the world).
+    pub node: Option<String>,
+    /// What went wrong.
+    pub cause: Cause,
+    /// The command line that replays this run.
+    pub replay: String,
+    /// Steps taken before the failure.
+    pub steps: u64,
+    /// The run's trace up to the failure.
+    pub trace: Trace,
+}
+
+impl Failure {
+    pub(crate) fn new(inner: FailureInner) -> Failure {
+        Failure(Box::new(inner))
+    }
+
+    /// The world's seed.
+    pub fn seed(&self) -> Seed {
+        self.0.seed
+    }
+
+    /// The cause.
+    pub fn cause(&self) -> &Cause {
+        &self.0.cause
+    }
+
+    /// All fields.
+    pub fn details(&self) -> &FailureInner {
+        &self.0
+    }
+
+    /// The trace up to the failure.
+    pub fn trace(&self) -> &Trace {
+        &self.0.trace
+    }
+
+    /// The replay command line.
+    pub fn replay(&self) -> &str {
+        &self.0.replay
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.0;
+        writeln!(f, "simulation failed")?;
+        writeln!(f, "  seed:   {}", inner.seed)?;
+        writeln!(f, "  time:   t={}", inner.time)?;
+        writeln!(f, "  node:   {}", inner.node.as_deref().unwrap_or("sim"))?;
+        writeln!(f, "  cause:  {}", inner.cause)?;
+        writeln!(
+            f,
+            "  trace:  {} events, fingerprint {}, {} steps",
+            inner.trace.count, inner.trace.fingerprint, inner.steps
+        )?;
+        write!(f, "  replay: {}", inner.replay)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The default replay line: libtest names each test's thread after the test,
+/// and cargo tells the package, so the line is usually exact.
+pub(crate) fn default_replay(seed: Seed) -> String {
+    let thread = std::thread::current();
+    let package = std::env::var("CARGO_PKG_NAME").ok();
+    match (thread.name(), package) {
+        (Some(test), Some(package)) if test != "main" => {
+            format!("SIM_SEED={seed} cargo test -p {package} -- --exact {test}")
+        }
+        (Some(test), None) if test != "main" => {
+            format!("SIM_SEED={seed} cargo test -- --exact {test}")
+        }
+        _ => format!("SIM_SEED={seed} <the same command>"),
+    }
+}

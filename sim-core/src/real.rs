@@ -1,0 +1,147 @@
+//! A real runtime for the [`Runtime`](crate::Runtime) traits: OS time and
+//! tokio's local task set. Enabled by the `tokio` feature.
+//!
+//! The same protocol code that runs on a simulated node runs here on real
+//! time; nothing in this module is used by simulations.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rand_core::RngCore;
+
+use crate::runtime::{Clock, Entropy, Spawn};
+use crate::time::Instant;
+use crate::world::{JoinError, TaskId};
+use crate::{Seed, SimRng};
+
+/// Real time and tokio tasks behind the runtime traits.
+///
+/// Must be used inside [`TokioRuntime::block_on`] (a current-thread tokio
+/// runtime with a `LocalSet`), because tasks need not be `Send`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use detsim::{Clock, Spawn, real::TokioRuntime};
+///
+/// let rt = TokioRuntime::new(detsim::Seed::new(1));
+/// let out = rt.clone().block_on(async move {
+///     let task = rt.spawn(async { 7 });
+///     rt.sleep(Duration::from_millis(1)).await;
+///     task.await.unwrap()
+/// });
+/// assert_eq!(out, 7);
+/// ```
+#[derive(Clone)]
+pub struct TokioRuntime {
+    start: std::time::Instant,
+    rng: Rc<RefCell<SimRng>>,
+    tasks: Rc<RefCell<u64>>,
+}
+
+impl TokioRuntime {
+    /// A runtime whose random numbers come from `seed` (time, of course, does not).
+    #[allow(clippy::disallowed_methods)] // Real time is this type's purpose.
+    pub fn new(seed: Seed) -> TokioRuntime {
+        TokioRuntime {
+            start: std::time::Instant::now(),
+            rng: Rc::new(RefCell::new(SimRng::stream(seed, "real"))),
+            tasks: Rc::new(RefCell::new(0)),
+        }
+    }
+
+    /// Runs `future` to completion on a new current-thread tokio runtime with
+    /// a local task set.
+    ///
+    /// # Panics
+    ///
+    /// Panics if tokio cannot build the runtime.
+    pub fn block_on<F: Future>(self, future: F) -> F::Output {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("detsim::real: cannot build a tokio runtime");
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, future)
+    }
+
+    fn to_std(&self, instant: Instant) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(self.start + instant.as_duration())
+    }
+}
+
+impl Clock for TokioRuntime {
+    #[allow(clippy::disallowed_methods)] // Real time is this type's purpose.
+    fn now(&self) -> Instant {
+        let elapsed = self.start.elapsed();
+        Instant::from_nanos(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + 'static {
+        tokio::time::sleep(duration)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + 'static {
+        tokio::time::sleep_until(self.to_std(deadline))
+    }
+}
+
+/// A tokio task's join handle, with detsim's [`JoinError`].
+pub struct RealJoinHandle<T> {
+    id: TaskId,
+    inner: tokio::task::JoinHandle<T>,
+}
+
+impl<T> RealJoinHandle<T> {
+    /// Aborts the task.
+    pub fn abort(&self) {
+        self.inner.abort();
+    }
+}
+
+impl<T> Future for RealJoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let id = self.id;
+        match Pin::new(&mut self.inner).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(value)) => Poll::Ready(Ok(value)),
+            Poll::Ready(Err(error)) if error.is_panic() => {
+                std::panic::resume_unwind(error.into_panic())
+            }
+            Poll::Ready(Err(_)) => Poll::Ready(Err(JoinError::Aborted(id))),
+        }
+    }
+}
+
+impl Spawn for TokioRuntime {
+    type JoinHandle<T: 'static> = RealJoinHandle<T>;
+
+    fn spawn<F>(&self, future: F) -> RealJoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let id = {
+            let mut next = self.tasks.borrow_mut();
+            *next += 1;
+            TaskId(*next - 1)
+        };
+        RealJoinHandle {
+            id,
+            inner: tokio::task::spawn_local(future),
+        }
+    }
+}
+
+impl Entropy for TokioRuntime {
+    fn next_u64(&self) -> u64 {
+        self.rng.borrow_mut().next_u64()
+    }
+}

@@ -1,0 +1,141 @@
+//! Small traits protocol code can be generic over, so the same code runs in a
+//! simulation ([`NodeContext`], [`SimHandle`]) and on a real runtime
+//! ([`real::TokioRuntime`](crate::real), feature `tokio`).
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures::FutureExt;
+
+use crate::time::{Elapsed, Instant};
+use crate::world::{JoinError, JoinHandle};
+use crate::{NodeContext, SimHandle};
+
+/// Reads the time and waits.
+pub trait Clock {
+    /// The current time (for a real runtime: since the runtime started).
+    fn now(&self) -> Instant;
+
+    /// Waits for `duration`.
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + 'static;
+
+    /// Waits until `deadline`.
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + 'static;
+}
+
+/// Starts tasks. Futures need not be `Send`: simulated worlds are single-threaded,
+/// and real runtimes use a local task set.
+pub trait Spawn {
+    /// Awaits a spawned task's output.
+    type JoinHandle<T: 'static>: Future<Output = Result<T, JoinError>> + 'static;
+
+    /// Spawns `future`.
+    fn spawn<F>(&self, future: F) -> Self::JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static;
+}
+
+/// Random numbers.
+pub trait Entropy {
+    /// A random `u64`.
+    fn next_u64(&self) -> u64;
+
+    /// Fills `dest` with random bytes.
+    fn fill_bytes(&self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+}
+
+/// Everything a protocol node needs from its runtime.
+pub trait Runtime: Clock + Spawn + Entropy + Clone + 'static {}
+
+impl<T: Clock + Spawn + Entropy + Clone + 'static> Runtime for T {}
+
+/// Runs `future` for at most `duration` of `clock`'s time.
+///
+/// # Errors
+///
+/// [`Elapsed`] if the deadline came first.
+pub async fn timeout_on<C: Clock, F: Future>(
+    clock: &C,
+    duration: Duration,
+    future: F,
+) -> Result<F::Output, Elapsed> {
+    let sleep = clock.sleep(duration);
+    futures::pin_mut!(future, sleep);
+    futures::select_biased! {
+        output = future.fuse() => Ok(output),
+        () = sleep.fuse() => Err(Elapsed::new()),
+    }
+}
+
+impl Clock for NodeContext {
+    fn now(&self) -> Instant {
+        NodeContext::now(self)
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + 'static {
+        NodeContext::sleep(self, duration)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + 'static {
+        NodeContext::sleep_until(self, deadline)
+    }
+}
+
+impl Spawn for NodeContext {
+    type JoinHandle<T: 'static> = JoinHandle<T>;
+
+    #[track_caller]
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        NodeContext::spawn(self, future)
+    }
+}
+
+impl Entropy for NodeContext {
+    fn next_u64(&self) -> u64 {
+        self.with_rng(|rng| rand_core::RngCore::next_u64(rng))
+    }
+}
+
+impl Clock for SimHandle {
+    fn now(&self) -> Instant {
+        SimHandle::now(self)
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + 'static {
+        self.with(|w| crate::time::Sleep::new_true(w, w.now().saturating_add(duration)))
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + 'static {
+        self.with(|w| crate::time::Sleep::new_true(w, deadline))
+    }
+}
+
+impl Spawn for SimHandle {
+    type JoinHandle<T: 'static> = JoinHandle<T>;
+
+    #[track_caller]
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let location = std::panic::Location::caller();
+        self.with(|w| w.spawn(None, future, location))
+    }
+}
+
+impl Entropy for SimHandle {
+    fn next_u64(&self) -> u64 {
+        self.with(|w| w.with_rng(None, |rng| rand_core::RngCore::next_u64(rng)))
+    }
+}

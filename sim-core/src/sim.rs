@@ -1,0 +1,811 @@
+//! The public face of a world: [`Sim`] (owns it), [`SimBuilder`], [`SimHandle`]
+//! (controls it from inside), [`NodeContext`] (a node's view) and [`Report`].
+
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::Seed;
+use crate::error::{Cause, Failure, SimError};
+use crate::extension::Extension;
+use crate::rng::SimRng;
+use crate::time::Instant;
+use crate::trace::{ConsoleLevel, EventKind, Trace, TraceMode};
+use crate::world::{Config, Enter, JoinHandle, NodeId, NodeState, PollOrder, World, with_world};
+
+/// Builds a [`Sim`]. A world cannot be built without a seed.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use detsim::{PollOrder, Seed, Sim};
+///
+/// let sim = Sim::builder(Seed::new(42))
+///     .poll_order(PollOrder::Random)
+///     .time_limit(Duration::from_secs(60))
+///     .steps_max(1_000_000)
+///     .build()
+///     .unwrap();
+/// assert_eq!(sim.seed(), Seed::new(42));
+/// ```
+#[derive(Clone, Debug)]
+pub struct SimBuilder {
+    config: Config,
+    console: Option<ConsoleLevel>,
+}
+
+impl SimBuilder {
+    /// A builder for a world with `seed` and default options: FIFO poll
+    /// order, at most 100 million steps, at most 24 hours of virtual time,
+    /// fingerprint-only trace, console logging from `SIM_LOG` (default `info`).
+    pub fn new(seed: Seed) -> SimBuilder {
+        SimBuilder {
+            config: Config {
+                seed,
+                poll_order: PollOrder::Fifo,
+                steps_max: 100_000_000,
+                time_limit: Some(Duration::from_secs(24 * 3600)),
+                trace: TraceMode::Fingerprint,
+                replay: None,
+            },
+            console: None,
+        }
+    }
+
+    /// How tasks ready at the same instant are ordered.
+    pub fn poll_order(mut self, order: PollOrder) -> SimBuilder {
+        self.config.poll_order = order;
+        self
+    }
+
+    /// The most steps (polls and timer firings) a run may take before it
+    /// fails as a livelock.
+    pub fn steps_max(mut self, steps_max: u64) -> SimBuilder {
+        self.config.steps_max = steps_max;
+        self
+    }
+
+    /// The most virtual time a run may reach before it fails.
+    pub fn time_limit(mut self, limit: Duration) -> SimBuilder {
+        self.config.time_limit = Some(limit);
+        self
+    }
+
+    /// No virtual time limit (the step limit still applies).
+    pub fn no_time_limit(mut self) -> SimBuilder {
+        self.config.time_limit = None;
+        self
+    }
+
+    /// What the trace keeps.
+    pub fn trace(mut self, mode: TraceMode) -> SimBuilder {
+        self.config.trace = mode;
+        self
+    }
+
+    /// The command line a failure report prints to replay the run (default:
+    /// `SIM_SEED=<seed> cargo test -p <package> -- --exact <test>`, guessed
+    /// from the test thread's name).
+    pub fn replay(mut self, command: impl Into<String>) -> SimBuilder {
+        self.config.replay = Some(command.into());
+        self
+    }
+
+    /// Which `tracing` events of code in the world are printed, as
+    /// `t=1.000000s n1 INFO target: message` lines: a level name (`error`,
+    /// `warn`, `info`, `debug`, `trace`) or `off`. Overrides `SIM_LOG`.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::InvalidConfig`] for another word.
+    pub fn console(mut self, level: &str) -> Result<SimBuilder, SimError> {
+        self.console = Some(ConsoleLevel::parse(level)?);
+        Ok(self)
+    }
+
+    /// Prints no log lines (for sweeps).
+    pub fn quiet(mut self) -> SimBuilder {
+        self.console = Some(ConsoleLevel::off());
+        self
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> Seed {
+        self.config.seed
+    }
+
+    /// What the trace keeps.
+    pub fn trace_mode(&self) -> TraceMode {
+        self.config.trace
+    }
+
+    /// Replaces the seed (to run the same configuration for another seed).
+    pub fn with_seed(mut self, seed: Seed) -> SimBuilder {
+        self.config.seed = seed;
+        self
+    }
+
+    /// Builds the world.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::InvalidConfig`] for a zero step limit, a zero time limit,
+    /// or a malformed `SIM_LOG`.
+    pub fn build(self) -> Result<Sim, SimError> {
+        if self.config.steps_max == 0 {
+            return Err(SimError::InvalidConfig(
+                "steps_max must be above zero".into(),
+            ));
+        }
+        if self.config.time_limit == Some(Duration::ZERO) {
+            return Err(SimError::InvalidConfig(
+                "time_limit must be above zero".into(),
+            ));
+        }
+        if let TraceMode::Record { events_max: 0 } = self.config.trace {
+            return Err(SimError::InvalidConfig(
+                "trace events_max must be above zero".into(),
+            ));
+        }
+        let console = match self.console {
+            Some(console) => console,
+            None => ConsoleLevel::from_env()?,
+        };
+        let world = Rc::new(World::new(self.config, console));
+        Ok(Sim { world })
+    }
+}
+
+/// A simulated world: nodes, tasks, virtual time and randomness, all driven
+/// by one thread from one seed.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use detsim::{Seed, Sim, time};
+///
+/// let mut sim = Sim::new(Seed::new(7));
+/// let server = sim.add_node("server", |_ctx| async {
+///     loop {
+///         time::sleep(Duration::from_secs(1)).await;
+///         tracing::info!("tick");
+///     }
+/// }).unwrap();
+/// let report = sim.run(async move {
+///     time::sleep(Duration::from_millis(2500)).await;
+///     detsim::handle().crash(server).unwrap();
+///     time::sleep(Duration::from_secs(1)).await;
+/// }).unwrap();
+/// assert_eq!(report.elapsed.as_nanos(), 3_500_000_000);
+/// ```
+pub struct Sim {
+    world: Rc<World>,
+}
+
+impl Sim {
+    /// A world with `seed` and the default options.
+    pub fn new(seed: Seed) -> Sim {
+        SimBuilder::new(seed)
+            .build()
+            .unwrap_or_else(|e| panic!("detsim: {e}"))
+    }
+
+    /// A builder for a world with `seed`.
+    pub fn builder(seed: Seed) -> SimBuilder {
+        SimBuilder::new(seed)
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> Seed {
+        self.world.seed()
+    }
+
+    /// The world's true virtual time.
+    pub fn now(&self) -> Instant {
+        self.world.now()
+    }
+
+    /// A handle that controls this world from inside it (and, through
+    /// [`Sim::enter`], from outside).
+    pub fn handle(&self) -> SimHandle {
+        SimHandle {
+            world: self.world.id,
+        }
+    }
+
+    /// Runs `f` with this world entered, so handles and ambient APIs work.
+    pub fn enter<R>(&self, f: impl FnOnce(SimHandle) -> R) -> R {
+        let _enter = Enter::new(&self.world);
+        f(self.handle())
+    }
+
+    /// Adds a node named `name` whose tasks start with `init`; `init` runs
+    /// again on every restart. See [`SimHandle::add_node`].
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::DuplicateNode`] or [`SimError::InvalidNodeName`].
+    #[track_caller]
+    pub fn add_node<F, Fut>(&mut self, name: &str, init: F) -> Result<NodeId, SimError>
+    where
+        F: Fn(NodeContext) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let location = Location::caller();
+        self.enter(|h| h.add_node_at(name, init, location))
+    }
+
+    /// Crashes a node now. See [`SimHandle::crash`].
+    ///
+    /// # Errors
+    ///
+    /// See [`SimHandle::crash`].
+    pub fn crash(&mut self, node: impl AsNode) -> Result<(), SimError> {
+        self.enter(|h| h.crash(node))
+    }
+
+    /// Restarts a crashed node now. See [`SimHandle::restart`].
+    ///
+    /// # Errors
+    ///
+    /// See [`SimHandle::restart`].
+    pub fn restart(&mut self, node: impl AsNode) -> Result<(), SimError> {
+        self.enter(|h| h.restart(node))
+    }
+
+    /// Installs an extension. See [`SimHandle::install`].
+    ///
+    /// # Errors
+    ///
+    /// See [`SimHandle::install`].
+    pub fn install<T: Extension>(&mut self, extension: Rc<T>) -> Result<(), SimError> {
+        self.enter(|h| h.install(extension))
+    }
+
+    /// The installed extension of type `T`.
+    pub fn extension<T: Extension>(&self) -> Option<Rc<T>> {
+        self.world.extension::<T>()
+    }
+
+    /// Runs the world until `body` completes, and returns its output with a
+    /// report of the run.
+    ///
+    /// `body` runs as a task of the test harness (node `sim`). Other tasks
+    /// keep their state when `run` returns, so a world can be run again.
+    ///
+    /// # Errors
+    ///
+    /// A [`Failure`] when a task panics, the world deadlocks, a step or time
+    /// limit is exceeded, or a determinism leak is detected. Once a world has
+    /// failed, every later `run` returns the same failure.
+    #[track_caller]
+    pub fn run<F>(&mut self, body: F) -> Result<Report<F::Output>, Failure>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let location = Location::caller();
+        let world = self.world.clone();
+        let _enter = Enter::new(&world);
+        crate::trace::dispatch(|| {
+            let mut handle = world.spawn(None, body, location);
+            world.run_until(&|| handle.is_finished())?;
+            match handle.try_take() {
+                Some(Ok(value)) => Ok(Report {
+                    value,
+                    seed: world.seed(),
+                    elapsed: world.now(),
+                    steps: world.steps(),
+                    trace: world.trace_summary(),
+                }),
+                Some(Err(error)) => Err(world.failure(
+                    Cause::Check {
+                        message: format!("the test body ended without output: {error}"),
+                    },
+                    None,
+                )),
+                None => unreachable!("run_until returned before the body finished"),
+            }
+        })
+    }
+
+    /// Runs the world for `duration` of virtual time.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sim::run`].
+    #[track_caller]
+    pub fn run_for(&mut self, duration: Duration) -> Result<Report<()>, Failure> {
+        self.run(async move { crate::time::sleep(duration).await })
+    }
+
+    /// The trace so far.
+    pub fn trace(&self) -> Trace {
+        self.world.trace_summary()
+    }
+}
+
+impl fmt::Debug for Sim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sim")
+            .field("seed", &self.world.seed())
+            .field("now", &self.world.now())
+            .field("nodes", &self.world.node_count())
+            .field("tasks", &self.world.live_tasks())
+            .finish()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        // Tasks hold wakers and user state; drop them with the world entered
+        // so their destructors can use the world.
+        let world = self.world.clone();
+        let _enter = Enter::new(&world);
+        let _ = crate::panic::catch(std::panic::AssertUnwindSafe(|| world.clear()));
+    }
+}
+
+/// The outcome of a successful [`Sim::run`].
+#[derive(Clone, Debug)]
+pub struct Report<T> {
+    /// The body's output.
+    pub value: T,
+    /// The world's seed.
+    pub seed: Seed,
+    /// Virtual (true) time at the end of the run.
+    pub elapsed: Instant,
+    /// Steps taken so far (task polls and timer firings).
+    pub steps: u64,
+    /// The trace so far: fingerprint, event count, and the events if recorded.
+    pub trace: Trace,
+}
+
+impl<T> fmt::Display for Report<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "seed {}: ran to t={} in {} steps, {} events, fingerprint {}",
+            self.seed, self.elapsed, self.steps, self.trace.count, self.trace.fingerprint
+        )
+    }
+}
+
+/// A pending callback scheduled with [`SimHandle::call_at`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timer {
+    world: u64,
+    key: crate::world::TimerKey,
+}
+
+/// Something that names a node: a [`NodeId`] or the node's name.
+pub trait AsNode {
+    /// Resolves to the node's id in the current world.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::UnknownNode`].
+    fn resolve(&self, handle: &SimHandle) -> Result<NodeId, SimError>;
+}
+
+impl AsNode for NodeId {
+    fn resolve(&self, handle: &SimHandle) -> Result<NodeId, SimError> {
+        handle.with(|w| w.check_node(*self)).map(|()| *self)
+    }
+}
+
+impl AsNode for &str {
+    fn resolve(&self, handle: &SimHandle) -> Result<NodeId, SimError> {
+        handle.with(|w| w.node_id(self))
+    }
+}
+
+impl AsNode for String {
+    fn resolve(&self, handle: &SimHandle) -> Result<NodeId, SimError> {
+        self.as_str().resolve(handle)
+    }
+}
+
+/// Controls a world from inside it: add, crash, restart, pause and resume
+/// nodes, skew their clocks, schedule actions, reach extensions.
+///
+/// A handle is a small `Copy` value; it works while its world is running on
+/// the current thread (or entered with [`Sim::enter`]).
+///
+/// # Panics
+///
+/// Every method panics when the handle's world is not the one running on this thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SimHandle {
+    pub(crate) world: u64,
+}
+
+impl SimHandle {
+    /// The handle of the world running on this thread.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a simulation.
+    #[track_caller]
+    pub fn current() -> SimHandle {
+        with_world("detsim::handle", |w| SimHandle { world: w.id })
+    }
+
+    /// The handle of the world running on this thread, if any.
+    pub fn try_current() -> Option<SimHandle> {
+        crate::world::with_world_opt(|w| SimHandle { world: w.id })
+    }
+
+    #[track_caller]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        let id = self.world;
+        with_world("SimHandle", |w| {
+            assert_eq!(
+                w.id, id,
+                "detsim: this handle belongs to another simulation than the one running on this thread"
+            );
+            f(w)
+        })
+    }
+
+    /// The world's seed.
+    pub fn seed(&self) -> Seed {
+        self.with(|w| w.seed())
+    }
+
+    /// The world's true virtual time (nodes read skewed local clocks through
+    /// [`time::now`](crate::time::now)).
+    pub fn now(&self) -> Instant {
+        self.with(|w| w.now())
+    }
+
+    /// Adds a node while the world runs (scale-out); its `init` starts at once.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::DuplicateNode`] or [`SimError::InvalidNodeName`] (names
+    /// are ASCII letters, digits, `-`, `_`, `.`; `sim` is reserved).
+    #[track_caller]
+    pub fn add_node<F, Fut>(&self, name: &str, init: F) -> Result<NodeId, SimError>
+    where
+        F: Fn(NodeContext) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.add_node_at(name, init, Location::caller())
+    }
+
+    fn add_node_at<F, Fut>(
+        &self,
+        name: &str,
+        init: F,
+        location: &'static Location<'static>,
+    ) -> Result<NodeId, SimError>
+    where
+        F: Fn(NodeContext) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let init: crate::world::InitFn = Rc::new(move |ctx| Box::pin(init(ctx)));
+        self.with(|w| w.add_node(name, init, location))
+    }
+
+    /// The node named `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::UnknownNode`].
+    pub fn node(&self, name: &str) -> Result<NodeId, SimError> {
+        self.with(|w| w.node_id(name))
+    }
+
+    /// Every node, in the order added.
+    pub fn nodes(&self) -> Vec<NodeId> {
+        self.with(|w| (0..w.node_count() as u32).map(NodeId).collect())
+    }
+
+    /// A node's name.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::UnknownNode`].
+    pub fn node_name(&self, node: impl AsNode) -> Result<String, SimError> {
+        let node = node.resolve(self)?;
+        Ok(self.with(|w| w.node_name(node).to_string()))
+    }
+
+    /// A node's lifecycle state.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::UnknownNode`].
+    pub fn node_state(&self, node: impl AsNode) -> Result<NodeState, SimError> {
+        let node = node.resolve(self)?;
+        Ok(self.with(|w| w.node_state(node)))
+    }
+
+    /// How many times the node has crashed (its incarnation number).
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::UnknownNode`].
+    pub fn incarnation(&self, node: impl AsNode) -> Result<u64, SimError> {
+        let node = node.resolve(self)?;
+        Ok(self.with(|w| w.node_incarnation(node)))
+    }
+
+    /// Crashes a running or paused node: every task of it is dropped at once
+    /// (destructors run, its timers are cancelled, nothing of it is polled
+    /// again, join handles report [`JoinError::Crashed`](crate::JoinError::Crashed)),
+    /// and extensions are told (the network closes its sockets, the disk loses
+    /// what was not synced). A task that crashes its own node finishes its
+    /// current poll first.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::UnknownNode`], or [`SimError::NodeState`] if it is already crashed.
+    pub fn crash(&self, node: impl AsNode) -> Result<(), SimError> {
+        let node = node.resolve(self)?;
+        self.with(|w| w.crash(node))
+    }
+
+    /// Restarts a crashed node: extensions are told, then its init runs again.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::UnknownNode`], or [`SimError::NodeState`] unless it is crashed.
+    pub fn restart(&self, node: impl AsNode) -> Result<(), SimError> {
+        let node = node.resolve(self)?;
+        self.with(|w| w.restart(node))
+    }
+
+    /// Pauses a running node (a GC stall): its tasks are not polled and its
+    /// timers do not fire until [`SimHandle::resume`]; nothing is lost.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::UnknownNode`], or [`SimError::NodeState`] unless it is running.
+    pub fn pause(&self, node: impl AsNode) -> Result<(), SimError> {
+        let node = node.resolve(self)?;
+        self.with(|w| w.pause(node))
+    }
+
+    /// Resumes a paused node: tasks woken meanwhile run in the order they
+    /// were woken, and timers that came due fire.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::UnknownNode`], or [`SimError::NodeState`] unless it is paused.
+    pub fn resume(&self, node: impl AsNode) -> Result<(), SimError> {
+        let node = node.resolve(self)?;
+        self.with(|w| w.resume(node))
+    }
+
+    /// Jumps a node's local clock by `delta_nanos` (negative: backwards).
+    /// Sleeps already waiting keep their true-time deadline.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::UnknownNode`].
+    pub fn clock_jump(&self, node: impl AsNode, delta_nanos: i64) -> Result<(), SimError> {
+        let node = node.resolve(self)?;
+        self.with(|w| w.adjust_clock(node, delta_nanos, None))
+    }
+
+    /// Sets a node's clock drift in parts per million (`1000`: its clock runs
+    /// 0.1% fast; `-1000`: 0.1% slow) from now on.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::UnknownNode`], or [`SimError::InvalidConfig`] outside `(-1e6, 1e6)`.
+    pub fn clock_drift(&self, node: impl AsNode, drift_ppm: i64) -> Result<(), SimError> {
+        let node = node.resolve(self)?;
+        self.with(|w| w.adjust_clock(node, 0, Some(drift_ppm)))
+    }
+
+    /// Spawns a task on `node` (from the harness or another node).
+    ///
+    /// On a crashed node the task never runs and its handle reports
+    /// [`JoinError::Crashed`](crate::JoinError::Crashed).
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::UnknownNode`].
+    #[track_caller]
+    pub fn spawn_on<F>(
+        &self,
+        node: impl AsNode,
+        future: F,
+    ) -> Result<JoinHandle<F::Output>, SimError>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let location = Location::caller();
+        let node = node.resolve(self)?;
+        Ok(self.with(|w| w.spawn(Some(node), future, location)))
+    }
+
+    /// Runs `action` at true virtual time `at` (at once if it has passed),
+    /// from a harness task: the way to schedule faults from outside a node.
+    #[track_caller]
+    pub fn schedule<F>(&self, at: Instant, action: F) -> JoinHandle<()>
+    where
+        F: FnOnce(SimHandle) + 'static,
+    {
+        let location = Location::caller();
+        let handle = *self;
+        self.with(|w| {
+            let sleep = crate::time::Sleep::new_true(w, at);
+            w.spawn(
+                None,
+                async move {
+                    sleep.await;
+                    action(handle);
+                },
+                location,
+            )
+        })
+    }
+
+    /// Installs an extension (the network, the disks, or your own).
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::InvalidConfig`] if one of the same type is installed.
+    pub fn install<T: Extension>(&self, extension: Rc<T>) -> Result<(), SimError> {
+        self.with(|w| w.install(extension))
+    }
+
+    /// The installed extension of type `T`.
+    pub fn extension<T: Extension>(&self) -> Option<Rc<T>> {
+        self.with(|w| w.extension::<T>())
+    }
+
+    /// Appends an extension event to the trace. `args` are what the
+    /// fingerprint covers; `detail` is only rendered when the trace is recorded.
+    pub fn emit(
+        &self,
+        node: Option<NodeId>,
+        name: &'static str,
+        args: [u64; 4],
+        detail: impl FnOnce() -> String,
+    ) {
+        self.with(|w| {
+            let detail = if w.recording() {
+                detail()
+            } else {
+                String::new()
+            };
+            w.emit(
+                node,
+                EventKind::Ext {
+                    name: name.into(),
+                    args,
+                    detail: crate::trace::Detail(detail),
+                },
+            )
+        })
+    }
+
+    /// Runs `callback` at true virtual time `at` (at once if it has passed)
+    /// as a step of its own, with `node` as the current node; the returned
+    /// timer can be cancelled. This is the cheap event primitive extensions
+    /// build on (a message delivery is one such callback).
+    pub fn call_at(
+        &self,
+        at: Instant,
+        node: Option<NodeId>,
+        callback: impl FnOnce() + 'static,
+    ) -> Timer {
+        self.with(|w| Timer {
+            world: w.id,
+            key: w.call_at(at, node, Box::new(callback)),
+        })
+    }
+
+    /// Cancels a timer from [`SimHandle::call_at`]; returns whether it was
+    /// still pending.
+    pub fn cancel(&self, timer: Timer) -> bool {
+        self.with(|w| w.id == timer.world && w.timers.borrow_mut().cancel(timer.key).is_some())
+    }
+
+    /// Draws from a named random stream of the world: `f` gets a generator
+    /// that depends only on the seed and `stream`. Extensions use this to
+    /// keep their decisions independent of everything else.
+    pub fn stream_rng(&self, stream: &str) -> SimRng {
+        SimRng::stream(self.seed(), stream)
+    }
+}
+
+/// A node's view of its world: its id and name, its clock, spawning onto it,
+/// and its random stream. Passed to the node's init on every (re)start.
+///
+/// Implements the [`Runtime`](crate::Runtime) traits, so protocol code written
+/// against them runs on a node unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeContext {
+    world: u64,
+    node: Option<NodeId>,
+}
+
+impl NodeContext {
+    pub(crate) fn new(world: u64, node: Option<NodeId>) -> NodeContext {
+        NodeContext { world, node }
+    }
+
+    fn handle(&self) -> SimHandle {
+        SimHandle { world: self.world }
+    }
+
+    /// The node (`None` for the harness's context).
+    pub fn id(&self) -> Option<NodeId> {
+        self.node
+    }
+
+    /// The node's name (`sim` for the harness).
+    pub fn name(&self) -> String {
+        match self.node {
+            Some(node) => self.handle().with(|w| w.node_name(node).to_string()),
+            None => "sim".to_owned(),
+        }
+    }
+
+    /// The world's control handle.
+    pub fn sim(&self) -> SimHandle {
+        self.handle()
+    }
+
+    /// The node's local time.
+    pub fn now(&self) -> Instant {
+        self.handle().with(|w| w.local_now(self.node))
+    }
+
+    /// Sleeps for `duration` of the node's local clock.
+    pub fn sleep(&self, duration: Duration) -> crate::time::Sleep {
+        self.handle().with(|w| {
+            crate::time::Sleep::new_true(
+                w,
+                crate::time::true_deadline_after(w, self.node, duration),
+            )
+        })
+    }
+
+    /// Sleeps until the node's local clock reads `deadline`.
+    pub fn sleep_until(&self, deadline: Instant) -> crate::time::Sleep {
+        self.handle()
+            .with(|w| crate::time::Sleep::new_true(w, w.true_deadline(self.node, deadline)))
+    }
+
+    /// Spawns a task on this node.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let location = Location::caller();
+        self.handle().with(|w| w.spawn(self.node, future, location))
+    }
+
+    /// Runs `f` with the node's random stream.
+    pub fn with_rng<R>(&self, f: impl FnOnce(&mut SimRng) -> R) -> R {
+        self.handle().with(|w| w.with_rng(self.node, f))
+    }
+
+    /// How many times this node has crashed before this incarnation.
+    pub fn incarnation(&self) -> u64 {
+        match self.node {
+            Some(node) => self.handle().with(|w| w.node_incarnation(node)),
+            None => 0,
+        }
+    }
+}
+
+impl World {
+    pub(crate) fn context(&self) -> NodeContext {
+        NodeContext::new(self.id, self.current_node())
+    }
+}

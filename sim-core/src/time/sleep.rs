@@ -1,0 +1,211 @@
+//! `sleep`, `sleep_until` and `timeout`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::Instant;
+use crate::world::{Action, NodeId, TimerKey, World, with_world, with_world_opt};
+
+/// A future that completes at a virtual deadline. Created by [`sleep`] and [`sleep_until`].
+#[must_use = "a sleep does nothing unless awaited"]
+#[derive(Debug)]
+pub struct Sleep {
+    world: u64,
+    /// True-time deadline.
+    deadline: Instant,
+    key: Option<TimerKey>,
+}
+
+impl Sleep {
+    pub(crate) fn new_true(world: &World, deadline: Instant) -> Sleep {
+        Sleep {
+            world: world.id,
+            deadline,
+            key: None,
+        }
+    }
+
+    /// Whether the deadline has passed.
+    pub fn is_elapsed(&self) -> bool {
+        with_world_opt(|w| w.now() >= self.deadline).unwrap_or(false)
+    }
+
+    /// Moves the deadline to `deadline` on the calling node's clock.
+    ///
+    /// # Panics
+    ///
+    /// Panics when called outside a simulation.
+    #[track_caller]
+    pub fn reset(&mut self, deadline: Instant) {
+        let deadline = with_world("Sleep::reset", |w| {
+            if let Some(key) = self.key.take() {
+                w.timers.borrow_mut().cancel(key);
+            }
+            w.true_deadline(w.current_node(), deadline)
+        });
+        self.deadline = deadline;
+    }
+}
+
+pub(crate) fn true_deadline_after(
+    world: &World,
+    node: Option<NodeId>,
+    duration: Duration,
+) -> Instant {
+    match node {
+        None => world.now().saturating_add(duration),
+        Some(_) => world.true_deadline(node, world.local_now(node).saturating_add(duration)),
+    }
+}
+
+/// Waits for `duration` of the calling node's local clock.
+///
+/// Virtual time only passes when no task is ready, so a sleep costs nothing
+/// in wall time.
+///
+/// # Panics
+///
+/// Panics when called outside a simulation.
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    with_world("detsim::time::sleep", |w| {
+        Sleep::new_true(w, true_deadline_after(w, w.current_node(), duration))
+    })
+}
+
+/// Waits until the calling node's local clock reads `deadline`.
+///
+/// # Panics
+///
+/// Panics when called outside a simulation.
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    with_world("detsim::time::sleep_until", |w| {
+        Sleep::new_true(w, w.true_deadline(w.current_node(), deadline))
+    })
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        with_world("Sleep::poll", |w| {
+            assert_eq!(
+                w.id, this.world,
+                "detsim: a Sleep was polled in a simulation other than the one that created it"
+            );
+            if w.now() >= this.deadline {
+                if let Some(key) = this.key.take() {
+                    w.timers.borrow_mut().cancel(key);
+                }
+                return Poll::Ready(());
+            }
+            let mut timers = w.timers.borrow_mut();
+            match this.key {
+                Some(key) => timers.update(key, cx.waker()),
+                None => {
+                    this.key = Some(timers.insert(
+                        this.deadline,
+                        w.current_node(),
+                        Action::Wake(cx.waker().clone()),
+                    ))
+                }
+            }
+            Poll::Pending
+        })
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let waker = with_world_opt(|w| {
+                if w.id == self.world {
+                    w.timers.borrow_mut().cancel(key)
+                } else {
+                    None
+                }
+            });
+            // Dropped outside the timers borrow: a waker's destructor may re-enter.
+            drop(waker);
+        }
+    }
+}
+
+/// The error of a [`timeout`] whose deadline passed first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl Elapsed {
+    pub(crate) fn new() -> Elapsed {
+        Elapsed(())
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+pin_project_lite::pin_project! {
+    /// A future with a deadline. Created by [`timeout`].
+    #[must_use = "a timeout does nothing unless awaited"]
+    #[derive(Debug)]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        sleep: Sleep,
+    }
+}
+
+/// Runs `future` for at most `duration` of virtual time.
+///
+/// The future is polled first, so one that is ready at the deadline wins.
+///
+/// # Panics
+///
+/// Panics when called outside a simulation.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use detsim::{Seed, Sim, time};
+///
+/// let mut sim = Sim::new(Seed::new(1));
+/// let report = sim.run(async {
+///     let slow = time::sleep(Duration::from_secs(10));
+///     time::timeout(Duration::from_secs(1), slow).await
+/// }).unwrap();
+/// assert!(report.value.is_err());
+/// assert_eq!(report.elapsed.as_nanos(), 1_000_000_000);
+/// ```
+#[track_caller]
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep(duration),
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        match Pin::new(this.sleep).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed::new())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Trace events: what happened, when, and on which node.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Instant;
+use crate::world::{NodeId, TaskId};
+
+/// One thing that happened in a world.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the trace, from 0.
+    pub index: u64,
+    /// True virtual time.
+    pub time: Instant,
+    /// The node it happened on (`None`: the test harness or the world itself).
+    pub node: Option<NodeId>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A node joined the world.
+    NodeAdded {
+        /// Its name.
+        name: String,
+    },
+    /// A task was spawned.
+    Spawn {
+        /// The new task.
+        task: TaskId,
+    },
+    /// A task was polled (a scheduling decision).
+    Poll {
+        /// The task.
+        task: TaskId,
+    },
+    /// A task's future completed.
+    Done {
+        /// The task.
+        task: TaskId,
+    },
+    /// A task was aborted through its join handle.
+    Aborted {
+        /// The task.
+        task: TaskId,
+    },
+    /// A timer fired.
+    Timer {
+        /// The timer's sequence number (insertion order).
+        seq: u64,
+    },
+    /// The node crashed: all its tasks were dropped.
+    Crash,
+    /// The node restarted: its init ran again.
+    Restart,
+    /// The node was paused.
+    Pause,
+    /// The node was resumed.
+    Resume,
+    /// The node's local clock changed.
+    Clock {
+        /// Local minus true time, in nanoseconds, after the change.
+        offset_ns: i64,
+        /// Rate error in parts per million, after the change.
+        drift_ppm: i64,
+    },
+    /// A task panicked.
+    Panic {
+        /// The task.
+        task: TaskId,
+        /// The panic message and location.
+        message: String,
+    },
+    /// A `tracing` event from code running in the world.
+    Log {
+        /// `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`.
+        level: String,
+        /// The event's target (usually the module path).
+        target: String,
+        /// The message and fields, formatted.
+        message: String,
+    },
+    /// An event of an extension (network, disk, …).
+    Ext {
+        /// A dotted name such as `net.deliver`.
+        name: Cow<'static, str>,
+        /// The numbers that identify the event; they are what the fingerprint covers.
+        args: [u64; 4],
+        /// A human-readable rendering (not part of the fingerprint).
+        detail: Detail,
+    },
+}
+
+/// Human-readable text attached to an event; excluded from equality and the
+/// fingerprint, which cover the event's numbers only.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Detail(pub String);
+
+impl PartialEq for Detail {
+    fn eq(&self, _: &Detail) -> bool {
+        true
+    }
+}
+
+impl Eq for Detail {}
+
+impl Hash for Detail {
+    fn hash<H: Hasher>(&self, _: &mut H) {}
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventKind::NodeAdded { name } => write!(f, "node added: {name}"),
+            EventKind::Spawn { task } => write!(f, "spawn {task}"),
+            EventKind::Poll { task } => write!(f, "poll {task}"),
+            EventKind::Done { task } => write!(f, "done {task}"),
+            EventKind::Aborted { task } => write!(f, "aborted {task}"),
+            EventKind::Timer { seq } => write!(f, "timer #{seq} fired"),
+            EventKind::Crash => write!(f, "crash"),
+            EventKind::Restart => write!(f, "restart"),
+            EventKind::Pause => write!(f, "pause"),
+            EventKind::Resume => write!(f, "resume"),
+            EventKind::Clock {
+                offset_ns,
+                drift_ppm,
+            } => write!(f, "clock offset {offset_ns}ns drift {drift_ppm}ppm"),
+            EventKind::Panic { task, message } => write!(f, "{task} panicked: {message}"),
+            EventKind::Log {
+                level,
+                target,
+                message,
+            } => write!(f, "{level} {target}: {message}"),
+            EventKind::Ext { name, args, detail } => {
+                if detail.0.is_empty() {
+                    write!(f, "{name} {args:?}")
+                } else {
+                    write!(f, "{name} {}", detail.0)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,905 @@
+//! The world: task slab, ready queue, timers, nodes, randomness and trace of
+//! one simulation, and the loop that drives them.
+//!
+//! One step polls one ready task or fires one due timer. When nothing is ready
+//! virtual time jumps to the earliest deadline; when nothing is ready and no
+//! timer is pending but the goal is unmet, the run is a deadlock.
+
+mod node;
+mod task;
+mod timer;
+
+use std::any::{Any, TypeId};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, Location};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::thread::ThreadId;
+use std::time::Duration;
+
+pub(crate) use node::{InitFn, LocalClock, NodeEntry};
+pub use node::{NodeId, NodeState};
+pub(crate) use task::DropReason;
+pub use task::{JoinError, JoinHandle, TaskId};
+pub(crate) use timer::{Action, TimerKey, Timers};
+
+use crate::error::{BlockedTask, Cause, Failure, FailureInner, SimError};
+use crate::extension::{Extension, NodeEvent};
+use crate::rng::SimRng;
+use crate::time::Instant;
+use crate::trace::{ConsoleLevel, EventKind, TraceMode, TraceState};
+use crate::{NodeContext, Seed};
+
+/// How the world picks among tasks ready at the same instant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PollOrder {
+    /// In the order they became ready.
+    #[default]
+    Fifo,
+    /// Uniformly at random from the world's `sched` stream, to explore interleavings.
+    Random,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) seed: Seed,
+    pub(crate) poll_order: PollOrder,
+    pub(crate) steps_max: u64,
+    pub(crate) time_limit: Option<Duration>,
+    pub(crate) trace: TraceMode,
+    pub(crate) replay: Option<String>,
+}
+
+static WORLD_IDS: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<World>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the world running on this thread, if any.
+pub(crate) fn with_world_opt<R>(f: impl FnOnce(&World) -> R) -> Option<R> {
+    CURRENT.with(|current| current.borrow().as_deref().map(f))
+}
+
+/// Runs `f` on the world running on this thread.
+///
+/// # Panics
+///
+/// Panics with a message naming `api` and what to do when no world runs here.
+#[track_caller]
+pub(crate) fn with_world<R>(api: &'static str, f: impl FnOnce(&World) -> R) -> R {
+    match with_world_opt(f) {
+        Some(r) => r,
+        None => panic!("{}", crate::error::outside_message(api)),
+    }
+}
+
+/// Makes `world` the current world of this thread until dropped.
+pub(crate) struct Enter {
+    previous: Option<Option<Rc<World>>>,
+}
+
+impl Enter {
+    pub(crate) fn new(world: &Rc<World>) -> Enter {
+        CURRENT.with(|current| {
+            let mut current = current
+                .try_borrow_mut()
+                .expect("detsim: a world cannot be entered from inside a simulation step");
+            if current.as_ref().is_some_and(|c| c.id == world.id) {
+                return Enter { previous: None };
+            }
+            assert!(
+                current.is_none(),
+                "detsim: another simulation is already running on this thread; worlds cannot be nested \
+                 (run them one after another, or in separate threads)"
+            );
+            let previous = current.replace(world.clone());
+            Enter {
+                previous: Some(previous),
+            }
+        })
+    }
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            CURRENT.with(|current| *current.borrow_mut() = previous);
+        }
+    }
+}
+
+/// State shared with wakers, which must be `Send + Sync`.
+pub(crate) struct Shared {
+    owner: ThreadId,
+    leaked: AtomicBool,
+    leak: Mutex<Option<String>>,
+    /// Wakes from this thread while the world was not running (the harness
+    /// between two runs); delivered when the next run starts.
+    pending: Mutex<Vec<(u32, TaskId)>>,
+}
+
+impl Shared {
+    pub(crate) fn foreign_wake(&self, task: TaskId) {
+        let here = std::thread::current();
+        if here.id() == self.owner {
+            // A waker fired from this thread outside a run: deterministic (the
+            // harness decides when), so deliver it at the next run. Slot is
+            // unknown here; `u32::MAX` means "look it up".
+            self.pending
+                .lock()
+                .expect("pending wakes lock poisoned")
+                .push((u32::MAX, task));
+            return;
+        }
+        let mut leak = self.leak.lock().expect("leak lock poisoned");
+        if leak.is_none() {
+            *leak = Some(format!(
+                "the waker of {task} was invoked from OS thread {:?} ({:?}), not the thread running the \
+                 simulation; something outside the world (an OS thread, a real runtime, a channel shared \
+                 with another thread) is driving it",
+                here.name().unwrap_or("unnamed"),
+                here.id()
+            ));
+        }
+        self.leaked.store(true, Ordering::Release);
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Current {
+    pub(crate) node: Option<NodeId>,
+}
+
+struct ExtensionEntry {
+    type_id: TypeId,
+    any: Rc<dyn Any>,
+    hooks: Rc<dyn Extension>,
+}
+
+pub(crate) struct World {
+    pub(crate) id: u64,
+    pub(crate) console: ConsoleLevel,
+    pub(crate) config: Config,
+    now: Cell<Instant>,
+    steps: Cell<u64>,
+    ready: RefCell<VecDeque<(u32, TaskId)>>,
+    tasks: RefCell<task::Tasks>,
+    pub(crate) timers: RefCell<Timers>,
+    nodes: RefCell<Vec<NodeEntry>>,
+    node_names: RefCell<BTreeMap<Rc<str>, NodeId>>,
+    paused: Cell<usize>,
+    sched_rng: RefCell<SimRng>,
+    harness_rng: RefCell<SimRng>,
+    trace: RefCell<TraceState>,
+    current: Cell<Option<Current>>,
+    pub(crate) drop_reason: RefCell<Option<DropReason>>,
+    extensions: RefCell<Vec<ExtensionEntry>>,
+    shared: Arc<Shared>,
+    failed: RefCell<Option<Failure>>,
+}
+
+impl World {
+    pub(crate) fn new(config: Config, console: ConsoleLevel) -> World {
+        let seed = config.seed;
+        World {
+            console,
+            id: WORLD_IDS.fetch_add(1, Ordering::Relaxed),
+            now: Cell::new(Instant::ZERO),
+            steps: Cell::new(0),
+            ready: RefCell::new(VecDeque::new()),
+            tasks: RefCell::default(),
+            timers: RefCell::default(),
+            nodes: RefCell::default(),
+            node_names: RefCell::default(),
+            paused: Cell::new(0),
+            sched_rng: RefCell::new(SimRng::stream(seed, "sched")),
+            harness_rng: RefCell::new(SimRng::stream(seed, "harness")),
+            trace: RefCell::new(TraceState::new(config.trace)),
+            current: Cell::new(None),
+            drop_reason: RefCell::new(None),
+            extensions: RefCell::default(),
+            shared: Arc::new(Shared {
+                owner: std::thread::current().id(),
+                leaked: AtomicBool::new(false),
+                leak: Mutex::new(None),
+                pending: Mutex::new(Vec::new()),
+            }),
+            failed: RefCell::new(None),
+            config,
+        }
+    }
+
+    pub(crate) fn seed(&self) -> Seed {
+        self.config.seed
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        self.now.get()
+    }
+
+    pub(crate) fn steps(&self) -> u64 {
+        self.steps.get()
+    }
+
+    pub(crate) fn current_node(&self) -> Option<NodeId> {
+        self.current.get().and_then(|c| c.node)
+    }
+
+    // ----- trace -----
+
+    pub(crate) fn emit(&self, node: Option<NodeId>, kind: EventKind) {
+        self.trace.borrow_mut().push(self.now.get(), node, kind);
+    }
+
+    /// Runs `callback` at true time `at` as a step of its own, with `node` as
+    /// the current node.
+    pub(crate) fn call_at(
+        &self,
+        at: Instant,
+        node: Option<NodeId>,
+        callback: Box<dyn FnOnce()>,
+    ) -> TimerKey {
+        let at = at.max(self.now.get());
+        self.timers
+            .borrow_mut()
+            .insert(at, node, Action::Call(callback))
+    }
+
+    pub(crate) fn recording(&self) -> bool {
+        self.trace.borrow().recording()
+    }
+
+    pub(crate) fn trace_summary(&self) -> crate::trace::Trace {
+        let mut trace = self.trace.borrow().summary();
+        trace.node_names = self
+            .nodes
+            .borrow()
+            .iter()
+            .map(|n| n.name.to_string())
+            .collect();
+        trace
+    }
+
+    // ----- tasks -----
+
+    pub(crate) fn spawn<F>(
+        &self,
+        node: Option<NodeId>,
+        future: F,
+        spawned_at: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let mut tasks = self.tasks.borrow_mut();
+        let id = tasks.next_id();
+        if let Some(node) = node {
+            let nodes = self.nodes.borrow();
+            if nodes[node.index()].state == NodeState::Crashed {
+                return JoinHandle::failed(
+                    id,
+                    JoinError::Crashed(id, nodes[node.index()].name.to_string()),
+                );
+            }
+        }
+        let slot = tasks.next_slot();
+        let waker = Waker::from(Arc::new(task::TaskWaker {
+            world: self.id,
+            slot,
+            id,
+            shared: self.shared.clone(),
+        }));
+        let (future, handle) = task::spawned(id, future);
+        let inserted = tasks.insert(task::TaskEntry {
+            id,
+            node,
+            task: Some(task::new_task(waker, future)),
+            queued: true,
+            kill: None,
+            spawned_at,
+        });
+        debug_assert_eq!(inserted, slot);
+        drop(tasks);
+        self.ready.borrow_mut().push_back((slot, id));
+        self.emit(node, EventKind::Spawn { task: id });
+        handle
+    }
+
+    /// Makes a task ready (called by its waker).
+    pub(crate) fn schedule(&self, slot: u32, id: TaskId) {
+        let mut tasks = self.tasks.borrow_mut();
+        if let Some(entry) = tasks.get_mut(slot, id) {
+            if !entry.queued {
+                entry.queued = true;
+                self.ready.borrow_mut().push_back((slot, id));
+            }
+        }
+    }
+
+    pub(crate) fn abort(&self, id: TaskId) {
+        let removed = {
+            let mut tasks = self.tasks.borrow_mut();
+            let Some(slot) = tasks.find(id) else { return };
+            let entry = tasks.slots[slot as usize]
+                .as_mut()
+                .expect("found slot is live");
+            let node = entry.node;
+            if entry.task.is_none() {
+                // Aborting itself (or the task being polled): drop after the poll.
+                entry.kill = Some(DropReason::Aborted);
+                self.emit(node, EventKind::Aborted { task: id });
+                return;
+            }
+            let entry = tasks.remove(slot).expect("found slot is live");
+            self.emit(node, EventKind::Aborted { task: id });
+            entry.task
+        };
+        self.drop_tasks(DropReason::Aborted, removed.into_iter().collect());
+    }
+
+    fn drop_tasks(&self, reason: DropReason, tasks: Vec<task::BoxTask>) {
+        if tasks.is_empty() {
+            return;
+        }
+        let previous = self.drop_reason.replace(Some(reason));
+        drop(tasks);
+        *self.drop_reason.borrow_mut() = previous;
+    }
+
+    /// Drops every task and timer (the world is being torn down).
+    pub(crate) fn clear(&self) {
+        let tasks: Vec<_> = {
+            let mut tasks = self.tasks.borrow_mut();
+            let slots: Vec<u32> = (0..tasks.slots.len() as u32).collect();
+            slots
+                .into_iter()
+                .filter_map(|slot| tasks.remove(slot))
+                .filter_map(|entry| entry.task)
+                .collect()
+        };
+        self.ready.borrow_mut().clear();
+        self.drop_tasks(DropReason::WorldDropped, tasks);
+        let wakers = self.timers.borrow_mut().clear();
+        drop(wakers);
+        self.extensions.borrow_mut().clear();
+    }
+
+    // ----- nodes -----
+
+    pub(crate) fn add_node(
+        &self,
+        name: &str,
+        init: InitFn,
+        spawned_at: &'static Location<'static>,
+    ) -> Result<NodeId, SimError> {
+        validate_node_name(name)?;
+        let id = {
+            let mut names = self.node_names.borrow_mut();
+            if names.contains_key(name) {
+                return Err(SimError::DuplicateNode(name.to_owned()));
+            }
+            let mut nodes = self.nodes.borrow_mut();
+            let id = NodeId(u32::try_from(nodes.len()).expect("more than 2^32 nodes"));
+            let name: Rc<str> = Rc::from(name);
+            names.insert(name.clone(), id);
+            nodes.push(NodeEntry {
+                rng: SimRng::stream(self.config.seed, &format!("node/{name}")),
+                name,
+                state: NodeState::Running,
+                init,
+                clock: LocalClock::default(),
+                parked: Vec::new(),
+                incarnation: 0,
+                spawned_at,
+            });
+            id
+        };
+        self.emit(
+            Some(id),
+            EventKind::NodeAdded {
+                name: name.to_owned(),
+            },
+        );
+        self.notify(id, NodeEvent::Added);
+        self.start_node(id);
+        Ok(id)
+    }
+
+    fn start_node(&self, node: NodeId) {
+        let (init, spawned_at) = {
+            let nodes = self.nodes.borrow();
+            let entry = &nodes[node.index()];
+            (entry.init.clone(), entry.spawned_at)
+        };
+        let future = init(NodeContext::new(self.id, Some(node)));
+        self.spawn(Some(node), future, spawned_at);
+    }
+
+    pub(crate) fn node_id(&self, name: &str) -> Result<NodeId, SimError> {
+        self.node_names
+            .borrow()
+            .get(name)
+            .copied()
+            .ok_or_else(|| SimError::UnknownNode(name.to_owned()))
+    }
+
+    pub(crate) fn check_node(&self, node: NodeId) -> Result<(), SimError> {
+        if node.index() < self.nodes.borrow().len() {
+            Ok(())
+        } else {
+            Err(SimError::UnknownNode(node.to_string()))
+        }
+    }
+
+    pub(crate) fn node_name(&self, node: NodeId) -> Rc<str> {
+        self.nodes.borrow()[node.index()].name.clone()
+    }
+
+    pub(crate) fn node_state(&self, node: NodeId) -> NodeState {
+        self.nodes.borrow()[node.index()].state
+    }
+
+    pub(crate) fn node_count(&self) -> usize {
+        self.nodes.borrow().len()
+    }
+
+    pub(crate) fn node_incarnation(&self, node: NodeId) -> u64 {
+        self.nodes.borrow()[node.index()].incarnation
+    }
+
+    fn require_state(
+        &self,
+        node: NodeId,
+        operation: &'static str,
+        allowed: &[NodeState],
+    ) -> Result<NodeState, SimError> {
+        self.check_node(node)?;
+        let nodes = self.nodes.borrow();
+        let state = nodes[node.index()].state;
+        if allowed.contains(&state) {
+            Ok(state)
+        } else {
+            Err(SimError::NodeState {
+                node: nodes[node.index()].name.to_string(),
+                operation,
+                state,
+            })
+        }
+    }
+
+    pub(crate) fn crash(&self, node: NodeId) -> Result<(), SimError> {
+        let previous =
+            self.require_state(node, "crash", &[NodeState::Running, NodeState::Paused])?;
+        let name = {
+            let mut nodes = self.nodes.borrow_mut();
+            let entry = &mut nodes[node.index()];
+            entry.state = NodeState::Crashed;
+            entry.incarnation += 1;
+            entry.parked.clear();
+            entry.name.to_string()
+        };
+        if previous == NodeState::Paused {
+            self.paused.set(self.paused.get() - 1);
+        }
+        self.emit(Some(node), EventKind::Crash);
+        let dropped: Vec<task::BoxTask> = {
+            let mut tasks = self.tasks.borrow_mut();
+            let mut dropped = Vec::new();
+            for slot in 0..tasks.slots.len() as u32 {
+                let Some(entry) = tasks.slots[slot as usize].as_mut() else {
+                    continue;
+                };
+                if entry.node != Some(node) {
+                    continue;
+                }
+                if entry.task.is_none() {
+                    entry.kill = Some(DropReason::Crashed(name.clone()));
+                } else if let Some(task) = tasks.remove(slot).and_then(|e| e.task) {
+                    dropped.push(task);
+                }
+            }
+            dropped
+        };
+        self.drop_tasks(DropReason::Crashed(name), dropped);
+        self.notify(node, NodeEvent::Crash);
+        Ok(())
+    }
+
+    pub(crate) fn restart(&self, node: NodeId) -> Result<(), SimError> {
+        self.require_state(node, "restart", &[NodeState::Crashed])?;
+        self.nodes.borrow_mut()[node.index()].state = NodeState::Running;
+        self.emit(Some(node), EventKind::Restart);
+        self.notify(node, NodeEvent::Restart);
+        self.start_node(node);
+        Ok(())
+    }
+
+    pub(crate) fn pause(&self, node: NodeId) -> Result<(), SimError> {
+        self.require_state(node, "pause", &[NodeState::Running])?;
+        self.nodes.borrow_mut()[node.index()].state = NodeState::Paused;
+        self.paused.set(self.paused.get() + 1);
+        self.emit(Some(node), EventKind::Pause);
+        self.notify(node, NodeEvent::Pause);
+        Ok(())
+    }
+
+    pub(crate) fn resume(&self, node: NodeId) -> Result<(), SimError> {
+        self.require_state(node, "resume", &[NodeState::Paused])?;
+        let parked = {
+            let mut nodes = self.nodes.borrow_mut();
+            let entry = &mut nodes[node.index()];
+            entry.state = NodeState::Running;
+            std::mem::take(&mut entry.parked)
+        };
+        self.paused.set(self.paused.get() - 1);
+        self.ready.borrow_mut().extend(parked);
+        self.emit(Some(node), EventKind::Resume);
+        self.notify(node, NodeEvent::Resume);
+        Ok(())
+    }
+
+    // ----- clocks and randomness -----
+
+    pub(crate) fn local_now(&self, node: Option<NodeId>) -> Instant {
+        match node {
+            Some(node) => self.nodes.borrow()[node.index()]
+                .clock
+                .local(self.now.get()),
+            None => self.now.get(),
+        }
+    }
+
+    /// The true instant at which `node`'s clock reads `local`.
+    pub(crate) fn true_deadline(&self, node: Option<NodeId>, local: Instant) -> Instant {
+        match node {
+            Some(node) => self.nodes.borrow()[node.index()]
+                .clock
+                .true_deadline(self.now.get(), local),
+            None => local.max(self.now.get()),
+        }
+    }
+
+    pub(crate) fn adjust_clock(
+        &self,
+        node: NodeId,
+        jump_nanos: i64,
+        drift_ppm: Option<i64>,
+    ) -> Result<(), SimError> {
+        self.check_node(node)?;
+        if let Some(drift) = drift_ppm {
+            if drift <= -1_000_000 || drift >= 1_000_000 {
+                return Err(SimError::InvalidConfig(format!(
+                    "clock drift {drift} ppm is out of range: it must be in (-1000000, 1000000)"
+                )));
+            }
+        }
+        let now = self.now.get();
+        let (offset_ns, drift) = {
+            let mut nodes = self.nodes.borrow_mut();
+            let clock = &mut nodes[node.index()].clock;
+            if jump_nanos != 0 {
+                clock.jump(now, jump_nanos);
+            }
+            if let Some(drift) = drift_ppm {
+                clock.set_drift(now, drift);
+            }
+            (clock.offset_nanos(now), clock.drift_ppm())
+        };
+        self.emit(
+            Some(node),
+            EventKind::Clock {
+                offset_ns: offset_ns.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64,
+                drift_ppm: drift,
+            },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn with_rng<R>(&self, node: Option<NodeId>, f: impl FnOnce(&mut SimRng) -> R) -> R {
+        match node {
+            Some(node) => f(&mut self.nodes.borrow_mut()[node.index()].rng),
+            None => f(&mut self.harness_rng.borrow_mut()),
+        }
+    }
+
+    // ----- extensions -----
+
+    pub(crate) fn install<T: Extension>(&self, extension: Rc<T>) -> Result<(), SimError> {
+        let mut extensions = self.extensions.borrow_mut();
+        if extensions.iter().any(|e| e.type_id == TypeId::of::<T>()) {
+            return Err(SimError::InvalidConfig(format!(
+                "extension {} is already installed",
+                std::any::type_name::<T>()
+            )));
+        }
+        extensions.push(ExtensionEntry {
+            type_id: TypeId::of::<T>(),
+            any: extension.clone(),
+            hooks: extension,
+        });
+        Ok(())
+    }
+
+    pub(crate) fn extension<T: Extension>(&self) -> Option<Rc<T>> {
+        let extensions = self.extensions.borrow();
+        let entry = extensions.iter().find(|e| e.type_id == TypeId::of::<T>())?;
+        entry.any.clone().downcast::<T>().ok()
+    }
+
+    fn notify(&self, node: NodeId, event: NodeEvent) {
+        let hooks: Vec<Rc<dyn Extension>> = self
+            .extensions
+            .borrow()
+            .iter()
+            .map(|e| e.hooks.clone())
+            .collect();
+        for hook in hooks {
+            hook.on_node_event(node, event);
+        }
+    }
+
+    // ----- the loop -----
+
+    /// Runs steps until `done()` holds.
+    pub(crate) fn run_until(&self, done: &dyn Fn() -> bool) -> Result<(), Failure> {
+        if let Some(failure) = self.failed.borrow().as_ref() {
+            return Err(failure.clone());
+        }
+        self.deliver_pending_wakes();
+        let result = self.run_loop(done);
+        if let Err(failure) = &result {
+            *self.failed.borrow_mut() = Some(failure.clone());
+        }
+        result
+    }
+
+    fn deliver_pending_wakes(&self) {
+        let pending =
+            std::mem::take(&mut *self.shared.pending.lock().expect("pending lock poisoned"));
+        for (_, id) in pending {
+            let slot = self.tasks.borrow().find(id);
+            if let Some(slot) = slot {
+                self.schedule(slot, id);
+            }
+        }
+    }
+
+    fn run_loop(&self, done: &dyn Fn() -> bool) -> Result<(), Failure> {
+        let steps_max = self.config.steps_max;
+        let time_limit = self
+            .config
+            .time_limit
+            .map(|limit| Instant::ZERO.saturating_add(limit));
+        loop {
+            if self.shared.leaked.load(Ordering::Acquire) {
+                let detail = self
+                    .shared
+                    .leak
+                    .lock()
+                    .expect("leak lock poisoned")
+                    .clone()
+                    .unwrap_or_default();
+                return Err(self.failure(Cause::DeterminismLeak { detail }, None));
+            }
+            if done() {
+                return Ok(());
+            }
+            let next = {
+                let mut ready = self.ready.borrow_mut();
+                match self.config.poll_order {
+                    PollOrder::Fifo => ready.pop_front(),
+                    PollOrder::Random if ready.len() > 1 => {
+                        let index = self.sched_rng.borrow_mut().below(ready.len() as u64) as usize;
+                        ready.swap_remove_back(index)
+                    }
+                    PollOrder::Random => ready.pop_front(),
+                }
+            };
+            if let Some((slot, id)) = next {
+                self.step_count(steps_max)?;
+                self.poll(slot, id)?;
+                continue;
+            }
+            let deadline = self.timers.borrow_mut().next_deadline();
+            let Some(deadline) = deadline else {
+                return Err(self.deadlock());
+            };
+            if let Some(limit) = time_limit {
+                if deadline > limit {
+                    self.now.set(limit.max(self.now.get()));
+                    let limit = self.config.time_limit.unwrap_or_default();
+                    return Err(self.failure(Cause::TimeLimit { limit }, None));
+                }
+            }
+            debug_assert!(deadline >= self.now.get(), "a timer is in the past");
+            self.now.set(deadline.max(self.now.get()));
+            loop {
+                let due = self.timers.borrow_mut().pop_due(self.now.get());
+                let Some((seq, node, action)) = due else {
+                    break;
+                };
+                self.step_count(steps_max)?;
+                self.emit(node, EventKind::Timer { seq });
+                match action {
+                    Action::Wake(waker) => waker.wake(),
+                    Action::Call(callback) => {
+                        self.current.set(Some(Current { node }));
+                        let result = crate::panic::catch(AssertUnwindSafe(callback));
+                        self.current.set(None);
+                        if let Err(panic) = result {
+                            return Err(self.failure(
+                                Cause::Panic {
+                                    task: None,
+                                    message: panic.message,
+                                    location: panic.location,
+                                },
+                                node,
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn step_count(&self, steps_max: u64) -> Result<(), Failure> {
+        let steps = self.steps.get() + 1;
+        self.steps.set(steps);
+        if steps > steps_max {
+            return Err(self.failure(Cause::StepLimit { steps_max }, None));
+        }
+        Ok(())
+    }
+
+    fn poll(&self, slot: u32, id: TaskId) -> Result<(), Failure> {
+        let (mut task, node) = {
+            let mut tasks = self.tasks.borrow_mut();
+            let Some(entry) = tasks.get_mut(slot, id) else {
+                return Ok(());
+            };
+            if self.paused.get() > 0 {
+                if let Some(node) = entry.node {
+                    let mut nodes = self.nodes.borrow_mut();
+                    if nodes[node.index()].state == NodeState::Paused {
+                        nodes[node.index()].parked.push((slot, id));
+                        return Ok(());
+                    }
+                }
+            }
+            entry.queued = false;
+            let task = entry
+                .task
+                .take()
+                .expect("detsim bug: a ready task is already being polled");
+            (task, entry.node)
+        };
+        self.current.set(Some(Current { node }));
+        self.emit(node, EventKind::Poll { task: id });
+        let result = crate::panic::catch(AssertUnwindSafe(|| task.as_mut().poll_task()));
+        self.current.set(None);
+        match result {
+            Ok(Poll::Pending) => {
+                let mut tasks = self.tasks.borrow_mut();
+                let kill = match tasks.get_mut(slot, id) {
+                    Some(entry) => match entry.kill.take() {
+                        Some(reason) => {
+                            tasks.remove(slot);
+                            Some(reason)
+                        }
+                        None => {
+                            entry.task = Some(task);
+                            return Ok(());
+                        }
+                    },
+                    None => Some(DropReason::Aborted),
+                };
+                drop(tasks);
+                if let Some(reason) = kill {
+                    self.drop_tasks(reason, vec![task]);
+                }
+                Ok(())
+            }
+            Ok(Poll::Ready(())) => {
+                let reason = {
+                    let mut tasks = self.tasks.borrow_mut();
+                    tasks.remove(slot).and_then(|e| e.kill)
+                };
+                self.emit(node, EventKind::Done { task: id });
+                match reason {
+                    Some(reason) => self.drop_tasks(reason, vec![task]),
+                    None => drop(task),
+                }
+                Ok(())
+            }
+            Err(panic) => {
+                self.tasks.borrow_mut().remove(slot);
+                let message = panic.message.clone();
+                self.emit(
+                    node,
+                    EventKind::Panic {
+                        task: id,
+                        message: message.clone(),
+                    },
+                );
+                // The future may be in any state: drop it, and ignore a second panic.
+                let _ = crate::panic::catch(AssertUnwindSafe(move || drop(task)));
+                Err(self.failure(
+                    Cause::Panic {
+                        task: Some(id),
+                        message,
+                        location: panic.location,
+                    },
+                    node,
+                ))
+            }
+        }
+    }
+
+    fn deadlock(&self) -> Failure {
+        let tasks = self.tasks.borrow();
+        let nodes = self.nodes.borrow();
+        let blocked = tasks
+            .slots
+            .iter()
+            .flatten()
+            .map(|entry| BlockedTask {
+                task: entry.id,
+                node: entry
+                    .node
+                    .map_or_else(|| "sim".to_owned(), |n| nodes[n.index()].name.to_string()),
+                spawned_at: entry.spawned_at.to_string(),
+            })
+            .collect();
+        drop((tasks, nodes));
+        self.failure(Cause::Deadlock { blocked }, None)
+    }
+
+    pub(crate) fn failure(&self, cause: Cause, node: Option<NodeId>) -> Failure {
+        let seed = self.config.seed;
+        Failure::new(FailureInner {
+            seed,
+            time: self.now.get(),
+            node: node.map(|n| self.node_name(n).to_string()),
+            cause,
+            replay: self
+                .config
+                .replay
+                .clone()
+                .unwrap_or_else(|| crate::error::default_replay(seed)),
+            steps: self.steps.get(),
+            trace: self.trace_summary(),
+        })
+    }
+
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.tasks.borrow().live
+    }
+}
+
+fn validate_node_name(name: &str) -> Result<(), SimError> {
+    let reason = if name.is_empty() {
+        Some("it is empty")
+    } else if name == "sim" {
+        Some("`sim` is reserved for the test harness")
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        Some("use ASCII letters, digits, `-`, `_` and `.` only")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(SimError::InvalidNodeName {
+            name: name.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,137 @@
+//! Nodes: named groups of tasks with their own clock and random stream.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use super::task::TaskId;
+use crate::rng::SimRng;
+use crate::time::Instant;
+
+/// Identifies a node of a world: nodes are numbered in the order they are added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(pub(crate) u32);
+
+impl NodeId {
+    /// The id's number (the node's index in the world).
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "node#{}", self.0)
+    }
+}
+
+/// The lifecycle state of a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeState {
+    /// Its tasks run.
+    Running,
+    /// Frozen: its tasks are not polled and its timers do not fire (a GC stall).
+    Paused,
+    /// All its tasks were dropped; [`SimHandle::restart`](crate::SimHandle::restart) runs its init again.
+    Crashed,
+}
+
+pub(crate) type InitFn = Rc<dyn Fn(crate::NodeContext) -> Pin<Box<dyn Future<Output = ()>>>>;
+
+/// A node's local clock: `local = base_local + (true - base_true) * (1e6 + drift_ppm) / 1e6`.
+///
+/// Integer arithmetic only, so the same seed gives the same clock readings on
+/// every platform.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LocalClock {
+    base_true: u64,
+    base_local: i128,
+    drift_ppm: i64,
+}
+
+const PPM: i128 = 1_000_000;
+
+impl LocalClock {
+    pub(crate) fn local_nanos(&self, now: Instant) -> i128 {
+        let elapsed = i128::from(now.as_nanos()) - i128::from(self.base_true);
+        self.base_local + elapsed * (PPM + i128::from(self.drift_ppm)) / PPM
+    }
+
+    pub(crate) fn local(&self, now: Instant) -> Instant {
+        Instant::from_nanos(self.local_nanos(now).clamp(0, i128::from(u64::MAX)) as u64)
+    }
+
+    /// The true instant at which the local clock reads `local`, if it is not past.
+    pub(crate) fn true_deadline(&self, now: Instant, local: Instant) -> Instant {
+        let ahead = i128::from(local.as_nanos()) - self.local_nanos(now);
+        if ahead <= 0 {
+            return now;
+        }
+        // Round up so the local clock has surely reached the deadline.
+        let rate = PPM + i128::from(self.drift_ppm);
+        let true_ahead = (ahead * PPM + rate - 1) / rate;
+        Instant::from_nanos(
+            (i128::from(now.as_nanos()) + true_ahead).clamp(0, i128::from(u64::MAX)) as u64,
+        )
+    }
+
+    /// Re-anchors at `now` so later changes apply from here on.
+    fn anchor(&mut self, now: Instant) {
+        self.base_local = self.local_nanos(now);
+        self.base_true = now.as_nanos();
+    }
+
+    pub(crate) fn jump(&mut self, now: Instant, delta_nanos: i64) {
+        self.anchor(now);
+        self.base_local += i128::from(delta_nanos);
+    }
+
+    pub(crate) fn set_drift(&mut self, now: Instant, drift_ppm: i64) {
+        self.anchor(now);
+        self.drift_ppm = drift_ppm;
+    }
+
+    pub(crate) fn offset_nanos(&self, now: Instant) -> i128 {
+        self.local_nanos(now) - i128::from(now.as_nanos())
+    }
+
+    pub(crate) fn drift_ppm(&self) -> i64 {
+        self.drift_ppm
+    }
+}
+
+pub(crate) struct NodeEntry {
+    pub(crate) name: Rc<str>,
+    pub(crate) state: NodeState,
+    pub(crate) init: InitFn,
+    pub(crate) clock: LocalClock,
+    pub(crate) rng: SimRng,
+    /// Tasks woken while the node was paused, in wake order.
+    pub(crate) parked: Vec<(u32, TaskId)>,
+    pub(crate) incarnation: u64,
+    /// Where the node was added: its init tasks are reported as spawned there.
+    pub(crate) spawned_at: &'static std::panic::Location<'static>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drift_and_jump_are_exact() {
+        let mut clock = LocalClock::default();
+        let t = |s: u64| Instant::from_nanos(s * 1_000_000_000);
+        assert_eq!(clock.local(t(10)), t(10));
+        clock.set_drift(t(10), 100_000); // 10% fast from t=10s
+        assert_eq!(clock.local(t(20)), t(21));
+        clock.jump(t(20), -5_000_000_000);
+        assert_eq!(clock.local(t(20)), t(16));
+        // A local deadline 11s ahead takes 10s of true time at 1.1x.
+        assert_eq!(clock.true_deadline(t(20), t(27)), t(30));
+        assert_eq!(clock.true_deadline(t(20), t(1)), t(20));
+    }
+}

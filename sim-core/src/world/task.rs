@@ -1,0 +1,372 @@
+//! Tasks: the slab that owns them, their wakers, and join handles.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use serde::{Deserialize, Serialize};
+
+use super::{NodeId, Shared};
+
+/// Identifies a task for the lifetime of a world.
+///
+/// Ids are handed out in spawn order, starting at 0, and never reused, so the
+/// same seed gives the same ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(pub(crate) u64);
+
+impl TaskId {
+    /// The id's number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task{}", self.0)
+    }
+}
+
+/// A boxed task: the future together with the waker it is polled with, so a
+/// poll needs no waker clone.
+pub(crate) trait Runnable {
+    fn poll_task(self: Pin<&mut Self>) -> Poll<()>;
+}
+
+pin_project_lite::pin_project! {
+    struct TaskCell<F> {
+        waker: Waker,
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future<Output = ()>> Runnable for TaskCell<F> {
+    fn poll_task(self: Pin<&mut Self>) -> Poll<()> {
+        let this = self.project();
+        let mut cx = Context::from_waker(this.waker);
+        this.future.poll(&mut cx)
+    }
+}
+
+pub(crate) type BoxTask = Pin<Box<dyn Runnable>>;
+
+pub(crate) struct TaskEntry {
+    pub(crate) id: TaskId,
+    pub(crate) node: Option<NodeId>,
+    /// `None` while the task is being polled.
+    pub(crate) task: Option<BoxTask>,
+    pub(crate) queued: bool,
+    /// Crashed or aborted while being polled: drop it when the poll returns.
+    pub(crate) kill: Option<DropReason>,
+    pub(crate) spawned_at: &'static Location<'static>,
+}
+
+/// Tasks by slot; slots are reused LIFO, which is deterministic.
+#[derive(Default)]
+pub(crate) struct Tasks {
+    pub(crate) slots: Vec<Option<TaskEntry>>,
+    free: Vec<u32>,
+    id_next: u64,
+    pub(crate) live: usize,
+}
+
+impl Tasks {
+    pub(crate) fn next_id(&mut self) -> TaskId {
+        let id = TaskId(self.id_next);
+        self.id_next += 1;
+        id
+    }
+
+    pub(crate) fn next_slot(&self) -> u32 {
+        match self.free.last() {
+            Some(slot) => *slot,
+            None => u32::try_from(self.slots.len()).expect("more than 2^32 live tasks"),
+        }
+    }
+
+    pub(crate) fn insert(&mut self, entry: TaskEntry) -> u32 {
+        self.live += 1;
+        match self.free.pop() {
+            Some(slot) => {
+                debug_assert!(self.slots[slot as usize].is_none());
+                self.slots[slot as usize] = Some(entry);
+                slot
+            }
+            None => {
+                self.slots.push(Some(entry));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    pub(crate) fn remove(&mut self, slot: u32) -> Option<TaskEntry> {
+        let entry = self.slots.get_mut(slot as usize)?.take()?;
+        self.free.push(slot);
+        self.live -= 1;
+        Some(entry)
+    }
+
+    pub(crate) fn get_mut(&mut self, slot: u32, id: TaskId) -> Option<&mut TaskEntry> {
+        match self.slots.get_mut(slot as usize) {
+            Some(Some(entry)) if entry.id == id => Some(entry),
+            _ => None,
+        }
+    }
+
+    /// The slot of a live task, by id (linear: used on rare paths only).
+    pub(crate) fn find(&self, id: TaskId) -> Option<u32> {
+        self.slots
+            .iter()
+            .position(|e| matches!(e, Some(e) if e.id == id))
+            .map(|slot| slot as u32)
+    }
+}
+
+/// The waker of one task. `Wake` requires `Send + Sync`; a wake from a thread
+/// that is not running this world is a determinism leak, recorded in `shared`.
+pub(crate) struct TaskWaker {
+    pub(crate) world: u64,
+    pub(crate) slot: u32,
+    pub(crate) id: TaskId,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let delivered = super::with_world_opt(|world| {
+            if world.id == self.world {
+                world.schedule(self.slot, self.id);
+                true
+            } else {
+                false
+            }
+        });
+        if delivered != Some(true) {
+            self.shared.foreign_wake(self.id);
+        }
+    }
+}
+
+pub(crate) fn new_task<F: Future<Output = ()> + 'static>(waker: Waker, future: F) -> BoxTask {
+    Box::pin(TaskCell { waker, future })
+}
+
+/// Why a task ended without producing its output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JoinError {
+    /// [`JoinHandle::abort`] was called.
+    Aborted(TaskId),
+    /// The task's node crashed.
+    Crashed(TaskId, String),
+    /// The world was dropped before the task finished.
+    WorldDropped(TaskId),
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JoinError::Aborted(task) => write!(f, "{task} was aborted"),
+            JoinError::Crashed(task, node) => write!(f, "{task} ended because node {node} crashed"),
+            JoinError::WorldDropped(task) => {
+                write!(f, "{task} ended because its world was dropped")
+            }
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// Why tasks are being dropped right now (read by `Spawned`'s destructor).
+#[derive(Clone, Debug)]
+pub(crate) enum DropReason {
+    Aborted,
+    Crashed(String),
+    WorldDropped,
+}
+
+struct JoinState<T> {
+    result: Option<Result<T, JoinError>>,
+    waiter: Option<Waker>,
+}
+
+pin_project_lite::pin_project! {
+    /// The task future as spawned: runs the user's future and hands its
+    /// output, or the reason it never came, to the join handle.
+    pub(crate) struct Spawned<F: Future> {
+        #[pin]
+        future: F,
+        id: TaskId,
+        state: Option<Rc<RefCell<JoinState<F::Output>>>>,
+    }
+
+    impl<F: Future> PinnedDrop for Spawned<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(state) = this.state.take() {
+                let reason = super::with_world_opt(|w| w.drop_reason.borrow().clone()).flatten();
+                let error = match reason {
+                    Some(DropReason::Crashed(node)) => JoinError::Crashed(*this.id, node),
+                    Some(DropReason::Aborted) => JoinError::Aborted(*this.id),
+                    _ => JoinError::WorldDropped(*this.id),
+                };
+                finish(&state, Err(error));
+            }
+        }
+    }
+}
+
+fn finish<T>(state: &RefCell<JoinState<T>>, result: Result<T, JoinError>) {
+    let waiter = {
+        let mut state = state.borrow_mut();
+        state.result = Some(result);
+        state.waiter.take()
+    };
+    if let Some(waiter) = waiter {
+        waiter.wake();
+    }
+}
+
+impl<F: Future> Future for Spawned<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let output = std::task::ready!(this.future.poll(cx));
+        if let Some(state) = this.state.take() {
+            finish(&state, Ok(output));
+        }
+        Poll::Ready(())
+    }
+}
+
+pub(crate) fn spawned<F: Future>(id: TaskId, future: F) -> (Spawned<F>, JoinHandle<F::Output>) {
+    let state = Rc::new(RefCell::new(JoinState {
+        result: None,
+        waiter: None,
+    }));
+    let handle = JoinHandle {
+        id,
+        state: Some(state.clone()),
+    };
+    (
+        Spawned {
+            future,
+            id,
+            state: Some(state),
+        },
+        handle,
+    )
+}
+
+/// An owned permission to await a spawned task's output, or to abort it.
+///
+/// Dropping the handle detaches the task: it keeps running.
+///
+/// # Examples
+///
+/// ```
+/// use detsim::{Seed, Sim};
+///
+/// let mut sim = Sim::new(Seed::new(1));
+/// let report = sim.run(async {
+///     let handle = detsim::spawn(async { 40 + 2 });
+///     handle.await.unwrap()
+/// }).unwrap();
+/// assert_eq!(report.value, 42);
+/// ```
+pub struct JoinHandle<T> {
+    id: TaskId,
+    state: Option<Rc<RefCell<JoinState<T>>>>,
+}
+
+impl<T> JoinHandle<T> {
+    /// A handle whose task never ran (spawned on a crashed node).
+    pub(crate) fn failed(id: TaskId, error: JoinError) -> JoinHandle<T> {
+        JoinHandle {
+            id,
+            state: Some(Rc::new(RefCell::new(JoinState {
+                result: Some(Err(error)),
+                waiter: None,
+            }))),
+        }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// Whether the task has ended (completed, aborted or crashed).
+    pub fn is_finished(&self) -> bool {
+        self.state
+            .as_ref()
+            .is_none_or(|s| s.borrow().result.is_some())
+    }
+
+    /// Stops the task: its future is dropped (at once, or when its current
+    /// poll returns if it aborts itself) and it is never polled again. Awaiting
+    /// the handle then gives [`JoinError::Aborted`]. Aborting a finished task
+    /// does nothing.
+    pub fn abort(&self) {
+        if self.is_finished() {
+            return;
+        }
+        super::with_world_opt(|w| w.abort(self.id));
+    }
+
+    /// Takes the output if the task has finished.
+    pub(crate) fn try_take(&mut self) -> Option<Result<T, JoinError>> {
+        let result = self.state.as_ref()?.borrow_mut().result.take();
+        if result.is_some() {
+            self.state = None;
+        }
+        result
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(state) = this.state.as_ref() else {
+            panic!("JoinHandle polled after it returned its output");
+        };
+        let mut inner = state.borrow_mut();
+        match inner.result.take() {
+            Some(result) => {
+                drop(inner);
+                this.state = None;
+                Poll::Ready(result)
+            }
+            None => {
+                match &inner.waiter {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => inner.waiter = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
