@@ -1,1 +1,3 @@
-//! Shared code of the runnable examples.
+//! Shared code of the runnable examples and of the `detsim-bench` benchmark.
+
+pub mod bench;

@@ -1,0 +1,107 @@
+//! Executor workloads: `timers`, `spawn`, `worlds`.
+
+use std::time::Duration;
+
+use detsim::{Seed, Sim, random, time};
+
+use super::{Sample, baseline, wall};
+
+/// 10 000 tasks each sleeping a seeded random 1..1000 ms, 100 times each.
+/// Events are timer firings.
+pub fn timers() -> Sample {
+    const TASKS: u64 = 10_000;
+    const SLEEPS: u64 = 100;
+    let events = TASKS * SLEEPS;
+    let mut sim = Sim::builder(Seed::new(1))
+        .quiet()
+        .build()
+        .expect("valid config");
+    let (report, elapsed) = wall(|| {
+        sim.run(async {
+            let handles: Vec<_> = (0..TASKS)
+                .map(|_| {
+                    detsim::spawn(async {
+                        for _ in 0..SLEEPS {
+                            let ms = 1 + random::with(|rng| rng.below(1000));
+                            time::sleep(Duration::from_millis(ms)).await;
+                        }
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.expect("timer task ends normally");
+            }
+        })
+        .expect("timers workload runs")
+    });
+    let base = baseline(events, TASKS, (1_000_000, 1_000_000_000));
+    Sample::new(
+        "timers",
+        events,
+        elapsed,
+        report.elapsed.as_secs_f64(),
+        base,
+    )
+}
+
+/// Tasks spawned and completed: batches of 1 000 tasks, 1 000 batches.
+/// Events are tasks.
+pub fn spawn() -> Sample {
+    const BATCH: u64 = 1_000;
+    const BATCHES: u64 = 1_000;
+    let events = BATCH * BATCHES;
+    let mut sim = Sim::builder(Seed::new(2))
+        .quiet()
+        .build()
+        .expect("valid config");
+    let (report, elapsed) = wall(|| {
+        sim.run(async {
+            let mut sum = 0u64;
+            for _ in 0..BATCHES {
+                let handles: Vec<_> = (0..BATCH)
+                    .map(|i| detsim::spawn(async move { i }))
+                    .collect();
+                for handle in handles {
+                    sum += handle.await.expect("task ends normally");
+                }
+            }
+            sum
+        })
+        .expect("spawn workload runs")
+    });
+    assert_eq!(report.value, BATCHES * BATCH * (BATCH - 1) / 2);
+    let base = baseline(events, BATCH, (0, 0));
+    Sample::new("spawn", events, elapsed, report.elapsed.as_secs_f64(), base)
+}
+
+/// Tiny worlds built and run to completion: one node that sleeps 1 ms, a
+/// body that sleeps 2 ms. Events are worlds.
+pub fn worlds() -> Sample {
+    const WORLDS: u64 = 20_000;
+    let (sim_s, elapsed) = wall(|| {
+        let mut sim_s = 0.0;
+        for seed in 0..WORLDS {
+            let mut sim = Sim::builder(Seed::new(seed))
+                .quiet()
+                .build()
+                .expect("valid config");
+            sim.add_node("n1", |_| async {
+                time::sleep(Duration::from_millis(1)).await
+            })
+            .expect("fresh name");
+            let report = sim
+                .run(async { time::sleep(Duration::from_millis(2)).await })
+                .expect("tiny world runs");
+            sim_s += report.elapsed.as_secs_f64();
+        }
+        sim_s
+    });
+    // The baseline world: a fresh heap and queue, two actors, one timer each.
+    let (_, base_elapsed) = wall(|| {
+        for _ in 0..WORLDS {
+            std::hint::black_box(baseline(2, 2, (1_000_000, 2_000_000)));
+        }
+    });
+    let base = WORLDS as f64 / base_elapsed.as_secs_f64().max(1e-9);
+    Sample::new("worlds", WORLDS, elapsed, sim_s, base)
+}

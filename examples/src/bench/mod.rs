@@ -1,0 +1,112 @@
+//! The `detsim-bench` workloads: each runs a simulation and, in the same
+//! process, a bare baseline loop doing the same number of events, and reports
+//! both as one JSON line.
+
+pub mod core;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::time::Duration;
+
+use detsim::{Seed, SimRng};
+use serde::Serialize;
+
+/// One workload's measurement: the JSON line `detsim-bench` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct Sample {
+    /// The workload's name.
+    pub workload: String,
+    /// Events done by the simulation (the workload says what an event is).
+    pub events: u64,
+    /// Wall-clock seconds the simulation took.
+    pub wall_s: f64,
+    /// Virtual seconds the simulation covered.
+    pub sim_s: f64,
+    /// `events / wall_s`.
+    pub events_per_wall_s: f64,
+    /// The baseline loop's events per wall second.
+    pub baseline_events_per_wall_s: f64,
+    /// `baseline_events_per_wall_s / events_per_wall_s`: how many times
+    /// slower than the bare loop the simulation is (lower is better).
+    pub ratio_to_baseline: f64,
+}
+
+impl Sample {
+    /// A sample from the simulation's numbers and the baseline's rate.
+    pub fn new(
+        workload: &str,
+        events: u64,
+        wall: Duration,
+        sim_s: f64,
+        baseline_events_per_wall_s: f64,
+    ) -> Sample {
+        let wall_s = wall.as_secs_f64().max(1e-9);
+        let events_per_wall_s = events as f64 / wall_s;
+        Sample {
+            workload: workload.to_owned(),
+            events,
+            wall_s,
+            sim_s,
+            events_per_wall_s,
+            baseline_events_per_wall_s,
+            ratio_to_baseline: baseline_events_per_wall_s / events_per_wall_s,
+        }
+    }
+}
+
+/// Wall-clock time of `f` (benchmarks are the one place that reads it).
+#[allow(clippy::disallowed_methods)]
+pub fn wall<R>(f: impl FnOnce() -> R) -> (R, Duration) {
+    let start = std::time::Instant::now();
+    let result = f();
+    (result, start.elapsed())
+}
+
+/// The bare baseline: a `BinaryHeap` of `(deadline, seq)` timers and a
+/// `VecDeque` ready queue, no futures. `actors` actors each handle
+/// `events / actors` events; after each, an actor waits a delay drawn from
+/// `delay_ns` (`0..=0`: straight back to the ready queue). Returns events per
+/// wall second.
+pub fn baseline(events: u64, actors: u64, delay_ns: (u64, u64)) -> f64 {
+    let per_actor = events / actors.max(1);
+    let total = per_actor * actors.max(1);
+    let (done, elapsed) = wall(|| {
+        let mut rng = SimRng::stream(Seed::new(0), "baseline");
+        let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
+        let mut ready: VecDeque<u32> = (0..actors as u32).collect();
+        let mut left = vec![per_actor; actors as usize];
+        let (mut now, mut seq, mut done) = (0u64, 0u64, 0u64);
+        loop {
+            if let Some(actor) = ready.pop_front() {
+                let left = &mut left[actor as usize];
+                if *left == 0 {
+                    continue;
+                }
+                *left -= 1;
+                done += 1;
+                let delay = if delay_ns.1 == 0 {
+                    0
+                } else {
+                    delay_ns.0 + rng.below(delay_ns.1 - delay_ns.0 + 1)
+                };
+                if delay == 0 {
+                    ready.push_back(actor);
+                } else {
+                    seq += 1;
+                    heap.push(Reverse((now + delay, seq, actor)));
+                }
+                continue;
+            }
+            match heap.pop() {
+                Some(Reverse((deadline, _, actor))) => {
+                    now = deadline;
+                    ready.push_back(actor);
+                }
+                None => break,
+            }
+        }
+        std::hint::black_box(done)
+    });
+    assert_eq!(done, total);
+    total as f64 / elapsed.as_secs_f64().max(1e-9)
+}
