@@ -1,1 +1,3 @@
 //! Integration tests of detsim: one binary, a module per area.
+
+mod core;

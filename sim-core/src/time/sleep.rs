@@ -17,6 +17,15 @@ pub struct Sleep {
     /// True-time deadline.
     deadline: Instant,
     key: Option<TimerKey>,
+    /// Created outside a simulation (a test body built before `Sim::run`):
+    /// the deadline is fixed at the first poll.
+    deferred: Option<Deferred>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Deferred {
+    After(Duration),
+    At(Instant),
 }
 
 impl Sleep {
@@ -25,12 +34,22 @@ impl Sleep {
             world: world.id,
             deadline,
             key: None,
+            deferred: None,
+        }
+    }
+
+    fn deferred(deferred: Deferred) -> Sleep {
+        Sleep {
+            world: 0,
+            deadline: Instant::ZERO,
+            key: None,
+            deferred: Some(deferred),
         }
     }
 
     /// Whether the deadline has passed.
     pub fn is_elapsed(&self) -> bool {
-        with_world_opt(|w| w.now() >= self.deadline).unwrap_or(false)
+        self.deferred.is_none() && with_world_opt(|w| w.now() >= self.deadline).unwrap_or(false)
     }
 
     /// Moves the deadline to `deadline` on the calling node's clock.
@@ -40,7 +59,9 @@ impl Sleep {
     /// Panics when called outside a simulation.
     #[track_caller]
     pub fn reset(&mut self, deadline: Instant) {
+        self.deferred = None;
         let deadline = with_world("Sleep::reset", |w| {
+            self.world = w.id;
             if let Some(key) = self.key.take() {
                 w.timers.borrow_mut().cancel(key);
             }
@@ -64,28 +85,26 @@ pub(crate) fn true_deadline_after(
 /// Waits for `duration` of the calling node's local clock.
 ///
 /// Virtual time only passes when no task is ready, so a sleep costs nothing
-/// in wall time.
+/// in wall time. The deadline is fixed when the sleep is created; a sleep
+/// created outside a simulation (say, the body handed to
+/// [`Sim::run`](crate::Sim::run)) counts from its first poll.
 ///
 /// # Panics
 ///
-/// Panics when called outside a simulation.
-#[track_caller]
+/// The sleep panics when polled outside a simulation.
 pub fn sleep(duration: Duration) -> Sleep {
-    with_world("detsim::time::sleep", |w| {
-        Sleep::new_true(w, true_deadline_after(w, w.current_node(), duration))
-    })
+    with_world_opt(|w| Sleep::new_true(w, true_deadline_after(w, w.current_node(), duration)))
+        .unwrap_or_else(|| Sleep::deferred(Deferred::After(duration)))
 }
 
 /// Waits until the calling node's local clock reads `deadline`.
 ///
 /// # Panics
 ///
-/// Panics when called outside a simulation.
-#[track_caller]
+/// The sleep panics when polled outside a simulation.
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    with_world("detsim::time::sleep_until", |w| {
-        Sleep::new_true(w, w.true_deadline(w.current_node(), deadline))
-    })
+    with_world_opt(|w| Sleep::new_true(w, w.true_deadline(w.current_node(), deadline)))
+        .unwrap_or_else(|| Sleep::deferred(Deferred::At(deadline)))
 }
 
 impl Future for Sleep {
@@ -93,7 +112,14 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        with_world("Sleep::poll", |w| {
+        with_world("detsim::time::sleep", |w| {
+            if let Some(deferred) = this.deferred.take() {
+                this.world = w.id;
+                this.deadline = match deferred {
+                    Deferred::After(duration) => true_deadline_after(w, w.current_node(), duration),
+                    Deferred::At(local) => w.true_deadline(w.current_node(), local),
+                };
+            }
             assert_eq!(
                 w.id, this.world,
                 "detsim: a Sleep was polled in a simulation other than the one that created it"
@@ -171,7 +197,7 @@ pin_project_lite::pin_project! {
 ///
 /// # Panics
 ///
-/// Panics when called outside a simulation.
+/// Panics when polled outside a simulation.
 ///
 /// # Examples
 ///
@@ -187,7 +213,6 @@ pin_project_lite::pin_project! {
 /// assert!(report.value.is_err());
 /// assert_eq!(report.elapsed.as_nanos(), 1_000_000_000);
 /// ```
-#[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future,
