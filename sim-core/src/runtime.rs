@@ -102,7 +102,7 @@ impl Spawn for NodeContext {
 
 impl Entropy for NodeContext {
     fn next_u64(&self) -> u64 {
-        self.with_rng(|rng| rand_core::RngCore::next_u64(rng))
+        self.with_rng(rand_core::RngCore::next_u64)
     }
 }
 
@@ -136,6 +136,6 @@ impl Spawn for SimHandle {
 
 impl Entropy for SimHandle {
     fn next_u64(&self) -> u64 {
-        self.with(|w| w.with_rng(None, |rng| rand_core::RngCore::next_u64(rng)))
+        self.with(|w| w.with_rng(None, rand_core::RngCore::next_u64))
     }
 }

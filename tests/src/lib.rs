@@ -1,1 +1,18 @@
-//! The book chapters, compiled and run as doc-tests.
+//! The book's chapters and the README, compiled and run as doc-tests, so the
+//! documentation can never drift from the API.
+
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadMe;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/getting-started.md")]
+pub struct GettingStarted;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/nodes.md")]
+pub struct Nodes;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/reference/failures.md")]
+pub struct Failures;
