@@ -102,15 +102,23 @@ fn simulate(mut sim: Sim) -> Result<Report<()>, detsim::Failure> {
 
 fn main() {
     let args = Args::parse();
-    println!("detsim hello: 3 nodes, heartbeats, n2 crashes at 3s and restarts at 7s (seed {})", args.seed);
-    let builder = SimBuilder::new(args.seed).console("info").expect("a known level");
-    let report = simulate(builder.clone().build().expect("valid config")).unwrap_or_else(|failure| {
-        eprintln!("{failure}");
-        std::process::exit(1);
-    });
+    println!(
+        "detsim hello: 3 nodes, heartbeats, n2 crashes at 3s and restarts at 7s (seed {})",
+        args.seed
+    );
+    let builder = SimBuilder::new(args.seed)
+        .console("info")
+        .expect("a known level");
+    let report =
+        simulate(builder.clone().build().expect("valid config")).unwrap_or_else(|failure| {
+            eprintln!("{failure}");
+            std::process::exit(1);
+        });
     println!("{report}");
     match check_determinism(builder.quiet(), simulate) {
-        Ok(fingerprint) => println!("determinism check: two more runs gave fingerprint {fingerprint} again"),
+        Ok(fingerprint) => {
+            println!("determinism check: two more runs gave fingerprint {fingerprint} again")
+        }
         Err(divergence) => {
             eprintln!("{divergence}");
             std::process::exit(1);
