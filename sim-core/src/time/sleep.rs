@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::Instant;
-use crate::world::{Action, NodeId, TimerKey, World, with_world, with_world_opt};
+use crate::world::{NodeId, TimerKey, World, with_world, with_world_opt};
 
 /// A future that completes at a virtual deadline. Created by [`sleep`] and [`sleep_until`].
 #[must_use = "a sleep does nothing unless awaited"]
@@ -130,17 +130,7 @@ impl Future for Sleep {
                 }
                 return Poll::Ready(());
             }
-            let mut timers = w.timers.borrow_mut();
-            match this.key {
-                Some(key) => timers.update(key, cx.waker()),
-                None => {
-                    this.key = Some(timers.insert(
-                        this.deadline,
-                        w.current_node(),
-                        Action::Wake(cx.waker().clone()),
-                    ))
-                }
-            }
+            w.register(&mut this.key, this.deadline, cx.waker());
             Poll::Pending
         })
     }

@@ -17,7 +17,7 @@ use std::panic::{AssertUnwindSafe, Location};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Poll, Waker};
+use std::task::{Poll, RawWakerVTable, Waker};
 use std::thread::ThreadId;
 use std::time::Duration;
 
@@ -153,6 +153,20 @@ impl Shared {
 #[derive(Clone, Copy)]
 pub(crate) struct Current {
     pub(crate) node: Option<NodeId>,
+    /// The task being polled (`None` in an extension's timer callback).
+    task: Option<(u32, TaskId)>,
+    /// Identity of the task's own waker, to recognise it without cloning.
+    waker: (*const (), *const RawWakerVTable),
+}
+
+impl Current {
+    fn callback(node: Option<NodeId>) -> Current {
+        Current {
+            node,
+            task: None,
+            waker: (std::ptr::null(), std::ptr::null()),
+        }
+    }
 }
 
 struct ExtensionEntry {
@@ -234,6 +248,30 @@ impl World {
 
     pub(crate) fn emit(&self, node: Option<NodeId>, kind: EventKind) {
         self.trace.borrow_mut().push(self.now.get(), node, kind);
+    }
+
+    /// Registers (or refreshes) the timer of a sleep that wakes `waker` at
+    /// `deadline`. The polling task's own waker is stored as a task reference,
+    /// which fires without touching the waker's reference count.
+    pub(crate) fn register(&self, key: &mut Option<TimerKey>, deadline: Instant, waker: &Waker) {
+        let current = self.current.get();
+        let own = current.and_then(|c| {
+            let identity = (waker.data(), waker.vtable() as *const RawWakerVTable);
+            if c.waker == identity { c.task } else { None }
+        });
+        let action = || match own {
+            Some((slot, id)) => Action::Task(slot, id),
+            None => Action::Wake(waker.clone()),
+        };
+        let mut timers = self.timers.borrow_mut();
+        match key {
+            Some(key) => timers.update(*key, |old| match (old, own) {
+                (Some(Action::Task(s, i)), Some((s2, i2))) if (*s, *i) == (s2, i2) => None,
+                (Some(Action::Wake(w)), None) if w.will_wake(waker) => None,
+                _ => Some(action()),
+            }),
+            None => *key = Some(timers.insert(deadline, current.and_then(|c| c.node), action())),
+        }
     }
 
     /// Runs `callback` at true time `at` as a step of its own, with `node` as
@@ -727,9 +765,10 @@ impl World {
                 self.step_count(steps_max)?;
                 self.emit(node, EventKind::Timer { seq });
                 match action {
+                    Action::Task(slot, id) => self.schedule(slot, id),
                     Action::Wake(waker) => waker.wake(),
                     Action::Call(callback) => {
-                        self.current.set(Some(Current { node }));
+                        self.current.set(Some(Current::callback(node)));
                         let result = crate::panic::catch(AssertUnwindSafe(callback));
                         self.current.set(None);
                         if let Err(panic) = result {
@@ -779,7 +818,12 @@ impl World {
                 .expect("detsim bug: a ready task is already being polled");
             (task, entry.node)
         };
-        self.current.set(Some(Current { node }));
+        let waker = task.waker();
+        self.current.set(Some(Current {
+            node,
+            task: Some((slot, id)),
+            waker: (waker.data(), waker.vtable() as *const RawWakerVTable),
+        }));
         self.emit(node, EventKind::Poll { task: id });
         let result = crate::panic::catch(AssertUnwindSafe(|| task.as_mut().poll_task()));
         self.current.set(None);

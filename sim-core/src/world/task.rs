@@ -38,6 +38,9 @@ impl fmt::Display for TaskId {
 /// poll needs no waker clone.
 pub(crate) trait Runnable {
     fn poll_task(self: Pin<&mut Self>) -> Poll<()>;
+
+    /// The waker the task is polled with.
+    fn waker(&self) -> &Waker;
 }
 
 pin_project_lite::pin_project! {
@@ -53,6 +56,10 @@ impl<F: Future<Output = ()>> Runnable for TaskCell<F> {
         let this = self.project();
         let mut cx = Context::from_waker(this.waker);
         this.future.poll(&mut cx)
+    }
+
+    fn waker(&self) -> &Waker {
+        &self.waker
     }
 }
 
