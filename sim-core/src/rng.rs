@@ -67,6 +67,30 @@ impl SimRng {
     }
 }
 
+/// A named stream created on first use: most worlds never draw from most
+/// streams, and a ChaCha generator is a few hundred bytes to set up.
+#[derive(Clone, Debug)]
+pub(crate) struct LazyRng {
+    seed: Seed,
+    name: std::borrow::Cow<'static, str>,
+    rng: Option<Box<SimRng>>,
+}
+
+impl LazyRng {
+    pub(crate) fn new(seed: Seed, name: impl Into<std::borrow::Cow<'static, str>>) -> LazyRng {
+        LazyRng {
+            seed,
+            name: name.into(),
+            rng: None,
+        }
+    }
+
+    pub(crate) fn get(&mut self) -> &mut SimRng {
+        let (seed, name) = (self.seed, &self.name);
+        self.rng.get_or_insert_with(|| Box::new(SimRng::stream(seed, name)))
+    }
+}
+
 impl RngCore for SimRng {
     fn next_u32(&mut self) -> u32 {
         self.inner.next_u32()

@@ -117,6 +117,30 @@ impl Hash for Detail {
     fn hash<H: Hasher>(&self, _: &mut H) {}
 }
 
+impl EventKind {
+    /// Feeds the event into the fingerprint: the hot kinds by hand (a tag and
+    /// a number), the rest through their derived `Hash`.
+    pub(crate) fn fingerprint(&self, hasher: &mut impl Hasher) {
+        match self {
+            EventKind::Poll { task } => hasher.write_u64(task.0 << 8 | 1),
+            EventKind::Timer { seq } => hasher.write_u64(seq << 8 | 2),
+            EventKind::Spawn { task } => hasher.write_u64(task.0 << 8 | 3),
+            EventKind::Done { task } => hasher.write_u64(task.0 << 8 | 4),
+            EventKind::Ext { name, args, .. } => {
+                hasher.write_u8(5);
+                hasher.write(name.as_bytes());
+                for arg in args {
+                    hasher.write_u64(*arg);
+                }
+            }
+            other => {
+                hasher.write_u8(6);
+                other.hash(hasher);
+            }
+        }
+    }
+}
+
 impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

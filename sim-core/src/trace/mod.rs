@@ -5,7 +5,7 @@ mod event;
 mod subscriber;
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::io::Write;
 
 use rustc_hash::FxHasher;
@@ -73,17 +73,20 @@ impl TraceState {
     }
 
     pub(crate) fn push(&mut self, time: Instant, node: Option<NodeId>, kind: EventKind) {
-        let event = Event {
-            index: self.count,
-            time,
-            node,
-            kind,
-        };
-        event.hash(&mut self.hasher);
+        // The position is implied by the order of hashing; time, node and kind are hashed.
+        self.hasher.write_u64(time.as_nanos());
+        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.0));
+        kind.fingerprint(&mut self.hasher);
+        let index = self.count;
         self.count += 1;
         if let TraceMode::Record { events_max } = self.mode {
             if self.events.len() < events_max {
-                self.events.push(event);
+                self.events.push(Event {
+                    index,
+                    time,
+                    node,
+                    kind,
+                });
             } else {
                 self.truncated = true;
             }

@@ -29,7 +29,7 @@ pub(crate) use timer::{Action, TimerKey, Timers};
 
 use crate::error::{BlockedTask, Cause, Failure, FailureInner, SimError};
 use crate::extension::{Extension, NodeEvent};
-use crate::rng::SimRng;
+use crate::rng::{LazyRng, SimRng};
 use crate::time::Instant;
 use crate::trace::{ConsoleLevel, EventKind, TraceMode, TraceState};
 use crate::{NodeContext, Seed};
@@ -187,8 +187,8 @@ pub(crate) struct World {
     nodes: RefCell<Vec<NodeEntry>>,
     node_names: RefCell<BTreeMap<Rc<str>, NodeId>>,
     paused: Cell<usize>,
-    sched_rng: RefCell<SimRng>,
-    harness_rng: RefCell<SimRng>,
+    sched_rng: RefCell<LazyRng>,
+    harness_rng: RefCell<LazyRng>,
     trace: RefCell<TraceState>,
     current: Cell<Option<Current>>,
     pub(crate) drop_reason: RefCell<Option<DropReason>>,
@@ -211,8 +211,8 @@ impl World {
             nodes: RefCell::default(),
             node_names: RefCell::default(),
             paused: Cell::new(0),
-            sched_rng: RefCell::new(SimRng::stream(seed, "sched")),
-            harness_rng: RefCell::new(SimRng::stream(seed, "harness")),
+            sched_rng: RefCell::new(LazyRng::new(seed, "sched")),
+            harness_rng: RefCell::new(LazyRng::new(seed, "harness")),
             trace: RefCell::new(TraceState::new(config.trace)),
             current: Cell::new(None),
             drop_reason: RefCell::new(None),
@@ -427,7 +427,7 @@ impl World {
             let name: Rc<str> = Rc::from(name);
             names.insert(name.clone(), id);
             nodes.push(NodeEntry {
-                rng: SimRng::stream(self.config.seed, &format!("node/{name}")),
+                rng: LazyRng::new(self.config.seed, format!("node/{name}")),
                 name,
                 state: NodeState::Running,
                 init,
@@ -641,8 +641,8 @@ impl World {
 
     pub(crate) fn with_rng<R>(&self, node: Option<NodeId>, f: impl FnOnce(&mut SimRng) -> R) -> R {
         match node {
-            Some(node) => f(&mut self.nodes.borrow_mut()[node.index()].rng),
-            None => f(&mut self.harness_rng.borrow_mut()),
+            Some(node) => f(self.nodes.borrow_mut()[node.index()].rng.get()),
+            None => f(self.harness_rng.borrow_mut().get()),
         }
     }
 
@@ -733,7 +733,7 @@ impl World {
                 match self.config.poll_order {
                     PollOrder::Fifo => ready.pop_front(),
                     PollOrder::Random if ready.len() > 1 => {
-                        let index = self.sched_rng.borrow_mut().below(ready.len() as u64) as usize;
+                        let index = self.sched_rng.borrow_mut().get().below(ready.len() as u64) as usize;
                         ready.swap_remove_back(index)
                     }
                     PollOrder::Random => ready.pop_front(),

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use super::task::TaskId;
-use crate::rng::SimRng;
+use crate::rng::LazyRng;
 use crate::time::Instant;
 
 /// Identifies a node of a world: nodes are numbered in the order they are added.
@@ -109,7 +109,7 @@ pub(crate) struct NodeEntry {
     pub(crate) state: NodeState,
     pub(crate) init: InitFn,
     pub(crate) clock: LocalClock,
-    pub(crate) rng: SimRng,
+    pub(crate) rng: LazyRng,
     /// Tasks woken while the node was paused, in wake order.
     pub(crate) parked: Vec<(u32, TaskId)>,
     pub(crate) incarnation: u64,

@@ -58,6 +58,7 @@ pub(crate) struct Timers {
     near: BinaryHeap<Reverse<Entry>>,
     /// Bucket number (deadline >> BUCKET_BITS) from which the wheel holds timers.
     horizon: u64,
+    /// Levels are allocated on first use, so a tiny world stays tiny.
     wheel: Vec<[Vec<Entry>; SLOTS]>,
     /// Per level, a bit per non-empty bucket.
     occupied: [u64; LEVELS],
@@ -71,7 +72,7 @@ impl Default for Timers {
         Timers {
             near: BinaryHeap::new(),
             horizon: 0,
-            wheel: (0..LEVELS).map(|_| std::array::from_fn(|_| Vec::new())).collect(),
+            wheel: Vec::new(),
             occupied: [0; LEVELS],
             slots: Vec::new(),
             free: Vec::new(),
@@ -119,6 +120,9 @@ impl Timers {
         let differing = (bucket ^ self.horizon) | (SLOTS as u64 - 1);
         let level = ((63 - differing.leading_zeros()) / LEVEL_BITS) as usize;
         let index = ((bucket >> (level as u32 * LEVEL_BITS)) & (SLOTS as u64 - 1)) as usize;
+        while self.wheel.len() <= level {
+            self.wheel.push(std::array::from_fn(|_| Vec::new()));
+        }
         self.wheel[level][index].push(entry);
         self.occupied[level] |= 1 << index;
     }
