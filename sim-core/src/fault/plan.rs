@@ -1,0 +1,367 @@
+//! Plans: time-ordered faults, as data.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::Fault;
+use crate::time::Instant;
+
+/// One entry of a plan: a fault applied at a virtual instant and, when it has
+/// a duration, undone when the duration ends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanEntry {
+    /// When the fault is applied (true virtual time since the world started).
+    #[serde(with = "human_duration")]
+    pub at: Duration,
+    /// How long it lasts before it is undone (`None`: until the end, or
+    /// until a later entry changes it).
+    #[serde(default, with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
+    pub duration: Option<Duration>,
+    /// The fault.
+    pub fault: Fault,
+}
+
+impl PlanEntry {
+    /// A fault at `at`, lasting `duration`.
+    pub fn new(at: Duration, fault: Fault, duration: Option<Duration>) -> PlanEntry {
+        PlanEntry { at, duration, fault }
+    }
+
+    /// When it ends: `at + duration`, or `at` for a fault without duration.
+    pub fn end(&self) -> Duration {
+        self.at + self.duration.unwrap_or_default()
+    }
+}
+
+impl fmt::Display for PlanEntry {
+    /// `t=3.200s crash n1 for 1.500s`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t={} {}", Instant::ZERO + self.at, self.fault)?;
+        if let Some(duration) = self.duration {
+            write!(f, " for {}", human_duration::format(duration))?;
+        }
+        Ok(())
+    }
+}
+
+/// A fault plan: entries in time order (ties keep their order).
+///
+/// # Examples
+///
+/// ```
+/// use detsim::{Fault, Plan};
+///
+/// let plan = Plan::from_json(r#"{"entries": [
+///     {"at": "3.2s", "duration": "1.5s", "fault": {"kind": "crash", "node": "n1"}},
+///     {"at": "1s", "fault": {"kind": "one_way", "from": "n2", "to": "n3"}}
+/// ]}"#).unwrap();
+/// assert_eq!(plan.to_string(), "t=1.000000s one-way cut n2 -> n3\nt=3.200000s crash n1 for 1.5s");
+/// assert_eq!(Plan::from_json(&plan.to_json()).unwrap(), plan);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// The entries, sorted by `at`.
+    pub entries: Vec<PlanEntry>,
+}
+
+/// A plan that cannot be applied, naming the entry at fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanError {
+    /// Index of the entry (`None`: the plan as a whole, such as malformed JSON).
+    pub entry: Option<usize>,
+    /// The entry in plain words.
+    pub described: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl PlanError {
+    pub(crate) fn entry(index: usize, entry: &PlanEntry, message: impl Into<String>) -> PlanError {
+        PlanError {
+            entry: Some(index),
+            described: Some(entry.to_string()),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn whole(message: impl Into<String>) -> PlanError {
+        PlanError {
+            entry: None,
+            described: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.entry, &self.described) {
+            (Some(index), Some(described)) => write!(f, "plan entry {index} ({described}): {}", self.message),
+            _ => write!(f, "plan: {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+impl Plan {
+    /// A plan of these entries, sorted by time (stable).
+    pub fn new(mut entries: Vec<PlanEntry>) -> Plan {
+        entries.sort_by_key(|e| e.at);
+        Plan { entries }
+    }
+
+    /// Whether it has no entry.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// How many entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// When the last fault ends: from then on the plan leaves the world alone.
+    pub fn quiet_from(&self) -> Duration {
+        self.entries.iter().map(PlanEntry::end).max().unwrap_or_default()
+    }
+
+    /// Parses a plan from JSON.
+    ///
+    /// # Errors
+    ///
+    /// A [`PlanError`] for malformed JSON, an unknown fault kind or field,
+    /// or a value out of range, naming the entry.
+    pub fn from_json(json: &str) -> Result<Plan, PlanError> {
+        let plan: Plan = serde_json::from_str(json).map_err(|e| PlanError::whole(format!("malformed plan: {e}")))?;
+        let plan = Plan::new(plan.entries);
+        plan.check_values()?;
+        Ok(plan)
+    }
+
+    /// Reads a plan from a JSON file.
+    ///
+    /// # Errors
+    ///
+    /// As [`Plan::from_json`], or the file cannot be read.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Plan, PlanError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| PlanError::whole(format!("cannot read {}: {e}", path.display())))?;
+        Plan::from_json(&text)
+    }
+
+    /// The plan as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a plan always serializes")
+    }
+
+    /// Writes the plan as JSON.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be written.
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+        if let Some(parent) = path.as_ref().parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, self.to_json() + "\n")
+    }
+
+    /// Values that are wrong whatever the world: probabilities, ranges.
+    pub(crate) fn check_values(&self) -> Result<(), PlanError> {
+        for (index, entry) in self.entries.iter().enumerate() {
+            entry
+                .fault
+                .check_values()
+                .map_err(|message| PlanError::entry(index, entry, message))?;
+            if entry.duration == Some(Duration::ZERO) {
+                return Err(PlanError::entry(index, entry, "a duration must be above zero"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Entries that contradict the plan itself: a restart of a node the plan
+    /// has not crashed, a crash of a node it already holds down, a resume of
+    /// a node it has not paused.
+    pub(crate) fn check_process_states(&self) -> Result<(), PlanError> {
+        // Per node: until when the plan holds it crashed / paused (None: not held).
+        #[derive(Default, Clone, Copy)]
+        struct Held {
+            crashed: Option<Option<Duration>>,
+            paused: Option<Option<Duration>>,
+        }
+        let mut held: BTreeMap<&str, Held> = BTreeMap::new();
+        let active = |slot: Option<Option<Duration>>, at: Duration| match slot {
+            Some(None) => true,
+            Some(Some(until)) => at < until,
+            None => false,
+        };
+        for (index, entry) in self.entries.iter().enumerate() {
+            let until = entry.duration.map(|d| entry.at + d);
+            let error = |message: String| Err(PlanError::entry(index, entry, message));
+            match &entry.fault {
+                Fault::Crash { node } => {
+                    let h = held.entry(node).or_default();
+                    if active(h.crashed, entry.at) {
+                        return error(format!("{node} is already crashed by an earlier entry"));
+                    }
+                    h.crashed = Some(until);
+                    h.paused = None;
+                }
+                Fault::Restart { node } => {
+                    let h = held.entry(node).or_default();
+                    if !active(h.crashed, entry.at) || h.crashed.flatten().is_some() {
+                        return error(format!(
+                            "{node} is not held crashed by an earlier entry without a duration"
+                        ));
+                    }
+                    h.crashed = None;
+                }
+                Fault::Pause { node } => {
+                    let h = held.entry(node).or_default();
+                    if active(h.crashed, entry.at) || active(h.paused, entry.at) {
+                        return error(format!("{node} is already crashed or paused"));
+                    }
+                    h.paused = Some(until);
+                }
+                Fault::Resume { node } => {
+                    let h = held.entry(node).or_default();
+                    if !active(h.paused, entry.at) || h.paused.flatten().is_some() {
+                        return error(format!("{node} is not held paused by an earlier entry without a duration"));
+                    }
+                    h.paused = None;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Plan {
+    /// One entry per line, in plain words.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, entry) in self.entries.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{entry}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Durations as human strings (`"1.5s"`, `"250ms"`, `"10us"`, `"7ns"`), or a
+/// number of nanoseconds.
+pub(crate) mod human_duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    pub(crate) fn format(duration: Duration) -> String {
+        let nanos = duration.as_nanos();
+        if nanos % 1_000_000 == 0 {
+            let ms = nanos / 1_000_000;
+            if ms % 1000 == 0 {
+                format!("{}s", ms / 1000)
+            } else if ms >= 1000 {
+                format!("{}s", ms as f64 / 1000.0)
+            } else {
+                format!("{ms}ms")
+            }
+        } else if nanos % 1000 == 0 {
+            format!("{}us", nanos / 1000)
+        } else {
+            format!("{nanos}ns")
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<Duration, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("duration {text:?} has no unit (ns, us, ms, s)"))?;
+        let (number, unit) = text.split_at(split);
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("duration {text:?} does not start with a number"))?;
+        let scale = match unit.trim() {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" | "min" => 60e9,
+            other => return Err(format!("duration {text:?} has an unknown unit {other:?}")),
+        };
+        let nanos = (value * scale).round();
+        if !(0.0..=u64::MAX as f64).contains(&nanos) {
+            return Err(format!("duration {text:?} is out of range"));
+        }
+        Ok(Duration::from_nanos(nanos as u64))
+    }
+
+    pub(crate) fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(*value))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    pub(crate) enum Raw {
+        Nanos(u64),
+        Text(String),
+    }
+
+    pub(crate) fn from_raw<E: de::Error>(raw: Raw) -> Result<Duration, E> {
+        match raw {
+            Raw::Nanos(n) => Ok(Duration::from_nanos(n)),
+            Raw::Text(text) => parse(&text).map_err(E::custom),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        from_raw(Raw::deserialize(d)?)
+    }
+}
+
+pub(crate) mod human_duration_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::human_duration::{self, Raw};
+
+    pub(crate) fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => human_duration::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<Raw>::deserialize(d)?.map(human_duration::from_raw).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration::{format, parse};
+    use std::time::Duration;
+
+    #[test]
+    fn human_durations_round_trip() {
+        for (text, nanos) in [("1.5s", 1_500_000_000), ("250ms", 250_000_000), ("10us", 10_000), ("7ns", 7), ("2s", 2_000_000_000)] {
+            assert_eq!(parse(text).unwrap(), Duration::from_nanos(nanos));
+            assert_eq!(format(Duration::from_nanos(nanos)), text);
+        }
+        assert!(parse("12").is_err());
+        assert!(parse("1.5h").is_err());
+        assert!(parse("s").is_err());
+    }
+}
