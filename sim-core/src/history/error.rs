@@ -48,7 +48,12 @@ impl fmt::Display for HistoryError {
                 write!(f, "{op} cannot be serialized as json: {message}")
             }
             HistoryError::ReturnBeforeCall { op, call, returned } => {
-                write!(f, "{op} returns at {returned}, before its call at {call}")
+                write!(
+                    f,
+                    "{op} returns at {} ns, before its call at {} ns",
+                    returned.as_nanos(),
+                    call.as_nanos()
+                )
             }
         }
     }
