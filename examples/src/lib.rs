@@ -1,1 +1,6 @@
 //! Shared code of the runnable examples.
+
+pub mod bench {
+    //! Benchmark workloads run by `detsim-bench`.
+    pub mod check;
+}

@@ -207,6 +207,10 @@ impl Model for LossyRegister {
             None => Next::when(output.is_none_or(|seen| seen == state), *state),
         }
     }
+
+    fn is_read_only(&self, input: &Option<u8>, _: Option<&u8>) -> bool {
+        input.is_none()
+    }
 }
 
 #[test]

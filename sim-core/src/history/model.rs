@@ -66,6 +66,19 @@ pub trait Model {
         output: Option<&Self::Output>,
     ) -> Next<Self::State>;
 
+    /// Whether the operation leaves every state it is legal in unchanged, such as a read
+    /// or a compare-and-set that answered it did not swap. `output` is `None` when the
+    /// outcome is unknown.
+    ///
+    /// The checker linearizes a read-only operation as soon as it is legal and never
+    /// reconsiders, which keeps concurrent reads from multiplying the search. The
+    /// default, `false`, is always correct; answering `true` for an operation that can
+    /// change a state makes the checker wrong.
+    fn is_read_only(&self, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        let _ = (input, output);
+        false
+    }
+
     /// Splits a history into independent sub-histories checked separately
     /// (P-compositionality: a history is linearizable exactly when every part is).
     ///
@@ -168,6 +181,10 @@ impl<M: Model + ?Sized> Model for &M {
         output: Option<&Self::Output>,
     ) -> Next<Self::State> {
         (**self).step(state, input, output)
+    }
+
+    fn is_read_only(&self, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        (**self).is_read_only(input, output)
     }
 
     fn partition(&self, operations: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {

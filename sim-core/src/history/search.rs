@@ -10,6 +10,15 @@
 //! infinity, after everything, and the search succeeds as soon as every operation that
 //! completed ok is linearized, so they may be linearized anywhere after their call or
 //! never.
+//!
+//! One reduction on top: an operation the model calls read-only
+//! ([`Model::is_read_only`]: it never changes a state), that may come next (its call
+//! precedes every remaining return) and is legal now, is linearized at once and never
+//! reconsidered. If some linearization places it later, moving it to the front keeps
+//! every step legal (it is legal now, and removing it later changes no state) and
+//! respects real time (nothing remaining returned before its call), so a
+//! linearization exists with it first whenever one exists at all. This keeps
+//! concurrent reads from multiplying the explored states by every subset of them.
 
 use std::time::Duration;
 
@@ -41,13 +50,15 @@ pub(super) enum PartitionOutcome {
     Cancelled,
 }
 
-/// A choice on the search stack: the call entry linearized, the state before it, and
-/// where its untried alternative states (for a nondeterministic model) start in `alternatives`.
+/// A choice on the search stack: the call entry linearized, the state before it,
+/// where its untried alternative states (for a nondeterministic model) start in
+/// `alternatives`, and whether it was forced (no other choice needs trying).
 #[derive(Debug)]
 struct Frame<S> {
     entry: u32,
     before: S,
     alternatives_start: usize,
+    forced: bool,
 }
 
 /// The search's structures, kept between partitions and histories so that checking
@@ -164,6 +175,8 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                 "the search ran off the list with {remaining} operations to linearize"
             );
             let e = entry as usize;
+            // Reaching a return means its operation should have been linearized by now.
+            let mut dead_end = !self.entry_call[e];
             if self.entry_call[e] {
                 if budget.steps_max.is_some_and(|max| steps >= max) {
                     return undecided(UndecidedReason::Steps, steps, self.memo.len());
@@ -191,23 +204,32 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                 if self.memo.len() >= budget.memo_entries_max && !next.is_illegal() {
                     return undecided(UndecidedReason::Memory, steps, self.memo.len());
                 }
-                let chosen = match next {
-                    Next::Illegal => None,
+                let (chosen, forced) = match next {
+                    Next::Illegal => (None, false),
                     Next::One(candidate) => {
+                        // A read-only operation that may come next is linearized now,
+                        // and no other choice is tried here (see the module doc).
+                        let forced = model.is_read_only(&operation.input, output);
+                        debug_assert!(
+                            !forced || candidate == state,
+                            "the model says {:?} is read-only, but its step changed the state",
+                            model.describe_operation(&operation.input, output)
+                        );
                         self.set_bit(local);
                         if self
                             .memo
                             .insert(bits_hash ^ zobrist(local), &self.bits, &candidate)
                         {
-                            Some(candidate)
+                            (Some(candidate), forced)
                         } else {
                             self.clear_bit(local);
-                            None
+                            (None, forced)
                         }
                     }
                     Next::Many(candidates) => {
                         self.alternatives.extend(candidates);
-                        self.take_alternative(local, bits_hash, alternatives_start)
+                        let chosen = self.take_alternative(local, bits_hash, alternatives_start);
+                        (chosen, false)
                     }
                 };
                 match chosen {
@@ -217,22 +239,29 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                             entry,
                             before,
                             alternatives_start,
+                            forced,
                         });
                         bits_hash ^= zobrist(local);
                         self.lift(entry);
                         remaining -= usize::from(self.op_required[local as usize]);
                         entry = self.next[HEAD as usize];
                     }
+                    // A forced move already explored: so was everything from here.
+                    None if forced => dead_end = true,
                     None => {
                         self.alternatives.truncate(alternatives_start);
                         entry = self.next[e];
                     }
                 }
-            } else {
-                // A return: its operation should have been linearized by now.
-                if self.frames.len() > self.best_ops.len() {
-                    self.remember_best(&state);
-                }
+            }
+            if !dead_end {
+                continue;
+            }
+            if self.frames.len() > self.best_ops.len() {
+                self.remember_best(&state);
+            }
+            // Undo choices until one has an untried successor.
+            loop {
                 let Some(frame) = self.frames.pop() else {
                     return PartitionOutcome::Illegal(
                         self.counterexample(model, history, index, partition),
@@ -244,6 +273,9 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                 bits_hash ^= zobrist(local);
                 self.unlift(frame.entry);
                 remaining += usize::from(self.op_required[local as usize]);
+                if frame.forced {
+                    continue;
+                }
                 if self.memo.len() >= budget.memo_entries_max
                     && self.alternatives.len() > frame.alternatives_start
                 {
@@ -256,6 +288,7 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                             entry: frame.entry,
                             before,
                             alternatives_start: frame.alternatives_start,
+                            forced: false,
                         });
                         bits_hash ^= zobrist(local);
                         self.lift(frame.entry);
@@ -264,6 +297,7 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                     }
                     None => entry = self.next[frame.entry as usize],
                 }
+                break;
             }
         }
     }

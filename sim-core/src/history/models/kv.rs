@@ -121,6 +121,14 @@ where
         }
     }
 
+    /// Gets, and compare-and-sets that did not swap.
+    fn is_read_only(&self, input: &KvInput<K, V>, output: Option<&KvOutput<V>>) -> bool {
+        matches!(
+            (input, output),
+            (KvInput::Get(_), _) | (KvInput::Cas { .. }, Some(KvOutput::Cas(false)))
+        )
+    }
+
     /// One partition per key, in key order.
     fn partition(&self, operations: &[Operation<KvInput<K, V>, KvOutput<V>>]) -> Vec<Partition> {
         let mut keys: BTreeMap<&K, Vec<OpId>> = BTreeMap::new();

@@ -91,6 +91,11 @@ impl<V: Clone + Eq + Hash + Debug> Model for Log<V> {
         }
     }
 
+    /// Reads.
+    fn is_read_only(&self, input: &LogInput<V>, _: Option<&LogOutput<V>>) -> bool {
+        matches!(input, LogInput::Read)
+    }
+
     fn describe_operation(&self, input: &LogInput<V>, output: Option<&LogOutput<V>>) -> String {
         let call = match input {
             LogInput::Append(value) => format!("append({value:?})"),

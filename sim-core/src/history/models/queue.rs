@@ -91,6 +91,14 @@ impl<V: Clone + Eq + Hash + Debug> Model for Queue<V> {
         }
     }
 
+    /// Dequeues that found the queue empty.
+    fn is_read_only(&self, input: &QueueInput<V>, output: Option<&QueueOutput<V>>) -> bool {
+        matches!(
+            (input, output),
+            (QueueInput::Dequeue, Some(QueueOutput::Dequeued(None)))
+        )
+    }
+
     fn describe_operation(&self, input: &QueueInput<V>, output: Option<&QueueOutput<V>>) -> String {
         match (input, output) {
             (QueueInput::Enqueue(value), None) => format!("enqueue({value:?}) → ?"),

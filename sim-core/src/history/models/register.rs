@@ -98,6 +98,15 @@ impl<V: Clone + Eq + Hash + Debug> Model for Register<V> {
         }
     }
 
+    /// Reads, and compare-and-sets that did not swap.
+    fn is_read_only(&self, input: &RegisterInput<V>, output: Option<&RegisterOutput<V>>) -> bool {
+        matches!(
+            (input, output),
+            (RegisterInput::Read, _)
+                | (RegisterInput::Cas { .. }, Some(RegisterOutput::Cas(false)))
+        )
+    }
+
     fn describe_operation(
         &self,
         input: &RegisterInput<V>,

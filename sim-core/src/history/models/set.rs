@@ -103,6 +103,11 @@ impl<V: Clone + Ord + Hash + Debug> Model for Set<V> {
         }
     }
 
+    /// Membership tests and whole-set reads.
+    fn is_read_only(&self, input: &SetInput<V>, _: Option<&SetOutput<V>>) -> bool {
+        matches!(input, SetInput::Contains(_) | SetInput::Read)
+    }
+
     /// One partition per element when no operation reads the whole set, else one.
     fn partition(&self, operations: &[Operation<SetInput<V>, SetOutput<V>>]) -> Vec<Partition> {
         let mut elements: BTreeMap<&V, Vec<OpId>> = BTreeMap::new();
