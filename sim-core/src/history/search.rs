@@ -2,23 +2,31 @@
 //! improved by Lowe, with the memoization of Porcupine's `checkSingle`.
 //!
 //! The partition's calls and returns are sorted by time into a doubly linked list.
-//! The search repeatedly takes the first call in the list whose model step is legal
-//! and whose (linearized set, state) pair is new, "lifts" it and its return out of the
-//! list, and starts again from the head. Reaching a return means the operation it
-//! closes should already have been linearized: the search undoes its last choice and
-//! tries the next call after it. Operations whose outcome is unknown return at
-//! infinity, after everything, and the search succeeds as soon as every operation that
-//! completed ok is linearized, so they may be linearized anywhere after their call or
-//! never.
+//! At each point of the search, the operations that may come next are those whose
+//! call precedes the first return still in the list (an operation cannot be
+//! linearized after one that returned before it was called). The search tries them
+//! one by one: a try is a model step that is legal and leads to a (linearized set,
+//! state) pair not explored before; it "lifts" the operation's call and return out
+//! of the list and goes on from there. When no operation can come next, it undoes
+//! its last choice and tries the next one. Operations whose outcome is unknown return
+//! at infinity, after everything, and the search succeeds as soon as every operation
+//! that completed ok is linearized, so they may be linearized anywhere after their
+//! call, or never.
 //!
-//! One reduction on top: an operation the model calls read-only
-//! ([`Model::is_read_only`]: it never changes a state), that may come next (its call
-//! precedes every remaining return) and is legal now, is linearized at once and never
-//! reconsidered. If some linearization places it later, moving it to the front keeps
-//! every step legal (it is legal now, and removing it later changes no state) and
-//! respects real time (nothing remaining returned before its call), so a
-//! linearization exists with it first whenever one exists at all. This keeps
-//! concurrent reads from multiplying the explored states by every subset of them.
+//! Two refinements, neither of which changes the answer, only how soon it is found:
+//!
+//! - The operations that may come next are tried in the order of their returns,
+//!   earliest first (Lowe tries them in call order). An operation that runs long is
+//!   tried late, so a long write is not linearized early and then found wrong only
+//!   after a deep search.
+//! - An operation the model calls read-only ([`Model::is_read_only`]: it never
+//!   changes a state) that may come next and is legal now is linearized at once, and
+//!   nothing else is tried at that point. If some linearization places it later,
+//!   moving it to the front keeps every step legal (it is legal now, and removing it
+//!   later changes no state) and respects real time (nothing remaining returned before
+//!   its call), so a linearization exists with it first whenever one exists at all.
+//!   This keeps concurrent reads from multiplying the explored states by every subset
+//!   of them.
 
 use std::time::Duration;
 
@@ -40,6 +48,12 @@ pub(super) struct Budget {
     pub(super) memo_entries_max: usize,
 }
 
+/// An operation as the model steps it: its input, and its output if it completed ok.
+struct Step<'h, I, O> {
+    input: &'h I,
+    output: Option<&'h O>,
+}
+
 /// How one partition's search ended.
 #[derive(Debug)]
 pub(super) enum PartitionOutcome {
@@ -52,12 +66,16 @@ pub(super) enum PartitionOutcome {
 
 /// A choice on the search stack: the call entry linearized, the state before it,
 /// where its untried alternative states (for a nondeterministic model) start in
-/// `alternatives`, and whether it was forced (no other choice needs trying).
+/// `alternatives`, where the candidates of the point it was chosen at start in
+/// `candidates` and which of them to try next, and whether it was forced (nothing
+/// else needs trying at that point).
 #[derive(Debug)]
 struct Frame<S> {
-    entry: u32,
+    call: u32,
     before: S,
     alternatives_start: usize,
+    candidates_start: usize,
+    candidates_next: usize,
     forced: bool,
 }
 
@@ -84,6 +102,8 @@ pub(super) struct Workspace<S> {
     bits: Vec<u64>,
     frames: Vec<Frame<S>>,
     alternatives: Vec<S>,
+    /// The call entries that may come next, per point on the search stack.
+    candidates: Vec<u32>,
     memo: Memo<S>,
     /// The deepest dead end seen: its local operations, and the state after each.
     best_ops: Vec<u32>,
@@ -105,6 +125,7 @@ impl<S> Default for Workspace<S> {
             bits: Vec::new(),
             frames: Vec::new(),
             alternatives: Vec::new(),
+            candidates: Vec::new(),
             memo: Memo::default(),
             best_ops: Vec::new(),
             best_states: Vec::new(),
@@ -140,12 +161,11 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
         M: Model<State = S>,
     {
         self.prepare(history, partition);
-        let required_total = self
+        let mut remaining = self
             .op_required
             .iter()
             .filter(|required| **required)
             .count();
-        let mut remaining = required_total;
         let mut state = model.init();
         let mut bits_hash = 0u64;
         let mut steps = 0u64;
@@ -165,19 +185,61 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                 memo_entries,
             })
         };
-        let mut entry = self.next[HEAD as usize];
+        // The current point's candidates are `candidates[start..]`; `cursor` is the next to try.
+        let mut start = 0;
+        let mut cursor = 0;
+        // Whether the search just moved to a new point, whose candidates are not listed yet.
+        let mut arrived = true;
         loop {
             if remaining == 0 {
                 return PartitionOutcome::Linearizable;
             }
-            assert!(
-                entry != NIL,
-                "the search ran off the list with {remaining} operations to linearize"
-            );
-            let e = entry as usize;
-            // Reaching a return means its operation should have been linearized by now.
-            let mut dead_end = !self.entry_call[e];
-            if self.entry_call[e] {
+            if arrived {
+                arrived = false;
+                start = self.candidates.len();
+                self.list_candidates();
+                cursor = start;
+                // A legal read-only candidate is taken at once, and alone.
+                let read_only = (start..self.candidates.len()).find(|&position| {
+                    let operation = self.operation(history, self.candidates[position]);
+                    model.is_read_only(operation.input, operation.output)
+                        && !model
+                            .step(&state, operation.input, operation.output)
+                            .is_illegal()
+                });
+                if let Some(position) = read_only {
+                    cursor = self.candidates.len();
+                    let call = self.candidates[position];
+                    let local = self.entry_op[call as usize];
+                    if self.memo.len() >= budget.memo_entries_max {
+                        return undecided(UndecidedReason::Memory, steps, self.memo.len());
+                    }
+                    self.set_bit(local);
+                    if self
+                        .memo
+                        .insert(bits_hash ^ zobrist(local), &self.bits, &state)
+                    {
+                        let before = state.clone();
+                        self.push(
+                            call,
+                            before,
+                            start,
+                            cursor,
+                            true,
+                            &mut bits_hash,
+                            &mut remaining,
+                        );
+                        arrived = true;
+                    } else {
+                        // Explored before: so was everything from this point.
+                        self.clear_bit(local);
+                    }
+                    continue;
+                }
+            }
+            if cursor < self.candidates.len() {
+                let call = self.candidates[cursor];
+                cursor += 1;
                 if budget.steps_max.is_some_and(|max| steps >= max) {
                     return undecided(UndecidedReason::Steps, steps, self.memo.len());
                 }
@@ -192,114 +254,157 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                         }
                     }
                 }
-                let local = self.entry_op[e];
-                let operation = history.operation(self.op_ids[local as usize]);
-                let output = if self.op_required[local as usize] {
-                    operation.output()
-                } else {
-                    None
-                };
-                let alternatives_start = self.alternatives.len();
-                let next = model.step(&state, &operation.input, output);
-                if self.memo.len() >= budget.memo_entries_max && !next.is_illegal() {
+                let local = self.entry_op[call as usize];
+                let operation = self.operation(history, call);
+                let next = model.step(&state, operation.input, operation.output);
+                if next.is_illegal() {
+                    continue;
+                }
+                if self.memo.len() >= budget.memo_entries_max {
                     return undecided(UndecidedReason::Memory, steps, self.memo.len());
                 }
-                let (chosen, forced) = match next {
-                    Next::Illegal => (None, false),
+                let alternatives_start = self.alternatives.len();
+                let chosen = match next {
+                    Next::Illegal => None,
                     Next::One(candidate) => {
-                        // A read-only operation that may come next is linearized now,
-                        // and no other choice is tried here (see the module doc).
-                        let forced = model.is_read_only(&operation.input, output);
-                        debug_assert!(
-                            !forced || candidate == state,
-                            "the model says {:?} is read-only, but its step changed the state",
-                            model.describe_operation(&operation.input, output)
-                        );
                         self.set_bit(local);
                         if self
                             .memo
                             .insert(bits_hash ^ zobrist(local), &self.bits, &candidate)
                         {
-                            (Some(candidate), forced)
+                            Some(candidate)
                         } else {
                             self.clear_bit(local);
-                            (None, forced)
+                            None
                         }
                     }
                     Next::Many(candidates) => {
                         self.alternatives.extend(candidates);
-                        let chosen = self.take_alternative(local, bits_hash, alternatives_start);
-                        (chosen, false)
+                        self.take_alternative(local, bits_hash, alternatives_start)
                     }
                 };
-                match chosen {
-                    Some(after) => {
-                        let before = std::mem::replace(&mut state, after);
-                        self.frames.push(Frame {
-                            entry,
-                            before,
-                            alternatives_start,
-                            forced,
-                        });
-                        bits_hash ^= zobrist(local);
-                        self.lift(entry);
-                        remaining -= usize::from(self.op_required[local as usize]);
-                        entry = self.next[HEAD as usize];
-                    }
-                    // A forced move already explored: so was everything from here.
-                    None if forced => dead_end = true,
-                    None => {
-                        self.alternatives.truncate(alternatives_start);
-                        entry = self.next[e];
-                    }
+                if let Some(after) = chosen {
+                    let before = std::mem::replace(&mut state, after);
+                    self.push(
+                        call,
+                        before,
+                        start,
+                        cursor,
+                        false,
+                        &mut bits_hash,
+                        &mut remaining,
+                    );
+                    self.frames
+                        .last_mut()
+                        .expect("just pushed")
+                        .alternatives_start = alternatives_start;
+                    arrived = true;
                 }
-            }
-            if !dead_end {
                 continue;
             }
+            // Nothing can come next: undo choices until one has an untried successor.
             if self.frames.len() > self.best_ops.len() {
                 self.remember_best(&state);
             }
-            // Undo choices until one has an untried successor.
             loop {
+                self.candidates.truncate(start);
                 let Some(frame) = self.frames.pop() else {
                     return PartitionOutcome::Illegal(
                         self.counterexample(model, history, index, partition),
                     );
                 };
-                let local = self.entry_op[frame.entry as usize];
+                let local = self.entry_op[frame.call as usize];
                 state = frame.before;
                 self.clear_bit(local);
                 bits_hash ^= zobrist(local);
-                self.unlift(frame.entry);
+                self.unlift(frame.call);
                 remaining += usize::from(self.op_required[local as usize]);
+                start = frame.candidates_start;
+                cursor = frame.candidates_next;
                 if frame.forced {
                     continue;
                 }
-                if self.memo.len() >= budget.memo_entries_max
-                    && self.alternatives.len() > frame.alternatives_start
-                {
-                    return undecided(UndecidedReason::Memory, steps, self.memo.len());
-                }
-                match self.take_alternative(local, bits_hash, frame.alternatives_start) {
-                    Some(after) => {
-                        let before = std::mem::replace(&mut state, after);
-                        self.frames.push(Frame {
-                            entry: frame.entry,
-                            before,
-                            alternatives_start: frame.alternatives_start,
-                            forced: false,
-                        });
-                        bits_hash ^= zobrist(local);
-                        self.lift(frame.entry);
-                        remaining -= usize::from(self.op_required[local as usize]);
-                        entry = self.next[HEAD as usize];
+                if self.alternatives.len() > frame.alternatives_start {
+                    if self.memo.len() >= budget.memo_entries_max {
+                        return undecided(UndecidedReason::Memory, steps, self.memo.len());
                     }
-                    None => entry = self.next[frame.entry as usize],
+                    if let Some(after) =
+                        self.take_alternative(local, bits_hash, frame.alternatives_start)
+                    {
+                        let before = std::mem::replace(&mut state, after);
+                        self.push(
+                            frame.call,
+                            before,
+                            start,
+                            cursor,
+                            false,
+                            &mut bits_hash,
+                            &mut remaining,
+                        );
+                        self.frames
+                            .last_mut()
+                            .expect("just pushed")
+                            .alternatives_start = frame.alternatives_start;
+                        arrived = true;
+                    }
                 }
                 break;
             }
         }
+    }
+
+    /// The input and, if it completed ok, the output of the operation of a call entry.
+    fn operation<'h, I, O>(&self, history: &'h History<I, O>, call: u32) -> Step<'h, I, O> {
+        let local = self.entry_op[call as usize] as usize;
+        let operation = history.operation(self.op_ids[local]);
+        let output = if self.op_required[local] {
+            operation.output()
+        } else {
+            None
+        };
+        Step {
+            input: &operation.input,
+            output,
+        }
+    }
+
+    /// Lists the calls that may come next (those before the first return), the one
+    /// returning first first, above the candidates of the points below.
+    fn list_candidates(&mut self) {
+        let start = self.candidates.len();
+        let mut entry = self.next[HEAD as usize];
+        while entry != NIL && self.entry_call[entry as usize] {
+            self.candidates.push(entry);
+            entry = self.next[entry as usize];
+        }
+        let entry_match = &self.entry_match;
+        self.candidates[start..].sort_unstable_by_key(|call| entry_match[*call as usize]);
+    }
+
+    /// Linearizes `call` (its state already set), remembering how to undo it.
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        call: u32,
+        before: S,
+        candidates_start: usize,
+        candidates_next: usize,
+        forced: bool,
+        bits_hash: &mut u64,
+        remaining: &mut usize,
+    ) {
+        let local = self.entry_op[call as usize];
+        self.frames.push(Frame {
+            call,
+            before,
+            alternatives_start: self.alternatives.len(),
+            candidates_start,
+            candidates_next,
+            forced,
+        });
+        *bits_hash ^= zobrist(local);
+        self.lift(call);
+        *remaining -= usize::from(self.op_required[local as usize]);
     }
 
     /// Pops untried alternatives of `local` until one is new to the memo; on success
@@ -428,6 +533,7 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
         self.memo.reset(words);
         self.frames.clear();
         self.alternatives.clear();
+        self.candidates.clear();
         self.best_ops.clear();
         self.best_states.clear();
     }
@@ -438,7 +544,7 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
         self.best_ops.extend(
             self.frames
                 .iter()
-                .map(|frame| self.entry_op[frame.entry as usize]),
+                .map(|frame| self.entry_op[frame.call as usize]),
         );
         self.best_states.clear();
         self.best_states
