@@ -66,3 +66,18 @@ fn the_picture_is_self_contained_and_shows_the_counterexample() {
         written.contains("<g class=\"op unknown\">") && written.contains("<g class=\"op failed\">")
     );
 }
+
+#[test]
+fn the_picture_of_a_linearizable_history_highlights_nothing() {
+    // Proves only a counterexample is coloured: a fine history is drawn plainly.
+    let history = history(vec![
+        ok(1, KvInput::Put("a", 1), KvOutput::Put, 0, 10),
+        ok(2, KvInput::Get("a"), KvOutput::Get(Some(1)), 5, 15),
+    ]);
+    let model = KeyValue::default();
+    let html = render_html(&model, &history, &check(&model, &history));
+    assert!(html.contains("<b>linearizable</b>"));
+    assert!(html.contains("get(&quot;a&quot;) → Some(1)"));
+    assert!(!html.contains("class=\"op unplaced\"") && !html.contains("class=\"op linearized\""));
+    assert!(!html.contains("<pre class=\"report\">"));
+}

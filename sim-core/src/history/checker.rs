@@ -27,8 +27,8 @@ pub struct CheckerOptions {
 }
 
 impl Default for CheckerOptions {
-    /// No time or step limit, 2²¹ memo entries (some 100 MiB for a partition of a few
-    /// hundred operations with small states), and every core.
+    /// No time or step limit, 2²¹ memo entries (about 200 MB for a partition of a few
+    /// hundred operations with small states, reached in a few seconds), and every core.
     fn default() -> Self {
         CheckerOptions {
             time_max: None,
@@ -63,6 +63,9 @@ impl CheckerOptions {
 /// different threads; the first illegal partition in that order is reported, and
 /// partitions after it are not searched further. The result does not depend on the
 /// number of threads (unless a time budget runs out).
+///
+/// The search structures grow to fit the largest partition checked, and stay allocated
+/// until the checker is dropped.
 ///
 /// # Examples
 ///
