@@ -11,7 +11,9 @@ use super::{
 
 const LANE_HEIGHT: u64 = 26;
 const BAR_HEIGHT: u64 = 20;
-const TICK_WIDTH: u64 = 56;
+const TICK_WIDTH: u64 = 120;
+/// The width of a label character, to shorten labels that would overflow their bar.
+const CHAR_WIDTH: u64 = 6;
 const LEFT_MARGIN: u64 = 90;
 
 /// Renders `history` and its `result` as a self-contained HTML page (inline CSS and
@@ -139,7 +141,7 @@ fn render_partition<M: Model>(
             let mut title = format!(
                 "{op}, client {}: {description}\ncalled at {}, {}",
                 operation.client,
-                operation.call,
+                precise(operation.call.as_nanos()),
                 outcome_text(operation)
             );
             if let Some(counterexample) = counterexample {
@@ -248,7 +250,7 @@ fn render_partition<M: Model>(
         let _ = writeln!(
             page,
             "<line class=\"tick\" x1=\"{tx}\" y1=\"16\" x2=\"{tx}\" y2=\"{height}\"><title>{}</title></line>",
-            crate::time::Instant::from_nanos(*at)
+            precise(*at)
         );
     }
     for (client, y) in &row_top {
@@ -262,6 +264,10 @@ fn render_partition<M: Model>(
         let bx = x(start);
         let bw = (x(end) - bx).max(8);
         let by = row_top[&bar.client] + lane as u64 * LANE_HEIGHT;
+        let label = shorten(
+            &bar.label,
+            usize::try_from((bw.saturating_sub(8)) / CHAR_WIDTH).unwrap_or(usize::MAX),
+        );
         let _ = writeln!(
             page,
             "<g class=\"op {}\"><title>{}</title><rect x=\"{bx}\" y=\"{by}\" width=\"{bw}\" height=\"{BAR_HEIGHT}\" rx=\"3\"/>\
@@ -270,10 +276,25 @@ fn render_partition<M: Model>(
             escape(&bar.title),
             bx + 4,
             by + 14,
-            escape(&bar.label)
+            escape(&label)
         );
     }
     page.push_str("</svg>\n</details>\n");
+}
+
+/// `label`, cut to `chars` characters with an ellipsis if longer (the bar's title has it whole).
+fn shorten(label: &str, chars: usize) -> String {
+    if label.chars().count() <= chars.max(1) {
+        return label.to_string();
+    }
+    let mut short: String = label.chars().take(chars.saturating_sub(1).max(1)).collect();
+    short.push('…');
+    short
+}
+
+/// An instant in seconds with nanosecond precision.
+fn precise(nanos: u64) -> String {
+    format!("{}.{:09}s", nanos / 1_000_000_000, nanos % 1_000_000_000)
 }
 
 fn class_of<I, O>(operation: &Operation<I, O>) -> &'static str {
@@ -286,9 +307,11 @@ fn class_of<I, O>(operation: &Operation<I, O>) -> &'static str {
 
 fn outcome_text<I, O>(operation: &Operation<I, O>) -> String {
     match &operation.outcome {
-        Outcome::Ok { at, .. } => format!("returned ok at {at}"),
-        Outcome::Failed { at } => format!("failed at {at}"),
-        Outcome::Unknown { at: Some(at) } => format!("gave up at {at}, outcome unknown"),
+        Outcome::Ok { at, .. } => format!("returned ok at {}", precise(at.as_nanos())),
+        Outcome::Failed { at } => format!("failed at {}", precise(at.as_nanos())),
+        Outcome::Unknown { at: Some(at) } => {
+            format!("gave up at {}, outcome unknown", precise(at.as_nanos()))
+        }
         Outcome::Unknown { at: None } => "still pending, outcome unknown".to_string(),
     }
 }
