@@ -51,7 +51,7 @@ fn the_picture_is_self_contained_and_shows_the_counterexample() {
     assert!(written.contains("<g class=\"op unplaced\">"));
     assert!(written.contains("<g class=\"op linearized\">"));
     assert!(
-        written.contains("1. put(&quot;b&quot;, 1)"),
+        written.contains(">1. put(&quot;b&quot;, 1)</text>"),
         "the prefix is numbered"
     );
     // The counterexample's partition comes first, unfolded; the other one too, folded.
