@@ -1,3 +1,4 @@
 //! Integration tests of detsim: one binary, a module per area.
 
 mod core;
+mod history;

@@ -30,6 +30,8 @@
 //! - `runtime.rs`: the [`Clock`], [`Spawn`], [`Entropy`], [`Runtime`] traits;
 //!   `real.rs` implements them on tokio (feature `tokio`).
 //! - `extension.rs`: how sim-net and sim-disk plug in ([`Extension`]).
+//! - `history/`: recording what clients saw and checking it is linearizable
+//!   ([`history::Checker`], ready-made models, an HTML picture).
 //! - `error.rs`: [`SimError`] (misuse) and [`Failure`] (a failed run).
 //!
 //! # Features
@@ -38,6 +40,7 @@
 
 mod error;
 mod extension;
+pub mod history;
 mod panic;
 pub mod random;
 mod rng;

@@ -87,7 +87,8 @@ impl LazyRng {
 
     pub(crate) fn get(&mut self) -> &mut SimRng {
         let (seed, name) = (self.seed, &self.name);
-        self.rng.get_or_insert_with(|| Box::new(SimRng::stream(seed, name)))
+        self.rng
+            .get_or_insert_with(|| Box::new(SimRng::stream(seed, name)))
     }
 }
 

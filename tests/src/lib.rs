@@ -16,3 +16,7 @@ pub struct Nodes;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/reference/failures.md")]
 pub struct Failures;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/history.md")]
+pub struct HistoryChapter;

@@ -2,6 +2,7 @@
 //! process, a bare baseline loop doing the same number of events, and reports
 //! both as one JSON line.
 
+pub mod check;
 pub mod core;
 
 use std::cmp::Reverse;
@@ -51,6 +52,18 @@ impl Sample {
             baseline_events_per_wall_s,
             ratio_to_baseline: baseline_events_per_wall_s / events_per_wall_s,
         }
+    }
+}
+
+impl From<check::CheckBench> for Sample {
+    fn from(bench: check::CheckBench) -> Sample {
+        Sample::new(
+            bench.workload,
+            bench.events,
+            Duration::from_secs_f64(bench.wall_s),
+            0.0,
+            bench.baseline_events_per_wall_s,
+        )
     }
 }
 

@@ -26,6 +26,12 @@ fn workloads() -> Vec<Workload> {
         ("timers", bench::core::timers),
         ("spawn", bench::core::spawn),
         ("worlds", bench::core::worlds),
+        ("check-kv", || bench::check::check_kv().into()),
+        ("check-register", || bench::check::check_register().into()),
+        ("check-illegal", || bench::check::check_illegal().into()),
+        ("check-illegal-register", || {
+            bench::check::check_illegal_register().into()
+        }),
     ]
 }
 

@@ -733,7 +733,8 @@ impl World {
                 match self.config.poll_order {
                     PollOrder::Fifo => ready.pop_front(),
                     PollOrder::Random if ready.len() > 1 => {
-                        let index = self.sched_rng.borrow_mut().get().below(ready.len() as u64) as usize;
+                        let index =
+                            self.sched_rng.borrow_mut().get().below(ready.len() as u64) as usize;
                         ready.swap_remove_back(index)
                     }
                     PollOrder::Random => ready.pop_front(),

@@ -82,7 +82,12 @@ impl Default for Timers {
 }
 
 impl Timers {
-    pub(crate) fn insert(&mut self, deadline: Instant, node: Option<NodeId>, action: Action) -> TimerKey {
+    pub(crate) fn insert(
+        &mut self,
+        deadline: Instant,
+        node: Option<NodeId>,
+        action: Action,
+    ) -> TimerKey {
         self.seq_next += 1;
         let seq = self.seq_next;
         let slot = match self.free.pop() {
@@ -132,7 +137,11 @@ impl Timers {
     }
 
     /// Replaces the waker of a pending timer (a future moved between tasks).
-    pub(crate) fn update(&mut self, key: TimerKey, action: impl FnOnce(&Option<Action>) -> Option<Action>) {
+    pub(crate) fn update(
+        &mut self,
+        key: TimerKey,
+        action: impl FnOnce(&Option<Action>) -> Option<Action>,
+    ) {
         if let Some(entry) = self.slots.get_mut(key.slot as usize) {
             if entry.seq == key.seq {
                 if let Some(new) = action(&entry.action) {
@@ -249,9 +258,19 @@ mod tests {
         for round in 0..2_000u64 {
             // Deadlines from nanoseconds to years ahead, and some far in the future.
             for _ in 0..3 {
-                let scale = [1u64, 1_000, 1 << 20, 1 << 26, 1 << 27, 1 << 28, 1 << 33, 1 << 40, 1 << 55]
-                    [rng.below(9) as usize];
-                let deadline = now.saturating_add(std::time::Duration::from_nanos(rng.below(scale) + 1));
+                let scale = [
+                    1u64,
+                    1_000,
+                    1 << 20,
+                    1 << 26,
+                    1 << 27,
+                    1 << 28,
+                    1 << 33,
+                    1 << 40,
+                    1 << 55,
+                ][rng.below(9) as usize];
+                let deadline =
+                    now.saturating_add(std::time::Duration::from_nanos(rng.below(scale) + 1));
                 let key = timers.insert(deadline, None, Action::Call(Box::new(|| {})));
                 reference.push(Reverse((deadline, key.seq)));
                 keys.push(key);

@@ -1,0 +1,206 @@
+//! What the checker concludes, and the evidence.
+
+use std::fmt;
+
+use super::OpId;
+
+/// The answer of a linearizability check. It is never wrong: when the budget runs out
+/// before the answer is known, it says [`CheckResult::Unknown`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum CheckResult {
+    /// Some order of the operations, consistent with real time, is allowed by the model.
+    Linearizable,
+    /// No such order exists: the first partition (in the model's order) without one.
+    NotLinearizable(Counterexample),
+    /// No partition is illegal, but these ran out of budget before an answer.
+    Unknown(Vec<Undecided>),
+}
+
+impl CheckResult {
+    /// Whether the history was proven linearizable.
+    pub fn is_linearizable(&self) -> bool {
+        matches!(self, CheckResult::Linearizable)
+    }
+
+    /// Whether the history was proven not linearizable.
+    pub fn is_not_linearizable(&self) -> bool {
+        matches!(self, CheckResult::NotLinearizable(_))
+    }
+
+    /// Whether the budget ran out before an answer.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, CheckResult::Unknown(_))
+    }
+
+    /// The counterexample, if the history is not linearizable.
+    pub fn counterexample(&self) -> Option<&Counterexample> {
+        match self {
+            CheckResult::NotLinearizable(counterexample) => Some(counterexample),
+            CheckResult::Linearizable | CheckResult::Unknown(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for CheckResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckResult::Linearizable => write!(f, "linearizable"),
+            CheckResult::NotLinearizable(counterexample) => write!(f, "{counterexample}"),
+            CheckResult::Unknown(undecided) => {
+                write!(
+                    f,
+                    "unknown: {} partition(s) ran out of budget",
+                    undecided.len()
+                )?;
+                for part in undecided {
+                    write!(f, "\n  {part}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Why a history is not linearizable: in one partition, the longest prefix the search
+/// could linearize, and the operations none of which could be placed after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counterexample {
+    /// The index of the partition in the model's [`partition`](super::Model::partition).
+    pub partition: usize,
+    /// The partition's label.
+    pub label: String,
+    /// The longest linearizable prefix found, in linearization order.
+    pub prefix: Vec<Linearized>,
+    /// The state after the prefix.
+    pub state: String,
+    /// The operations that could have come next by real time, none of which leads to
+    /// a linearization; the first is the one whose return forced the search back.
+    pub unplaced: Vec<Unplaced>,
+}
+
+impl fmt::Display for Counterexample {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "not linearizable: partition {} ({}) has no linearization",
+            self.partition, self.label
+        )?;
+        writeln!(
+            f,
+            "longest linearizable prefix ({} operations):",
+            self.prefix.len()
+        )?;
+        for (position, step) in self.prefix.iter().enumerate() {
+            writeln!(
+                f,
+                "  {:>3}. {}: {}  ⇒ {}",
+                position + 1,
+                step.op,
+                step.description,
+                step.state
+            )?;
+        }
+        write!(
+            f,
+            "state after it: {}\nthen none of these can be placed:",
+            self.state
+        )?;
+        for unplaced in &self.unplaced {
+            write!(
+                f,
+                "\n  {}: {} ({})",
+                unplaced.op, unplaced.description, unplaced.reason
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// An operation of a counterexample's prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Linearized {
+    /// The operation.
+    pub op: OpId,
+    /// Its description by the model.
+    pub description: String,
+    /// The state right after it.
+    pub state: String,
+}
+
+/// An operation that could not be placed after a counterexample's prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unplaced {
+    /// The operation.
+    pub op: OpId,
+    /// Its description by the model.
+    pub description: String,
+    /// Why it cannot come next.
+    pub reason: UnplacedReason,
+}
+
+/// Why an operation cannot come next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnplacedReason {
+    /// The model forbids it in the state after the prefix.
+    Illegal,
+    /// The model allows it, but no linearization continues from there.
+    DeadEnd,
+}
+
+impl fmt::Display for UnplacedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnplacedReason::Illegal => write!(f, "illegal in that state"),
+            UnplacedReason::DeadEnd => write!(f, "legal, but every continuation fails"),
+        }
+    }
+}
+
+/// A partition whose search ran out of budget.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undecided {
+    /// The index of the partition in the model's [`partition`](super::Model::partition).
+    pub partition: usize,
+    /// The partition's label.
+    pub label: String,
+    /// The number of operations checked in the partition (failed ones excluded).
+    pub operations: usize,
+    /// Which budget ran out.
+    pub reason: UndecidedReason,
+    /// Model steps taken before giving up.
+    pub steps: u64,
+    /// Memo entries held when giving up.
+    pub memo_entries: usize,
+}
+
+impl fmt::Display for Undecided {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "partition {} ({}, {} operations): {} after {} steps and {} memo entries",
+            self.partition, self.label, self.operations, self.reason, self.steps, self.memo_entries
+        )
+    }
+}
+
+/// Which budget of [`CheckerOptions`](super::CheckerOptions) ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UndecidedReason {
+    /// `time_max`: the search took too long (depends on the machine).
+    Time,
+    /// `steps_max`: the search took too many model steps.
+    Steps,
+    /// `memo_entries_max`: the search would have used too much memory.
+    Memory,
+}
+
+impl fmt::Display for UndecidedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UndecidedReason::Time => write!(f, "time budget exhausted"),
+            UndecidedReason::Steps => write!(f, "step budget exhausted"),
+            UndecidedReason::Memory => write!(f, "memory budget exhausted"),
+        }
+    }
+}
