@@ -7,6 +7,11 @@ use super::recorded::check_operation;
 use super::{History, OpId, Operation, Outcome};
 use crate::time::Instant;
 
+#[track_caller]
+fn true_now(api: &'static str) -> Instant {
+    crate::world::with_world(api, |w| w.now())
+}
+
 /// Where the clients of a simulated test record what they asked and what they saw.
 ///
 /// Cheap to clone: every clone writes to the same history, so each simulated client
@@ -91,6 +96,50 @@ impl<I, O> Recorder<I, O> {
     /// As [`Recorder::ok_at`].
     pub fn unknown_at(&self, op: OpId, at: Instant) {
         self.complete(op, Outcome::Unknown { at: Some(at) });
+    }
+
+    /// Records that `client` called an operation with `input` now.
+    ///
+    /// "Now" is the world's **true** virtual time, not the calling node's
+    /// possibly skewed clock: real-time order between clients is what
+    /// linearizability is judged against.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a simulation (use [`Recorder::invoke_at`] there).
+    #[track_caller]
+    pub fn invoke(&self, client: u64, input: I) -> OpId {
+        self.invoke_at(client, input, true_now("Recorder::invoke"))
+    }
+
+    /// Records that `op` took effect and returned `output` now (true virtual time).
+    ///
+    /// # Panics
+    ///
+    /// As [`Recorder::ok_at`], and outside a simulation.
+    #[track_caller]
+    pub fn ok(&self, op: OpId, output: O) {
+        self.ok_at(op, output, true_now("Recorder::ok"));
+    }
+
+    /// Records that `op` definitely did not take effect, learnt now.
+    ///
+    /// # Panics
+    ///
+    /// As [`Recorder::ok_at`], and outside a simulation.
+    #[track_caller]
+    pub fn fail(&self, op: OpId) {
+        self.fail_at(op, true_now("Recorder::fail"));
+    }
+
+    /// Records that the client gave up on `op` now without knowing its outcome.
+    ///
+    /// # Panics
+    ///
+    /// As [`Recorder::ok_at`], and outside a simulation.
+    #[track_caller]
+    pub fn unknown(&self, op: OpId) {
+        self.unknown_at(op, true_now("Recorder::unknown"));
     }
 
     /// A copy of the history so far; operations still pending have an unknown outcome.
