@@ -36,6 +36,8 @@ pub enum SimError {
     InvalidConfig(String),
     /// A simulation API was called where no simulation is running.
     OutsideSimulation(&'static str),
+    /// A fault could not be applied.
+    Fault(String),
 }
 
 impl fmt::Display for SimError {
@@ -53,6 +55,7 @@ impl fmt::Display for SimError {
             } => write!(f, "cannot {operation} node {node:?}: it is {state:?}"),
             SimError::InvalidConfig(message) => write!(f, "invalid configuration: {message}"),
             SimError::OutsideSimulation(api) => write!(f, "{}", outside_message(api)),
+            SimError::Fault(reason) => write!(f, "cannot apply fault: {reason}"),
         }
     }
 }
@@ -100,11 +103,54 @@ pub enum Cause {
         /// What was detected.
         detail: String,
     },
-    /// A check of the user failed (an invariant, an `always!`).
+    /// A check of the user failed.
     Check {
         /// The check's message.
         message: String,
     },
+    /// An invariant registered with [`SimHandle::invariant`](crate::SimHandle::invariant) did not hold.
+    Invariant {
+        /// The invariant's name.
+        name: String,
+        /// What it reported.
+        message: String,
+    },
+    /// An `always!` assertion was false.
+    Always {
+        /// The assertion's name.
+        name: String,
+        /// `file:line:column` of the assertion.
+        location: String,
+    },
+    /// After the faults healed, the goal was not reached in time.
+    Liveness {
+        /// The goal's name.
+        name: String,
+        /// When it should have been reached.
+        deadline: Instant,
+        /// The system's state at the deadline, as the test described it.
+        state: String,
+    },
+}
+
+impl Cause {
+    /// What identifies this failure across runs of the same seed with
+    /// smaller plans: the kind and the message, without task ids or times.
+    pub fn signature(&self) -> String {
+        match self {
+            Cause::Panic { message, location, .. } => {
+                format!("panic at {}: {message}", location.as_deref().unwrap_or("?"))
+            }
+            Cause::Deadlock { .. } => "deadlock".to_owned(),
+            Cause::StepLimit { .. } => "step limit".to_owned(),
+            Cause::TimeLimit { .. } => "time limit".to_owned(),
+            Cause::DeterminismLeak { .. } => "determinism leak".to_owned(),
+            Cause::Check { message } => format!("check: {message}"),
+            Cause::Invariant { name, .. } => format!("invariant {name}"),
+            Cause::Always { name, .. } => format!("always {name}"),
+            Cause::Liveness { name, .. } => format!("liveness {name}"),
+        }
+    }
 }
 
 /// A task that was still waiting when a deadlock was detected.
@@ -160,6 +206,18 @@ impl fmt::Display for Cause {
             ),
             Cause::DeterminismLeak { detail } => write!(f, "determinism leak: {detail}"),
             Cause::Check { message } => write!(f, "check failed: {message}"),
+            Cause::Invariant { name, message } => write!(f, "invariant {name:?} violated: {message}"),
+            Cause::Always { name, location } => {
+                write!(f, "always!({name:?}) was false at {location}")
+            }
+            Cause::Liveness {
+                name,
+                deadline,
+                state,
+            } => write!(
+                f,
+                "liveness: {name:?} was not reached by t={deadline} after the faults healed; state: {state}"
+            ),
         }
     }
 }
@@ -168,11 +226,11 @@ impl fmt::Display for Cause {
 ///
 /// Its `Display` prints the seed first, then the virtual time, the node, the
 /// cause and the one line that replays the run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Failure(Box<FailureInner>);
 
 /// The fields of a [`Failure`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FailureInner {
     /// The world's seed.
     pub seed: Seed,
@@ -188,6 +246,10 @@ pub struct FailureInner {
     pub steps: u64,
     /// The run's trace up to the failure.
     pub trace: Trace,
+    /// The fault plan applied to the run, if any.
+    pub plan: Option<crate::Plan>,
+    /// `always!`/`sometimes!` counts of the run.
+    pub coverage: std::collections::BTreeMap<String, crate::Coverage>,
 }
 
 impl Failure {
@@ -234,6 +296,12 @@ impl fmt::Display for Failure {
             "  trace:  {} events, fingerprint {}, {} steps",
             inner.trace.count, inner.trace.fingerprint, inner.steps
         )?;
+        if let Some(plan) = inner.plan.as_ref().filter(|p| !p.is_empty()) {
+            writeln!(f, "  plan:   {} faults", plan.len())?;
+            for entry in &plan.entries {
+                writeln!(f, "          {entry}")?;
+            }
+        }
         write!(f, "  replay: {}", inner.replay)
     }
 }

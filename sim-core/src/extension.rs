@@ -1,6 +1,20 @@
 //! Extensions: how the network and the disks plug into a world.
 
-use crate::NodeId;
+use crate::{Fault, NodeId};
+
+/// Undoes an applied fault when its duration ends (heals the partition,
+/// unclogs the link, restores the link profile).
+pub type Undo = Box<dyn FnOnce()>;
+
+/// What an extension did with a fault it was offered.
+pub enum FaultOutcome {
+    /// Not a fault of this extension: offer it to the next one.
+    NotMine,
+    /// Applied; the closure, if any, undoes it.
+    Applied(Option<Undo>),
+    /// Its fault, but it cannot be applied now (the reason is traced; the run goes on).
+    Failed(String),
+}
 
 /// A change in a node's lifecycle, told to every extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,5 +68,18 @@ pub trait Extension: 'static {
     /// Called on every node lifecycle change.
     fn on_node_event(&self, node: NodeId, event: NodeEvent) {
         let _ = (node, event);
+    }
+
+    /// Checks a fault of a plan before the run (for example that a zone
+    /// exists): `None` if it is not this extension's fault.
+    fn validate_fault(&self, fault: &Fault) -> Option<Result<(), String>> {
+        let _ = fault;
+        None
+    }
+
+    /// Applies a fault of a plan, now.
+    fn apply_fault(&self, fault: &Fault) -> FaultOutcome {
+        let _ = fault;
+        FaultOutcome::NotMine
     }
 }

@@ -38,7 +38,9 @@
 //!
 //! - `tokio`: [`real::TokioRuntime`], a real implementation of the runtime traits.
 
+pub mod assertions;
 mod error;
+mod fault;
 mod extension;
 pub mod history;
 mod panic;
@@ -56,7 +58,9 @@ mod world;
 pub mod real;
 
 pub use error::{BlockedTask, Cause, Failure, FailureInner, SimError};
-pub use extension::{Extension, NodeEvent};
+pub use assertions::liveness;
+pub use extension::{Extension, FaultOutcome, NodeEvent, Undo};
+pub use fault::{Fault, LinkChange, Nemesis, NemesisKind, Plan, PlanEntry, PlanError, Swarm, Topology};
 pub use rng::SimRng;
 pub use runtime::{Clock, Entropy, Runtime, Spawn, timeout_on};
 pub use seed::{ParseSeedError, Seed};
@@ -65,4 +69,4 @@ pub use task::{YieldNow, context, current_node, handle, spawn, yield_now};
 pub use trace::{
     Detail, Divergence, Event, EventKind, Fingerprint, Trace, TraceMode, check_determinism,
 };
-pub use world::{JoinError, JoinHandle, NodeId, NodeState, PollOrder, TaskId};
+pub use world::{Coverage, JoinError, JoinHandle, NodeId, NodeState, PollOrder, TaskId};

@@ -7,6 +7,10 @@ use std::panic::Location;
 use std::rc::Rc;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
+use crate::fault::{Fault, Plan, PlanError};
+use crate::world::Coverage;
 use crate::Seed;
 use crate::error::{Cause, Failure, SimError};
 use crate::extension::Extension;
@@ -50,6 +54,7 @@ impl SimBuilder {
                 time_limit: Some(Duration::from_secs(24 * 3600)),
                 trace: TraceMode::Fingerprint,
                 replay: None,
+                buggify: true,
             },
             console: None,
         }
@@ -104,6 +109,12 @@ impl SimBuilder {
     pub fn console(mut self, level: &str) -> Result<SimBuilder, SimError> {
         self.console = Some(ConsoleLevel::parse(level)?);
         Ok(self)
+    }
+
+    /// Whether `buggify!()` sites may fire (default: yes).
+    pub fn buggify(mut self, enabled: bool) -> SimBuilder {
+        self.config.buggify = enabled;
+        self
     }
 
     /// Prints no log lines (for sweeps).
@@ -271,6 +282,15 @@ impl Sim {
         self.world.extension::<T>()
     }
 
+    /// Validates a fault plan and schedules it. See [`SimHandle::apply_plan`].
+    ///
+    /// # Errors
+    ///
+    /// See [`SimHandle::apply_plan`].
+    pub fn apply_plan(&mut self, plan: Plan) -> Result<(), PlanError> {
+        self.enter(|h| h.apply_plan(plan))
+    }
+
     /// Runs the world until `body` completes, and returns its output with a
     /// report of the run.
     ///
@@ -301,6 +321,8 @@ impl Sim {
                     elapsed: world.now(),
                     steps: world.steps(),
                     trace: world.trace_summary(),
+                    plan: world.plan.borrow().clone(),
+                    coverage: world.coverage_summary(),
                 }),
                 Some(Err(error)) => Err(world.failure(
                     Cause::Check {
@@ -363,6 +385,10 @@ pub struct Report<T> {
     pub steps: u64,
     /// The trace so far: fingerprint, event count, and the events if recorded.
     pub trace: Trace,
+    /// The fault plan applied, if any.
+    pub plan: Option<Plan>,
+    /// `always!`/`sometimes!` counts: how often each was evaluated and held.
+    pub coverage: BTreeMap<String, Coverage>,
 }
 
 impl<T> fmt::Display for Report<T> {
@@ -662,6 +688,66 @@ impl SimHandle {
     /// The installed extension of type `T`.
     pub fn extension<T: Extension>(&self) -> Option<Rc<T>> {
         self.with(|w| w.extension::<T>())
+    }
+
+    /// Validates a fault plan against this world and schedules its entries:
+    /// each fault is applied at its instant and undone when its duration ends.
+    /// The plan is recorded in the trace (one event per applied entry) and in
+    /// failure reports. Add nodes and install extensions first.
+    ///
+    /// # Errors
+    ///
+    /// A [`PlanError`] naming the first bad entry: an unknown node, zone or
+    /// region, a value out of range, a fault no installed extension applies,
+    /// or an entry the plan itself makes impossible (a restart of a node it
+    /// never crashed).
+    pub fn apply_plan(&self, plan: Plan) -> Result<(), PlanError> {
+        self.with(|w| w.apply_plan(plan))
+    }
+
+    /// Applies one fault now (without a duration: undo it with another fault).
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::Fault`] with the reason it cannot be applied.
+    pub fn apply_fault(&self, fault: &Fault) -> Result<(), SimError> {
+        self.with(|w| w.apply_fault(fault)).map(drop).map_err(SimError::Fault)
+    }
+
+    /// The plan applied to this world so far.
+    pub fn plan(&self) -> Option<Plan> {
+        self.with(|w| w.plan.borrow().clone())
+    }
+
+    /// Registers the handler of `Fault::Custom` faults named `name`: it gets
+    /// the fault's arguments and returns how to undo it, or why it cannot apply.
+    pub fn on_custom_fault(
+        &self,
+        name: &str,
+        handler: impl Fn(&serde_json::Value) -> Result<Option<crate::Undo>, String> + 'static,
+    ) {
+        self.with(|w| {
+            w.custom_faults
+                .borrow_mut()
+                .insert(name.to_owned(), Rc::new(handler))
+        });
+    }
+
+    /// Registers an invariant checked after every step; an `Err` fails the
+    /// run with [`Cause::Invariant`] naming it. Keep it cheap: it runs often.
+    pub fn invariant(&self, name: &str, check: impl Fn() -> Result<(), String> + 'static) {
+        self.with(|w| {
+            w.invariants.borrow_mut().push(crate::world::Invariant {
+                name: name.to_owned(),
+                check: Rc::new(check),
+            })
+        });
+    }
+
+    /// Fails the run at the end of the current step with [`Cause::Check`].
+    pub fn fail(&self, message: impl Into<String>) {
+        let message = message.into();
+        self.with(|w| w.fail_now(Cause::Check { message }, w.current_node()));
     }
 
     /// Appends an extension event to the trace. `args` are what the

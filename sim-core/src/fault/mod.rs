@@ -10,5 +10,5 @@ mod nemesis;
 mod plan;
 
 pub use kind::{Fault, LinkChange};
-pub use nemesis::{Nemesis, Swarm, Topology};
+pub use nemesis::{Nemesis, NemesisKind, Swarm, Topology};
 pub use plan::{Plan, PlanEntry, PlanError};

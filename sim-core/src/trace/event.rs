@@ -88,6 +88,30 @@ pub enum EventKind {
         /// The message and fields, formatted.
         message: String,
     },
+    /// A plan entry was applied.
+    Fault {
+        /// The entry's index in the plan.
+        index: u64,
+        /// The entry in plain words.
+        fault: String,
+    },
+    /// A plan entry's duration ended and the fault was undone.
+    FaultEnd {
+        /// The entry's index in the plan.
+        index: u64,
+    },
+    /// A plan entry could not be applied at its time (the run goes on).
+    FaultSkipped {
+        /// The entry's index in the plan.
+        index: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A `buggify!` site fired.
+    Buggify {
+        /// `file:line:column` of the site.
+        site: String,
+    },
     /// An event of an extension (network, disk, …).
     Ext {
         /// A dotted name such as `net.deliver`.
@@ -164,6 +188,10 @@ impl fmt::Display for EventKind {
                 target,
                 message,
             } => write!(f, "{level} {target}: {message}"),
+            EventKind::Fault { index, fault } => write!(f, "fault #{index}: {fault}"),
+            EventKind::FaultEnd { index } => write!(f, "fault #{index} undone"),
+            EventKind::FaultSkipped { index, reason } => write!(f, "fault #{index} skipped: {reason}"),
+            EventKind::Buggify { site } => write!(f, "buggify fired at {site}"),
             EventKind::Ext { name, args, detail } => {
                 if detail.0.is_empty() {
                     write!(f, "{name} {args:?}")

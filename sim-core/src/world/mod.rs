@@ -5,6 +5,8 @@
 //! virtual time jumps to the earliest deadline; when nothing is ready and no
 //! timer is pending but the goal is unmet, the run is a deadlock.
 
+mod checks;
+mod faults;
 mod node;
 mod task;
 mod timer;
@@ -21,6 +23,9 @@ use std::task::{Poll, RawWakerVTable, Waker};
 use std::thread::ThreadId;
 use std::time::Duration;
 
+pub use checks::Coverage;
+pub(crate) use checks::Invariant;
+pub(crate) use faults::CustomFault;
 pub(crate) use node::{InitFn, LocalClock, NodeEntry};
 pub use node::{NodeId, NodeState};
 pub(crate) use task::DropReason;
@@ -52,6 +57,7 @@ pub(crate) struct Config {
     pub(crate) time_limit: Option<Duration>,
     pub(crate) trace: TraceMode,
     pub(crate) replay: Option<String>,
+    pub(crate) buggify: bool,
 }
 
 static WORLD_IDS: AtomicU64 = AtomicU64::new(1);
@@ -195,6 +201,14 @@ pub(crate) struct World {
     extensions: RefCell<Vec<ExtensionEntry>>,
     shared: Arc<Shared>,
     failed: RefCell<Option<Failure>>,
+    /// A failure raised by a check inside a step; the loop returns it after the step.
+    pending: RefCell<Option<Failure>>,
+    failing: Cell<bool>,
+    pub(crate) plan: RefCell<Option<crate::Plan>>,
+    pub(crate) custom_faults: RefCell<BTreeMap<String, CustomFault>>,
+    pub(crate) coverage: RefCell<BTreeMap<&'static str, Coverage>>,
+    pub(crate) buggify_sites: RefCell<BTreeMap<&'static str, (bool, SimRng)>>,
+    pub(crate) invariants: RefCell<Vec<checks::Invariant>>,
 }
 
 impl World {
@@ -224,6 +238,13 @@ impl World {
                 pending: Mutex::new(Vec::new()),
             }),
             failed: RefCell::new(None),
+            pending: RefCell::new(None),
+            failing: Cell::new(false),
+            plan: RefCell::new(None),
+            custom_faults: RefCell::default(),
+            coverage: RefCell::default(),
+            buggify_sites: RefCell::default(),
+            invariants: RefCell::default(),
             config,
         }
     }
@@ -670,14 +691,12 @@ impl World {
         entry.any.clone().downcast::<T>().ok()
     }
 
+    fn extension_hooks(&self) -> Vec<Rc<dyn Extension>> {
+        self.extensions.borrow().iter().map(|e| e.hooks.clone()).collect()
+    }
+
     fn notify(&self, node: NodeId, event: NodeEvent) {
-        let hooks: Vec<Rc<dyn Extension>> = self
-            .extensions
-            .borrow()
-            .iter()
-            .map(|e| e.hooks.clone())
-            .collect();
-        for hook in hooks {
+        for hook in self.extension_hooks() {
             hook.on_node_event(node, event);
         }
     }
@@ -743,6 +762,7 @@ impl World {
             if let Some((slot, id)) = next {
                 self.step_count(steps_max)?;
                 self.poll(slot, id)?;
+                self.after_step()?;
                 continue;
             }
             let deadline = self.timers.borrow_mut().next_deadline();
@@ -784,6 +804,7 @@ impl World {
                         }
                     }
                 }
+                self.after_step()?;
             }
         }
     }
@@ -919,6 +940,8 @@ impl World {
                 .unwrap_or_else(|| crate::error::default_replay(seed)),
             steps: self.steps.get(),
             trace: self.trace_summary(),
+            plan: self.plan.borrow().clone(),
+            coverage: self.coverage_summary(),
         })
     }
 

@@ -1,0 +1,124 @@
+//! Checks inside a run: invariants, `always!`/`sometimes!`, liveness, `buggify!`.
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{NodeId, World};
+use crate::error::{Cause, Failure};
+use crate::rng::SimRng;
+use crate::trace::EventKind;
+
+/// How often an `always!` or `sometimes!` assertion was evaluated and held.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// `true` for `sometimes!`, `false` for `always!`.
+    pub sometimes: bool,
+    /// Times the condition was evaluated.
+    pub evaluated: u64,
+    /// Times it held.
+    pub held: u64,
+}
+
+impl Coverage {
+    /// Adds another run's counts (a sweep sums them).
+    pub fn merge(&mut self, other: Coverage) {
+        self.sometimes |= other.sometimes;
+        self.evaluated += other.evaluated;
+        self.held += other.held;
+    }
+}
+
+pub(crate) struct Invariant {
+    pub(crate) name: String,
+    pub(crate) check: Rc<dyn Fn() -> Result<(), String>>,
+}
+
+/// Chance that a `buggify!` site is enabled in a run, and that an enabled
+/// site fires when reached (FoundationDB's numbers).
+const BUGGIFY_SITE: f64 = 0.25;
+const BUGGIFY_FIRE: f64 = 0.25;
+
+impl World {
+    /// Fails the run at the end of the current step (the first failure wins).
+    pub(crate) fn fail_now(&self, cause: Cause, node: Option<NodeId>) {
+        if self.failing.get() {
+            return;
+        }
+        let failure = self.failure(cause, node);
+        *self.pending.borrow_mut() = Some(failure);
+        self.failing.set(true);
+    }
+
+    /// Runs the per-step checks: a failure raised during the step, then the invariants.
+    pub(crate) fn after_step(&self) -> Result<(), Failure> {
+        if self.failing.get() {
+            let failure = self.pending.borrow_mut().take();
+            if let Some(failure) = failure {
+                return Err(failure);
+            }
+        }
+        if self.invariants.borrow().is_empty() {
+            return Ok(());
+        }
+        let invariants: Vec<(String, Rc<dyn Fn() -> Result<(), String>>)> = self
+            .invariants
+            .borrow()
+            .iter()
+            .map(|i| (i.name.clone(), i.check.clone()))
+            .collect();
+        for (name, check) in invariants {
+            let result = crate::panic::catch(AssertUnwindSafe(|| check()));
+            let message = match result {
+                Ok(Ok(())) => continue,
+                Ok(Err(message)) => message,
+                Err(panic) => format!("the check panicked: {}", panic.message),
+            };
+            return Err(self.failure(Cause::Invariant { name, message }, None));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn assertion(&self, sometimes: bool, name: &'static str, held: bool) {
+        let mut coverage = self.coverage.borrow_mut();
+        let entry = coverage.entry(name).or_insert(Coverage {
+            sometimes,
+            ..Coverage::default()
+        });
+        entry.evaluated += 1;
+        entry.held += u64::from(held);
+    }
+
+    pub(crate) fn coverage_summary(&self) -> BTreeMap<String, Coverage> {
+        self.coverage
+            .borrow()
+            .iter()
+            .map(|(name, c)| ((*name).to_owned(), *c))
+            .collect()
+    }
+
+    pub(crate) fn buggify(&self, site: &'static str) -> bool {
+        if !self.config.buggify {
+            return false;
+        }
+        let fired = {
+            let mut sites = self.buggify_sites.borrow_mut();
+            let (enabled, rng) = sites.entry(site).or_insert_with(|| {
+                let mut rng = SimRng::stream(self.config.seed, &format!("buggify/{site}"));
+                (rng.chance(BUGGIFY_SITE), rng)
+            });
+            *enabled && rng.chance(BUGGIFY_FIRE)
+        };
+        if fired {
+            self.emit(
+                self.current_node(),
+                EventKind::Buggify {
+                    site: site.to_owned(),
+                },
+            );
+        }
+        fired
+    }
+}
