@@ -311,15 +311,16 @@ impl std::error::Error for Failure {}
 /// The default replay line: libtest names each test's thread after the test,
 /// and cargo tells the package, so the line is usually exact.
 pub(crate) fn default_replay(seed: Seed) -> String {
+    format!("SIM_SEED={seed} {}", default_command())
+}
+
+/// `cargo test -p <package> -- --exact <test>`, from the calling test's thread.
+pub(crate) fn default_command() -> String {
     let thread = std::thread::current();
     let package = std::env::var("CARGO_PKG_NAME").ok();
-    match (thread.name(), package) {
-        (Some(test), Some(package)) if test != "main" => {
-            format!("SIM_SEED={seed} cargo test -p {package} -- --exact {test}")
-        }
-        (Some(test), None) if test != "main" => {
-            format!("SIM_SEED={seed} cargo test -- --exact {test}")
-        }
-        _ => format!("SIM_SEED={seed} <the same command>"),
+    match (thread.name().filter(|n| *n != "main"), package) {
+        (Some(test), Some(package)) => format!("cargo test -p {package} -- --exact {test}"),
+        (Some(test), None) => format!("cargo test -- --exact {test}"),
+        (None, _) => "<the same command>".to_owned(),
     }
 }

@@ -49,6 +49,7 @@ mod rng;
 mod runtime;
 mod seed;
 mod sim;
+mod sweep;
 mod task;
 pub mod time;
 mod trace;
@@ -65,6 +66,7 @@ pub use rng::SimRng;
 pub use runtime::{Clock, Entropy, Runtime, Spawn, timeout_on};
 pub use seed::{ParseSeedError, Seed};
 pub use sim::{AsNode, NodeContext, Report, Sim, SimBuilder, SimHandle, Timer};
+pub use sweep::{Case, SeedFailure, Shard, Sweep, SweepError, SweepReport};
 pub use task::{YieldNow, context, current_node, handle, spawn, yield_now};
 pub use trace::{
     Detail, Divergence, Event, EventKind, Fingerprint, Trace, TraceMode, check_determinism,

@@ -1,0 +1,141 @@
+//! The environment every sweep honours: `SIM_SEED`, `SIM_SEEDS`,
+//! `SIM_FIRST_SEED`, `SIM_SHARD`, `JOB_COMPLETION_INDEX` + `SIM_SHARD_COUNT`,
+//! `SIM_PLAN`.
+
+use std::fmt;
+
+use crate::fault::{Plan, PlanError};
+use crate::Seed;
+
+/// One shard of a sweep: this machine runs the seeds whose position in the
+/// range is `index` modulo `count`. All shards together run every seed
+/// exactly once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub index: u64,
+    /// How many shards.
+    pub count: u64,
+}
+
+impl Shard {
+    /// Shard `index` of `count`.
+    ///
+    /// # Errors
+    ///
+    /// [`SweepError::Env`] unless `index < count`.
+    pub fn new(index: u64, count: u64) -> Result<Shard, SweepError> {
+        if count == 0 || index >= count {
+            return Err(SweepError::Env(format!(
+                "shard {index}/{count}: the index must be below the count, and the count above zero"
+            )));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the seed at `position` in the range belongs to this shard.
+    pub fn owns(&self, position: u64) -> bool {
+        position % self.count == self.index
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// A sweep that cannot start: a malformed environment variable, an
+/// unreadable regressions file, a bad plan file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SweepError {
+    /// An environment variable is malformed.
+    Env(String),
+    /// The regressions file cannot be read or has a malformed line.
+    Regressions(String),
+    /// `SIM_PLAN` names a plan that cannot be loaded.
+    Plan(PlanError),
+}
+
+impl fmt::Display for SweepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SweepError::Env(message) => write!(f, "sweep environment: {message}"),
+            SweepError::Regressions(message) => write!(f, "regressions file: {message}"),
+            SweepError::Plan(error) => write!(f, "SIM_PLAN: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for SweepError {}
+
+/// What the environment asks of a sweep.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Env {
+    pub(crate) seed: Option<Seed>,
+    pub(crate) seeds: Option<u64>,
+    pub(crate) first: Option<u64>,
+    pub(crate) shard: Option<Shard>,
+    pub(crate) plan: Option<Plan>,
+}
+
+impl Env {
+    pub(crate) fn read() -> Result<Env, SweepError> {
+        Env::parse(|name| std::env::var(name).ok())
+    }
+
+    /// Parses from a lookup function, so tests need not touch the process environment.
+    pub(crate) fn parse(var: impl Fn(&str) -> Option<String>) -> Result<Env, SweepError> {
+        let number = |name: &str| -> Result<Option<u64>, SweepError> {
+            var(name)
+                .map(|text| {
+                    text.trim()
+                        .parse::<Seed>()
+                        .map(Seed::get)
+                        .map_err(|_| SweepError::Env(format!("{name}={text:?} is not a number")))
+                })
+                .transpose()
+        };
+        let seed = var("SIM_SEED")
+            .map(|text| {
+                text.parse::<Seed>()
+                    .map_err(|e| SweepError::Env(format!("SIM_SEED: {e}")))
+            })
+            .transpose()?;
+        let shard = match (var("SIM_SHARD"), var("JOB_COMPLETION_INDEX")) {
+            (Some(text), _) => {
+                let (index, count) = text.split_once('/').ok_or_else(|| {
+                    SweepError::Env(format!("SIM_SHARD={text:?} is not of the form INDEX/COUNT, e.g. 0/4"))
+                })?;
+                let parse = |part: &str| {
+                    part.trim()
+                        .parse::<u64>()
+                        .map_err(|_| SweepError::Env(format!("SIM_SHARD={text:?} is not of the form INDEX/COUNT, e.g. 0/4")))
+                };
+                Some(Shard::new(parse(index)?, parse(count)?)?)
+            }
+            (None, Some(index)) => {
+                let index = index.trim().parse::<u64>().map_err(|_| {
+                    SweepError::Env(format!("JOB_COMPLETION_INDEX={index:?} is not a number"))
+                })?;
+                let count = number("SIM_SHARD_COUNT")?.ok_or_else(|| {
+                    SweepError::Env(
+                        "JOB_COMPLETION_INDEX is set but SIM_SHARD_COUNT (the job's completions) is not".into(),
+                    )
+                })?;
+                Some(Shard::new(index, count)?)
+            }
+            (None, None) => None,
+        };
+        let plan = var("SIM_PLAN")
+            .map(|path| Plan::load(&path).map_err(SweepError::Plan))
+            .transpose()?;
+        Ok(Env {
+            seed,
+            seeds: number("SIM_SEEDS")?,
+            first: number("SIM_FIRST_SEED")?,
+            shard,
+            plan,
+        })
+    }
+}

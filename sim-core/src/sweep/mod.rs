@@ -1,0 +1,16 @@
+//! Seed sweeps: run a test for many seeds on all cores, shard them across
+//! machines, remember failing seeds, replay one exactly, and minimize the
+//! fault plan of a failure.
+
+mod case;
+mod env;
+mod minimize;
+mod progress;
+mod regressions;
+mod report;
+mod runner;
+
+pub use case::Case;
+pub use env::{Shard, SweepError};
+pub use report::{SeedFailure, SweepReport};
+pub use runner::Sweep;

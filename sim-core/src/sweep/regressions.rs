@@ -1,0 +1,49 @@
+//! The regressions file: seeds that failed, run first next time.
+
+use std::path::Path;
+
+use super::SweepError;
+use crate::Seed;
+
+const HEADER: &str = "# detsim regressions: seeds that failed this sweep. They run first, every time;\n# keep this file in version control.\n";
+
+/// Reads the seeds of a regressions file (none if it does not exist).
+pub(crate) fn read(path: &Path) -> Result<Vec<Seed>, SweepError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(SweepError::Regressions(format!("cannot read {}: {e}", path.display()))),
+    };
+    let mut seeds = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let content = line.split('#').next().unwrap_or("").trim();
+        if content.is_empty() {
+            continue;
+        }
+        let word = content.split_whitespace().next().unwrap_or(content);
+        let seed = word.parse::<Seed>().map_err(|e| {
+            SweepError::Regressions(format!("{} line {}: {e}", path.display(), number + 1))
+        })?;
+        if !seeds.contains(&seed) {
+            seeds.push(seed);
+        }
+    }
+    Ok(seeds)
+}
+
+/// Appends a failing seed (once) with a comment saying why.
+pub(crate) fn append(path: &Path, seed: Seed, why: &str) -> std::io::Result<()> {
+    if read(path).map(|seeds| seeds.contains(&seed)).unwrap_or(false) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut text = std::fs::read_to_string(path).unwrap_or_else(|_| HEADER.to_owned());
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    let why: String = why.chars().take(200).map(|c| if c == '\n' { ' ' } else { c }).collect();
+    text.push_str(&format!("{seed}  # {why}\n"));
+    std::fs::write(path, text)
+}
