@@ -37,6 +37,7 @@
 //! # Features
 //!
 //! - `tokio`: [`real::TokioRuntime`], a real implementation of the runtime traits.
+//! - `proptest`: `strategy`, proptest strategies for seeds and shrinking fault plans.
 
 pub mod assertions;
 mod error;
@@ -57,6 +58,9 @@ mod world;
 
 #[cfg(feature = "tokio")]
 pub mod real;
+
+#[cfg(feature = "proptest")]
+pub mod strategy;
 
 pub use error::{BlockedTask, Cause, Failure, FailureInner, SimError};
 pub use assertions::liveness;

@@ -222,15 +222,13 @@ impl Nemesis {
     /// Draws a plan from `rng`.
     pub fn generate(&self, rng: &mut SimRng, topology: &Topology) -> Plan {
         let kinds: Vec<(NemesisKind, f64)> = self
-            .weights
-            .iter()
-            .filter(|(kind, weight)| **weight > 0.0 && applicable(**kind, topology))
-            .map(|(k, w)| (*k, *w))
+            .enabled_kinds(topology)
+            .into_iter()
+            .map(|k| (k, self.weights[&k]))
             .collect();
         let total: f64 = kinds.iter().map(|(_, w)| w).sum();
         let mut entries = Vec::new();
-        // Intervals during which a node is down, for the `down_max` bound.
-        let mut down: Vec<(Duration, Duration, String)> = Vec::new();
+        let mut admit = Admit::new(self.down_max);
         let mut at = self.start;
         if kinds.is_empty() || topology.nodes.len() < 2 {
             return Plan::new(entries);
@@ -256,17 +254,48 @@ impl Nemesis {
                 continue;
             }
             let Some(fault) = draw(kind, rng, topology) else { continue };
-            if kind.takes_down() {
-                let node = fault.nodes()[0].to_owned();
-                let overlapping: Vec<&(Duration, Duration, String)> =
-                    down.iter().filter(|(s, e, _)| *s < at + duration && at < *e).collect();
-                if overlapping.len() >= self.down_max || overlapping.iter().any(|(_, _, n)| *n == node) {
-                    continue;
-                }
-                down.push((at, at + duration, node));
+            if let Some(entry) = admit.entry(kind, fault, at, duration) {
+                entries.push(entry);
             }
-            let lasting = !matches!(fault, Fault::DiskCorrupt { .. });
-            entries.push(PlanEntry::new(at, fault, lasting.then_some(duration)));
+        }
+        Plan::new(entries)
+    }
+
+    /// The kinds this nemesis can draw for `topology`, in a fixed order.
+    pub fn enabled_kinds(&self, topology: &Topology) -> Vec<NemesisKind> {
+        self.weights
+            .iter()
+            .filter(|(kind, weight)| **weight > 0.0 && applicable(**kind, topology))
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// A plan from raw draws `(kind index, draw seed, start in [0,1), duration
+    /// in [0,1))`, as a property-testing strategy produces them: each draw maps
+    /// to one entry inside the window, and draws that would break `down_max`
+    /// are dropped. Removing a draw removes exactly its entry, which is what
+    /// makes such plans shrink well.
+    pub fn assemble(&self, draws: &[(usize, u64, f64, f64)], topology: &Topology) -> Plan {
+        let kinds = self.enabled_kinds(topology);
+        let mut admit = Admit::new(self.down_max);
+        let mut entries = Vec::new();
+        if kinds.is_empty() || topology.nodes.len() < 2 {
+            return Plan::new(entries);
+        }
+        let window = self.end.saturating_sub(self.start);
+        for (kind, draw_seed, start, length) in draws {
+            let kind = kinds[kind % kinds.len()];
+            let at = self.start + window.mul_f64(start.clamp(0.0, 0.999_999));
+            let span = self.duration_max.saturating_sub(self.duration_min);
+            let duration = (self.duration_min + span.mul_f64(length.clamp(0.0, 1.0))).min(self.end - at);
+            if duration.is_zero() {
+                continue;
+            }
+            let mut rng = SimRng::stream(Seed::new(*draw_seed), "nemesis/entry");
+            let Some(fault) = draw(kind, &mut rng, topology) else { continue };
+            if let Some(entry) = admit.entry(kind, fault, at, duration) {
+                entries.push(entry);
+            }
         }
         Plan::new(entries)
     }
@@ -318,6 +347,36 @@ impl Swarm {
     /// The plan for `seed`: the seed's nemesis, then its plan.
     pub fn plan(&self, seed: Seed, topology: &Topology) -> Plan {
         self.base.swarm(seed).plan(seed, topology)
+    }
+}
+
+/// Keeps the bound on nodes down at once while entries are drawn.
+struct Admit {
+    down_max: usize,
+    /// Intervals during which a node is crashed, paused or isolated.
+    down: Vec<(Duration, Duration, String)>,
+}
+
+impl Admit {
+    fn new(down_max: usize) -> Admit {
+        Admit {
+            down_max,
+            down: Vec::new(),
+        }
+    }
+
+    fn entry(&mut self, kind: NemesisKind, fault: Fault, at: Duration, duration: Duration) -> Option<PlanEntry> {
+        if kind.takes_down() {
+            let node = fault.nodes()[0].to_owned();
+            let overlapping: Vec<&(Duration, Duration, String)> =
+                self.down.iter().filter(|(s, e, _)| *s < at + duration && at < *e).collect();
+            if overlapping.len() >= self.down_max || overlapping.iter().any(|(_, _, n)| *n == node) {
+                return None;
+            }
+            self.down.push((at, at + duration, node));
+        }
+        let lasting = !matches!(fault, Fault::DiskCorrupt { .. });
+        Some(PlanEntry::new(at, fault, lasting.then_some(duration)))
     }
 }
 
