@@ -32,11 +32,7 @@ use crate::world::{with_world, with_world_opt};
 #[macro_export]
 macro_rules! always {
     ($cond:expr, $name:literal $(,)?) => {
-        $crate::assertions::always_at(
-            $cond,
-            $name,
-            concat!(file!(), ":", line!(), ":", column!()),
-        )
+        $crate::assertions::always_at($cond, $name, concat!(file!(), ":", line!(), ":", column!()))
     };
 }
 

@@ -138,7 +138,9 @@ impl Cause {
     /// smaller plans: the kind and the message, without task ids or times.
     pub fn signature(&self) -> String {
         match self {
-            Cause::Panic { message, location, .. } => {
+            Cause::Panic {
+                message, location, ..
+            } => {
                 format!("panic at {}: {message}", location.as_deref().unwrap_or("?"))
             }
             Cause::Deadlock { .. } => "deadlock".to_owned(),
@@ -206,7 +208,9 @@ impl fmt::Display for Cause {
             ),
             Cause::DeterminismLeak { detail } => write!(f, "determinism leak: {detail}"),
             Cause::Check { message } => write!(f, "check failed: {message}"),
-            Cause::Invariant { name, message } => write!(f, "invariant {name:?} violated: {message}"),
+            Cause::Invariant { name, message } => {
+                write!(f, "invariant {name:?} violated: {message}")
+            }
             Cause::Always { name, location } => {
                 write!(f, "always!({name:?}) was false at {location}")
             }

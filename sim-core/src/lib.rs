@@ -41,8 +41,8 @@
 
 pub mod assertions;
 mod error;
-mod fault;
 mod extension;
+mod fault;
 pub mod history;
 mod panic;
 pub mod random;
@@ -62,10 +62,12 @@ pub mod real;
 #[cfg(feature = "proptest")]
 pub mod strategy;
 
-pub use error::{BlockedTask, Cause, Failure, FailureInner, SimError};
 pub use assertions::liveness;
+pub use error::{BlockedTask, Cause, Failure, FailureInner, SimError};
 pub use extension::{Extension, FaultOutcome, NodeEvent, Undo};
-pub use fault::{Fault, LinkChange, Nemesis, NemesisKind, Plan, PlanEntry, PlanError, Swarm, Topology};
+pub use fault::{
+    Fault, LinkChange, Nemesis, NemesisKind, Plan, PlanEntry, PlanError, Swarm, Topology,
+};
 pub use rng::SimRng;
 pub use runtime::{Clock, Entropy, Runtime, Spawn, timeout_on};
 pub use seed::{ParseSeedError, Seed};

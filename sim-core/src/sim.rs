@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
-use crate::fault::{Fault, Plan, PlanError};
-use crate::world::Coverage;
 use crate::Seed;
 use crate::error::{Cause, Failure, SimError};
 use crate::extension::Extension;
+use crate::fault::{Fault, Plan, PlanError};
 use crate::rng::SimRng;
 use crate::time::Instant;
 use crate::trace::{ConsoleLevel, EventKind, Trace, TraceMode};
+use crate::world::Coverage;
 use crate::world::{Config, Enter, JoinHandle, NodeId, NodeState, PollOrder, World, with_world};
 
 /// Builds a [`Sim`]. A world cannot be built without a seed.
@@ -711,7 +711,9 @@ impl SimHandle {
     ///
     /// [`SimError::Fault`] with the reason it cannot be applied.
     pub fn apply_fault(&self, fault: &Fault) -> Result<(), SimError> {
-        self.with(|w| w.apply_fault(fault)).map(drop).map_err(SimError::Fault)
+        self.with(|w| w.apply_fault(fault))
+            .map(drop)
+            .map_err(SimError::Fault)
     }
 
     /// The plan applied to this world so far.

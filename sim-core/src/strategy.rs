@@ -33,7 +33,14 @@ pub fn seed() -> impl Strategy<Value = Seed> {
 
 /// Plans of up to `entries_max` faults drawn by `nemesis` over `topology`;
 /// shrinking removes faults (and moves the rest earlier and shorter).
-pub fn plan(nemesis: Nemesis, topology: Topology, entries_max: usize) -> impl Strategy<Value = Plan> {
-    proptest::collection::vec((any::<usize>(), any::<u64>(), 0.0..1.0f64, 0.0..1.0f64), 0..=entries_max)
-        .prop_map(move |draws| nemesis.assemble(&draws, &topology))
+pub fn plan(
+    nemesis: Nemesis,
+    topology: Topology,
+    entries_max: usize,
+) -> impl Strategy<Value = Plan> {
+    proptest::collection::vec(
+        (any::<usize>(), any::<u64>(), 0.0..1.0f64, 0.0..1.0f64),
+        0..=entries_max,
+    )
+    .prop_map(move |draws| nemesis.assemble(&draws, &topology))
 }

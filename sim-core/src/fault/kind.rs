@@ -199,7 +199,9 @@ impl Fault {
             | Fault::DiskFsyncErrors { node, .. }
             | Fault::DiskFull { node }
             | Fault::DiskSlow { node, .. } => vec![node],
-            Fault::OneWay { from, to } | Fault::Clog { from, to } | Fault::Link { from, to, .. } => {
+            Fault::OneWay { from, to }
+            | Fault::Clog { from, to }
+            | Fault::Link { from, to, .. } => {
                 vec![from, to]
             }
             Fault::Partition { groups } => groups.iter().flatten().map(String::as_str).collect(),
@@ -269,9 +271,9 @@ impl Fault {
             }
         };
         match self {
-            Fault::ClockDrift { ppm, .. } if *ppm <= -1_000_000 || *ppm >= 1_000_000 => {
-                Err(format!("clock drift {ppm} ppm is outside (-1000000, 1000000)"))
-            }
+            Fault::ClockDrift { ppm, .. } if *ppm <= -1_000_000 || *ppm >= 1_000_000 => Err(
+                format!("clock drift {ppm} ppm is outside (-1000000, 1000000)"),
+            ),
             Fault::Partition { groups } if groups.len() < 2 || groups.iter().any(Vec::is_empty) => {
                 Err("a partition needs at least two non-empty groups".into())
             }
@@ -282,13 +284,15 @@ impl Fault {
                     None => Ok(()),
                 }
             }
-            Fault::OneWay { from, to } | Fault::Clog { from, to } if from == to => {
-                Err(format!("a link needs two different nodes, got {from:?} twice"))
-            }
+            Fault::OneWay { from, to } | Fault::Clog { from, to } if from == to => Err(format!(
+                "a link needs two different nodes, got {from:?} twice"
+            )),
             Fault::CutLinks { pairs } if pairs.iter().any(|(a, b)| a == b) => {
                 Err("a cut link needs two different nodes".into())
             }
-            Fault::CutLinks { pairs } if pairs.is_empty() => Err("cut_links needs at least one pair".into()),
+            Fault::CutLinks { pairs } if pairs.is_empty() => {
+                Err("cut_links needs at least one pair".into())
+            }
             Fault::Link { change, .. } => {
                 if let Some(p) = change.loss {
                     probability(p, "loss")?;
@@ -301,9 +305,9 @@ impl Fault {
             Fault::DiskReadErrors { probability: p, .. } => probability(*p, "read error"),
             Fault::DiskWriteErrors { probability: p, .. } => probability(*p, "write error"),
             Fault::DiskFsyncErrors { probability: p, .. } => probability(*p, "fsync error"),
-            Fault::DiskSlow { factor, .. } if !(factor.is_finite() && *factor >= 1.0) => {
-                Err(format!("slow-down factor {factor} must be a finite number of at least 1"))
-            }
+            Fault::DiskSlow { factor, .. } if !(factor.is_finite() && *factor >= 1.0) => Err(
+                format!("slow-down factor {factor} must be a finite number of at least 1"),
+            ),
             _ => Ok(()),
         }
     }
@@ -322,13 +326,17 @@ impl fmt::Display for Fault {
             }
             Fault::ClockDrift { node, ppm } => write!(f, "clock drift {node} {ppm:+}ppm"),
             Fault::Partition { groups } => {
-                let groups: Vec<String> = groups.iter().map(|g| format!("[{}]", g.join(", "))).collect();
+                let groups: Vec<String> = groups
+                    .iter()
+                    .map(|g| format!("[{}]", g.join(", ")))
+                    .collect();
                 write!(f, "partition {}", groups.join(" | "))
             }
             Fault::Isolate { node } => write!(f, "isolate {node}"),
             Fault::OneWay { from, to } => write!(f, "one-way cut {from} -> {to}"),
             Fault::CutLinks { pairs } => {
-                let pairs: Vec<String> = pairs.iter().map(|(a, b)| format!("{a} <-> {b}")).collect();
+                let pairs: Vec<String> =
+                    pairs.iter().map(|(a, b)| format!("{a} <-> {b}")).collect();
                 write!(f, "cut {}", pairs.join(", "))
             }
             Fault::HealNetwork => write!(f, "heal the network"),
@@ -353,9 +361,15 @@ impl fmt::Display for Fault {
                 Some(file) => write!(f, "corrupt {node}:{file}"),
                 None => write!(f, "corrupt a file on {node}"),
             },
-            Fault::DiskReadErrors { node, probability } => write!(f, "read errors on {node} p={probability}"),
-            Fault::DiskWriteErrors { node, probability } => write!(f, "write errors on {node} p={probability}"),
-            Fault::DiskFsyncErrors { node, probability } => write!(f, "fsync errors on {node} p={probability}"),
+            Fault::DiskReadErrors { node, probability } => {
+                write!(f, "read errors on {node} p={probability}")
+            }
+            Fault::DiskWriteErrors { node, probability } => {
+                write!(f, "write errors on {node} p={probability}")
+            }
+            Fault::DiskFsyncErrors { node, probability } => {
+                write!(f, "fsync errors on {node} p={probability}")
+            }
             Fault::DiskFull { node } => write!(f, "disk full on {node}"),
             Fault::DiskSlow { node, factor } => write!(f, "disk on {node} {factor}x slower"),
             Fault::Custom { name, args } => {
@@ -375,14 +389,19 @@ pub(crate) mod opt_duration {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(crate) fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
             Some(d) => s.serialize_some(&(d.as_nanos() as u64)),
             None => s.serialize_none(),
         }
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         Ok(Option::<u64>::deserialize(d)?.map(Duration::from_nanos))
     }
 }

@@ -115,7 +115,10 @@ impl NemesisKind {
     ];
 
     fn takes_down(self) -> bool {
-        matches!(self, NemesisKind::Crash | NemesisKind::Pause | NemesisKind::Isolate)
+        matches!(
+            self,
+            NemesisKind::Crash | NemesisKind::Pause | NemesisKind::Isolate
+        )
     }
 }
 
@@ -164,7 +167,10 @@ impl Default for Nemesis {
     /// down at a time.
     fn default() -> Nemesis {
         Nemesis {
-            weights: NemesisKind::PROCESS_AND_NETWORK.iter().map(|k| (*k, 1.0)).collect(),
+            weights: NemesisKind::PROCESS_AND_NETWORK
+                .iter()
+                .map(|k| (*k, 1.0))
+                .collect(),
             start: Duration::from_secs(1),
             end: Duration::from_secs(30),
             interval_mean: Duration::from_secs(2),
@@ -247,13 +253,19 @@ impl Nemesis {
                     pick < 0.0
                 })
                 .map_or(kinds[kinds.len() - 1].0, |(k, _)| *k);
-            let span = self.duration_max.saturating_sub(self.duration_min).as_nanos() as u64;
-            let duration = self.duration_min + Duration::from_nanos(if span == 0 { 0 } else { rng.below(span + 1) });
+            let span = self
+                .duration_max
+                .saturating_sub(self.duration_min)
+                .as_nanos() as u64;
+            let duration = self.duration_min
+                + Duration::from_nanos(if span == 0 { 0 } else { rng.below(span + 1) });
             let duration = duration.min(self.end - at);
             if duration.is_zero() {
                 continue;
             }
-            let Some(fault) = draw(kind, rng, topology) else { continue };
+            let Some(fault) = draw(kind, rng, topology) else {
+                continue;
+            };
             if let Some(entry) = admit.entry(kind, fault, at, duration) {
                 entries.push(entry);
             }
@@ -287,12 +299,15 @@ impl Nemesis {
             let kind = kinds[kind % kinds.len()];
             let at = self.start + window.mul_f64(start.clamp(0.0, 0.999_999));
             let span = self.duration_max.saturating_sub(self.duration_min);
-            let duration = (self.duration_min + span.mul_f64(length.clamp(0.0, 1.0))).min(self.end - at);
+            let duration =
+                (self.duration_min + span.mul_f64(length.clamp(0.0, 1.0))).min(self.end - at);
             if duration.is_zero() {
                 continue;
             }
             let mut rng = SimRng::stream(Seed::new(*draw_seed), "nemesis/entry");
-            let Some(fault) = draw(kind, &mut rng, topology) else { continue };
+            let Some(fault) = draw(kind, &mut rng, topology) else {
+                continue;
+            };
             if let Some(entry) = admit.entry(kind, fault, at, duration) {
                 entries.push(entry);
             }
@@ -365,12 +380,25 @@ impl Admit {
         }
     }
 
-    fn entry(&mut self, kind: NemesisKind, fault: Fault, at: Duration, duration: Duration) -> Option<PlanEntry> {
+    fn entry(
+        &mut self,
+        kind: NemesisKind,
+        fault: Fault,
+        at: Duration,
+        duration: Duration,
+    ) -> Option<PlanEntry> {
+        // Whole milliseconds: plans read well, in words and as JSON.
+        let at = Duration::from_millis(at.as_millis() as u64);
+        let duration = Duration::from_millis((duration.as_millis() as u64).max(1));
         if kind.takes_down() {
             let node = fault.nodes()[0].to_owned();
-            let overlapping: Vec<&(Duration, Duration, String)> =
-                self.down.iter().filter(|(s, e, _)| *s < at + duration && at < *e).collect();
-            if overlapping.len() >= self.down_max || overlapping.iter().any(|(_, _, n)| *n == node) {
+            let overlapping: Vec<&(Duration, Duration, String)> = self
+                .down
+                .iter()
+                .filter(|(s, e, _)| *s < at + duration && at < *e)
+                .collect();
+            if overlapping.len() >= self.down_max || overlapping.iter().any(|(_, _, n)| *n == node)
+            {
                 return None;
             }
             self.down.push((at, at + duration, node));
@@ -417,13 +445,23 @@ fn draw(kind: NemesisKind, rng: &mut SimRng, topology: &Topology) -> Option<Faul
         NemesisKind::Pause => Fault::Pause { node: node(rng) },
         NemesisKind::ClockJump => {
             let magnitude = 1 + rng.below(5_000_000_000) as i64;
-            let delta_ns = if rng.chance(0.5) { magnitude } else { -magnitude };
-            Fault::ClockJump { node: node(rng), delta_ns }
+            let delta_ns = if rng.chance(0.5) {
+                magnitude
+            } else {
+                -magnitude
+            };
+            Fault::ClockJump {
+                node: node(rng),
+                delta_ns,
+            }
         }
         NemesisKind::ClockDrift => {
             let ppm = 1 + rng.below(5_000) as i64;
             let ppm = if rng.chance(0.5) { ppm } else { -ppm };
-            Fault::ClockDrift { node: node(rng), ppm }
+            Fault::ClockDrift {
+                node: node(rng),
+                ppm,
+            }
         }
         NemesisKind::PartitionHalves => {
             let order = shuffled(rng, nodes);
@@ -465,7 +503,9 @@ fn draw(kind: NemesisKind, rng: &mut SimRng, topology: &Topology) -> Option<Faul
         }
         NemesisKind::PartialPartition => {
             let (a, b) = two(rng, nodes);
-            Fault::CutLinks { pairs: vec![(a, b)] }
+            Fault::CutLinks {
+                pairs: vec![(a, b)],
+            }
         }
         NemesisKind::Clog => Fault::ClogNode { node: node(rng) },
         NemesisKind::LatencySpike => {
@@ -482,13 +522,20 @@ fn draw(kind: NemesisKind, rng: &mut SimRng, topology: &Topology) -> Option<Faul
         }
         NemesisKind::ZoneOutage => {
             let zones: Vec<String> = topology.zones.keys().cloned().collect();
-            Fault::ZoneOutage { zone: pick(rng, &zones).clone() }
+            Fault::ZoneOutage {
+                zone: pick(rng, &zones).clone(),
+            }
         }
         NemesisKind::RegionOutage => {
             let regions: Vec<String> = topology.regions.keys().cloned().collect();
-            Fault::RegionOutage { region: pick(rng, &regions).clone() }
+            Fault::RegionOutage {
+                region: pick(rng, &regions).clone(),
+            }
         }
-        NemesisKind::DiskCorrupt => Fault::DiskCorrupt { node: node(rng), file: None },
+        NemesisKind::DiskCorrupt => Fault::DiskCorrupt {
+            node: node(rng),
+            file: None,
+        },
         NemesisKind::DiskErrors => {
             let node = node(rng);
             // Rates a real disk could have, exaggerated enough to matter in a short run.

@@ -19,7 +19,11 @@ pub struct PlanEntry {
     pub at: Duration,
     /// How long it lasts before it is undone (`None`: until the end, or
     /// until a later entry changes it).
-    #[serde(default, with = "human_duration_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "human_duration_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub duration: Option<Duration>,
     /// The fault.
     pub fault: Fault,
@@ -28,7 +32,11 @@ pub struct PlanEntry {
 impl PlanEntry {
     /// A fault at `at`, lasting `duration`.
     pub fn new(at: Duration, fault: Fault, duration: Option<Duration>) -> PlanEntry {
-        PlanEntry { at, duration, fault }
+        PlanEntry {
+            at,
+            duration,
+            fault,
+        }
     }
 
     /// When it ends: `at + duration`, or `at` for a fault without duration.
@@ -42,7 +50,7 @@ impl fmt::Display for PlanEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "t={} {}", Instant::ZERO + self.at, self.fault)?;
         if let Some(duration) = self.duration {
-            write!(f, " for {}", human_duration::format(duration))?;
+            write!(f, " for {}", human_duration::describe(duration))?;
         }
         Ok(())
     }
@@ -101,7 +109,9 @@ impl PlanError {
 impl fmt::Display for PlanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.entry, &self.described) {
-            (Some(index), Some(described)) => write!(f, "plan entry {index} ({described}): {}", self.message),
+            (Some(index), Some(described)) => {
+                write!(f, "plan entry {index} ({described}): {}", self.message)
+            }
             _ => write!(f, "plan: {}", self.message),
         }
     }
@@ -128,7 +138,11 @@ impl Plan {
 
     /// When the last fault ends: from then on the plan leaves the world alone.
     pub fn quiet_from(&self) -> Duration {
-        self.entries.iter().map(PlanEntry::end).max().unwrap_or_default()
+        self.entries
+            .iter()
+            .map(PlanEntry::end)
+            .max()
+            .unwrap_or_default()
     }
 
     /// Parses a plan from JSON.
@@ -138,7 +152,8 @@ impl Plan {
     /// A [`PlanError`] for malformed JSON, an unknown fault kind or field,
     /// or a value out of range, naming the entry.
     pub fn from_json(json: &str) -> Result<Plan, PlanError> {
-        let plan: Plan = serde_json::from_str(json).map_err(|e| PlanError::whole(format!("malformed plan: {e}")))?;
+        let plan: Plan = serde_json::from_str(json)
+            .map_err(|e| PlanError::whole(format!("malformed plan: {e}")))?;
         let plan = Plan::new(plan.entries);
         plan.check_values()?;
         Ok(plan)
@@ -181,7 +196,11 @@ impl Plan {
                 .check_values()
                 .map_err(|message| PlanError::entry(index, entry, message))?;
             if entry.duration == Some(Duration::ZERO) {
-                return Err(PlanError::entry(index, entry, "a duration must be above zero"));
+                return Err(PlanError::entry(
+                    index,
+                    entry,
+                    "a duration must be above zero",
+                ));
             }
         }
         Ok(())
@@ -234,7 +253,9 @@ impl Plan {
                 Fault::Resume { node } => {
                     let h = held.entry(node).or_default();
                     if !active(h.paused, entry.at) || h.paused.flatten().is_some() {
-                        return error(format!("{node} is not held paused by an earlier entry without a duration"));
+                        return error(format!(
+                            "{node} is not held paused by an earlier entry without a duration"
+                        ));
                     }
                     h.paused = None;
                 }
@@ -278,6 +299,21 @@ pub(crate) mod human_duration {
             }
         } else if nanos % 1000 == 0 {
             format!("{}us", nanos / 1000)
+        } else {
+            format!("{nanos}ns")
+        }
+    }
+
+    /// For plain words: at most millisecond precision (`1.882s`, `250ms`, `3us`).
+    pub(crate) fn describe(duration: Duration) -> String {
+        let nanos = duration.as_nanos();
+        if nanos >= 1_000_000_000 {
+            let text = format!("{:.3}", duration.as_secs_f64());
+            format!("{}s", text.trim_end_matches('0').trim_end_matches('.'))
+        } else if nanos >= 1_000_000 {
+            format!("{}ms", nanos / 1_000_000)
+        } else if nanos >= 1_000 {
+            format!("{}us", nanos / 1_000)
         } else {
             format!("{nanos}ns")
         }
@@ -337,15 +373,22 @@ pub(crate) mod human_duration_opt {
 
     use super::human_duration::{self, Raw};
 
-    pub(crate) fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
             Some(d) => human_duration::serialize(d, s),
             None => s.serialize_none(),
         }
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Option::<Raw>::deserialize(d)?.map(human_duration::from_raw).transpose()
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Option::<Raw>::deserialize(d)?
+            .map(human_duration::from_raw)
+            .transpose()
     }
 }
 
@@ -356,7 +399,13 @@ mod tests {
 
     #[test]
     fn human_durations_round_trip() {
-        for (text, nanos) in [("1.5s", 1_500_000_000), ("250ms", 250_000_000), ("10us", 10_000), ("7ns", 7), ("2s", 2_000_000_000)] {
+        for (text, nanos) in [
+            ("1.5s", 1_500_000_000),
+            ("250ms", 250_000_000),
+            ("10us", 10_000),
+            ("7ns", 7),
+            ("2s", 2_000_000_000),
+        ] {
             assert_eq!(parse(text).unwrap(), Duration::from_nanos(nanos));
             assert_eq!(format(Duration::from_nanos(nanos)), text);
         }

@@ -15,6 +15,17 @@ pub struct Case {
 }
 
 impl Case {
+    /// A case of `seed` outside any sweep (say, inside a `proptest!`), with
+    /// `plan` imposed if given.
+    pub fn new(seed: Seed, plan: Option<Plan>) -> Case {
+        Case {
+            seed,
+            plan,
+            replay: false,
+            replay_command: format!("SIM_SEED={seed} {}", crate::error::default_command()),
+        }
+    }
+
     /// The seed.
     pub fn seed(&self) -> Seed {
         self.seed

@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use crate::fault::{Plan, PlanError};
 use crate::Seed;
+use crate::fault::{Plan, PlanError};
 
 /// One shard of a sweep: this machine runs the seeds whose position in the
 /// range is `index` modulo `count`. All shards together run every seed
@@ -105,12 +105,16 @@ impl Env {
         let shard = match (var("SIM_SHARD"), var("JOB_COMPLETION_INDEX")) {
             (Some(text), _) => {
                 let (index, count) = text.split_once('/').ok_or_else(|| {
-                    SweepError::Env(format!("SIM_SHARD={text:?} is not of the form INDEX/COUNT, e.g. 0/4"))
+                    SweepError::Env(format!(
+                        "SIM_SHARD={text:?} is not of the form INDEX/COUNT, e.g. 0/4"
+                    ))
                 })?;
                 let parse = |part: &str| {
-                    part.trim()
-                        .parse::<u64>()
-                        .map_err(|_| SweepError::Env(format!("SIM_SHARD={text:?} is not of the form INDEX/COUNT, e.g. 0/4")))
+                    part.trim().parse::<u64>().map_err(|_| {
+                        SweepError::Env(format!(
+                            "SIM_SHARD={text:?} is not of the form INDEX/COUNT, e.g. 0/4"
+                        ))
+                    })
                 };
                 Some(Shard::new(parse(index)?, parse(count)?)?)
             }
@@ -137,5 +141,67 @@ impl Env {
             shard,
             plan,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Env, SweepError> {
+        Env::parse(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn every_variable_parses_and_malformed_ones_are_named() {
+        let env = parse(&[
+            ("SIM_SEED", "0x2a"),
+            ("SIM_SEEDS", "500"),
+            ("SIM_FIRST_SEED", "7"),
+            ("SIM_SHARD", "1/4"),
+        ])
+        .unwrap();
+        assert_eq!(env.seed, Some(Seed::new(42)));
+        assert_eq!(env.seeds, Some(500));
+        assert_eq!(env.first, Some(7));
+        assert_eq!(env.shard, Some(Shard { index: 1, count: 4 }));
+        let k8s = parse(&[("JOB_COMPLETION_INDEX", "3"), ("SIM_SHARD_COUNT", "8")]).unwrap();
+        assert_eq!(k8s.shard, Some(Shard { index: 3, count: 8 }));
+        assert_eq!(
+            parse(&[("SIM_SHARD", "4/4")]).unwrap_err().to_string(),
+            "sweep environment: shard 4/4: the index must be below the count, and the count above zero"
+        );
+        assert!(
+            parse(&[("SIM_SHARD", "two")])
+                .unwrap_err()
+                .to_string()
+                .contains("INDEX/COUNT")
+        );
+        assert!(
+            parse(&[("JOB_COMPLETION_INDEX", "1")])
+                .unwrap_err()
+                .to_string()
+                .contains("SIM_SHARD_COUNT")
+        );
+        assert!(
+            parse(&[("SIM_SEED", "0xZZ")])
+                .unwrap_err()
+                .to_string()
+                .contains("invalid seed")
+        );
+        assert!(
+            parse(&[("SIM_SEEDS", "many")])
+                .unwrap_err()
+                .to_string()
+                .contains("SIM_SEEDS")
+        );
+        assert!(matches!(
+            parse(&[("SIM_PLAN", "/nonexistent/plan.json")]),
+            Err(SweepError::Plan(_))
+        ));
     }
 }

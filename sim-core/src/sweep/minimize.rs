@@ -86,7 +86,9 @@ mod tests {
                 .map(|i| {
                     PlanEntry::new(
                         Duration::from_secs(i as u64),
-                        Fault::Crash { node: format!("n{i}") },
+                        Fault::Crash {
+                            node: format!("n{i}"),
+                        },
                         Some(Duration::from_secs(8)),
                     )
                 })
@@ -100,7 +102,8 @@ mod tests {
         let needs = |p: &Plan| {
             ["n3", "n11"].iter().all(|n| {
                 p.entries.iter().any(|e| {
-                    e.fault == Fault::Crash { node: (*n).into() } && e.duration >= Some(Duration::from_secs(2))
+                    e.fault == Fault::Crash { node: (*n).into() }
+                        && e.duration >= Some(Duration::from_secs(2))
                 })
             })
         };

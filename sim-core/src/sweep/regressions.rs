@@ -12,7 +12,12 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Seed>, SweepError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(SweepError::Regressions(format!("cannot read {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(SweepError::Regressions(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
     };
     let mut seeds = Vec::new();
     for (number, line) in text.lines().enumerate() {
@@ -33,7 +38,10 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Seed>, SweepError> {
 
 /// Appends a failing seed (once) with a comment saying why.
 pub(crate) fn append(path: &Path, seed: Seed, why: &str) -> std::io::Result<()> {
-    if read(path).map(|seeds| seeds.contains(&seed)).unwrap_or(false) {
+    if read(path)
+        .map(|seeds| seeds.contains(&seed))
+        .unwrap_or(false)
+    {
         return Ok(());
     }
     if let Some(parent) = path.parent() {
@@ -43,7 +51,11 @@ pub(crate) fn append(path: &Path, seed: Seed, why: &str) -> std::io::Result<()> 
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    let why: String = why.chars().take(200).map(|c| if c == '\n' { ' ' } else { c }).collect();
+    let why: String = why
+        .chars()
+        .take(200)
+        .map(|c| if c == '\n' { ' ' } else { c })
+        .collect();
     text.push_str(&format!("{seed}  # {why}\n"));
     std::fs::write(path, text)
 }

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Shard;
+use crate::Seed;
 use crate::error::Failure;
 use crate::fault::Plan;
 use crate::world::Coverage;
-use crate::Seed;
 
 /// One failing seed of a sweep.
 #[derive(Clone, Debug)]
@@ -85,7 +85,11 @@ impl SweepReport {
 
 impl fmt::Display for SweepReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sweep {}: {} of {} seeds", self.name, self.seeds_run, self.seeds_planned)?;
+        write!(
+            f,
+            "sweep {}: {} of {} seeds",
+            self.name, self.seeds_run, self.seeds_planned
+        )?;
         if let Some(shard) = self.shard {
             write!(f, " (shard {shard})")?;
         }
@@ -105,7 +109,10 @@ impl fmt::Display for SweepReport {
         }
         let never = self.sometimes_never();
         if !never.is_empty() {
-            writeln!(f, "  sometimes! that never held (the faults never reached these states):")?;
+            writeln!(
+                f,
+                "  sometimes! that never held (the faults never reached these states):"
+            )?;
             for name in never {
                 writeln!(f, "    {name:?}")?;
             }

@@ -70,6 +70,7 @@ pub struct Sweep {
     artifacts: PathBuf,
     replay_command: Option<String>,
     env: bool,
+    shard: Option<Shard>,
 }
 
 impl Sweep {
@@ -95,6 +96,7 @@ impl Sweep {
             artifacts,
             replay_command: None,
             env: true,
+            shard: None,
         }
     }
 
@@ -161,6 +163,12 @@ impl Sweep {
         self
     }
 
+    /// Run only this shard (the environment's `SIM_SHARD` wins).
+    pub fn shard(mut self, shard: Shard) -> Sweep {
+        self.shard = Some(shard);
+        self
+    }
+
     /// Ignore the environment variables (for tests of sweeps themselves).
     pub fn ignore_env(mut self) -> Sweep {
         self.env = false;
@@ -178,7 +186,11 @@ impl Sweep {
     where
         F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
     {
-        let env = if self.env { Env::read()? } else { Env::default() };
+        let env = if self.env {
+            Env::read()?
+        } else {
+            Env::default()
+        };
         let command = self
             .replay_command
             .clone()
@@ -188,7 +200,7 @@ impl Sweep {
         }
         let seeds = env.seeds.unwrap_or(self.seeds);
         let first = env.first.unwrap_or(self.first);
-        let shard = env.shard;
+        let shard = env.shard.or(self.shard);
         let mut order: Vec<Seed> = Vec::new();
         if let Some(path) = &self.regressions {
             for seed in regressions::read(path)? {
@@ -222,10 +234,17 @@ impl Sweep {
     }
 
     fn plan_path(&self, seed: Seed) -> PathBuf {
-        self.artifacts.join(format!("{}-{seed}.plan.json", self.name))
+        self.artifacts
+            .join(format!("{}-{seed}.plan.json", self.name))
     }
 
-    fn run_seeds<T, F>(&self, order: &[Seed], shard: Option<Shard>, command: &str, test: &F) -> SweepReport
+    fn run_seeds<T, F>(
+        &self,
+        order: &[Seed],
+        shard: Option<Shard>,
+        command: &str,
+        test: &F,
+    ) -> SweepReport
     where
         F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
     {
@@ -316,6 +335,8 @@ impl Sweep {
         }
         let stopped_early = results.len() < order.len() || budget_hit.load(Ordering::Relaxed);
         let seeds_run = results.len() as u64;
+        // Wall time of the sweep itself; minimizing comes after.
+        let wall = progress.elapsed();
         for done in results {
             if let Some(failure) = done.failure {
                 failures.push(self.explain(failure, command, test));
@@ -327,7 +348,7 @@ impl Sweep {
             seeds_planned: order.len() as u64,
             shard,
             failures,
-            wall: progress.elapsed(),
+            wall,
             simulated,
             coverage,
             stopped_early,
@@ -342,7 +363,10 @@ impl Sweep {
         let seed = failure.seed();
         if let Some(path) = &self.regressions {
             if let Err(e) = regressions::append(path, seed, &failure.cause().signature()) {
-                eprintln!("detsim: cannot record seed {seed} in {}: {e}", path.display());
+                eprintln!(
+                    "detsim: cannot record seed {seed} in {}: {e}",
+                    path.display()
+                );
             }
         }
         let mut minimized = None;
@@ -360,7 +384,10 @@ impl Sweep {
                 let path = self.plan_path(seed);
                 match small.save(&path) {
                     Ok(()) => minimized_path = Some(path),
-                    Err(e) => eprintln!("detsim: cannot save the minimized plan to {}: {e}", path.display()),
+                    Err(e) => eprintln!(
+                        "detsim: cannot save the minimized plan to {}: {e}",
+                        path.display()
+                    ),
                 }
                 minimized = Some(small);
             }
@@ -378,7 +405,27 @@ impl Sweep {
         }
     }
 
-    fn replay_one<T, F>(&self, seed: Seed, plan: Option<Plan>, command: &str, test: &F) -> SweepReport
+    /// Replays one seed, as `SIM_SEED` (and `SIM_PLAN`) do: console logs,
+    /// the trace recorded and written to the artifacts directory, the plan
+    /// imposed if given.
+    pub fn replay<T, F>(&self, seed: Seed, plan: Option<Plan>, test: F) -> SweepReport
+    where
+        F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
+    {
+        let command = self
+            .replay_command
+            .clone()
+            .unwrap_or_else(crate::error::default_command);
+        self.replay_one(seed, plan, &command, &test)
+    }
+
+    fn replay_one<T, F>(
+        &self,
+        seed: Seed,
+        plan: Option<Plan>,
+        command: &str,
+        test: &F,
+    ) -> SweepReport
     where
         F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
     {
@@ -387,13 +434,25 @@ impl Sweep {
         eprintln!("sweep {}: replaying seed {seed}", self.name);
         let outcome = run_case_full(test, &case);
         let (trace, simulated, coverage, failure) = match outcome {
-            Ok(report) => (report.trace, report.elapsed.as_duration(), report.coverage, None),
+            Ok(report) => (
+                report.trace,
+                report.elapsed.as_duration(),
+                report.coverage,
+                None,
+            ),
             Err(failure) => {
                 let d = failure.details();
-                (d.trace.clone(), d.time.as_duration(), d.coverage.clone(), Some(failure))
+                (
+                    d.trace.clone(),
+                    d.time.as_duration(),
+                    d.coverage.clone(),
+                    Some(failure),
+                )
             }
         };
-        let path = self.artifacts.join(format!("{}-{seed}.trace.jsonl", self.name));
+        let path = self
+            .artifacts
+            .join(format!("{}-{seed}.trace.jsonl", self.name));
         let written = std::fs::create_dir_all(&self.artifacts)
             .and_then(|()| std::fs::File::create(&path))
             .and_then(|file| trace.write_json_lines(std::io::BufWriter::new(file)));
@@ -453,7 +512,10 @@ where
             node: None,
             cause: Cause::Panic {
                 task: None,
-                message: format!("the test closure panicked outside the world: {}", panic.message),
+                message: format!(
+                    "the test closure panicked outside the world: {}",
+                    panic.message
+                ),
                 location: panic.location,
             },
             replay: case.replay_command.clone(),

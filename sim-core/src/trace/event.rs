@@ -190,7 +190,9 @@ impl fmt::Display for EventKind {
             } => write!(f, "{level} {target}: {message}"),
             EventKind::Fault { index, fault } => write!(f, "fault #{index}: {fault}"),
             EventKind::FaultEnd { index } => write!(f, "fault #{index} undone"),
-            EventKind::FaultSkipped { index, reason } => write!(f, "fault #{index} skipped: {reason}"),
+            EventKind::FaultSkipped { index, reason } => {
+                write!(f, "fault #{index} skipped: {reason}")
+            }
             EventKind::Buggify { site } => write!(f, "buggify fired at {site}"),
             EventKind::Ext { name, args, detail } => {
                 if detail.0.is_empty() {

@@ -31,9 +31,12 @@ impl Coverage {
     }
 }
 
+pub(crate) type Check = Rc<dyn Fn() -> Result<(), String>>;
+
+#[derive(Clone)]
 pub(crate) struct Invariant {
     pub(crate) name: String,
-    pub(crate) check: Rc<dyn Fn() -> Result<(), String>>,
+    pub(crate) check: Check,
 }
 
 /// Chance that a `buggify!` site is enabled in a run, and that an enabled
@@ -63,13 +66,8 @@ impl World {
         if self.invariants.borrow().is_empty() {
             return Ok(());
         }
-        let invariants: Vec<(String, Rc<dyn Fn() -> Result<(), String>>)> = self
-            .invariants
-            .borrow()
-            .iter()
-            .map(|i| (i.name.clone(), i.check.clone()))
-            .collect();
-        for (name, check) in invariants {
+        let invariants: Vec<Invariant> = self.invariants.borrow().clone();
+        for Invariant { name, check } in invariants {
             let result = crate::panic::catch(AssertUnwindSafe(|| check()));
             let message = match result {
                 Ok(Ok(())) => continue,

@@ -20,7 +20,11 @@ impl World {
         for (index, entry) in plan.entries.iter().enumerate() {
             for node in entry.fault.nodes() {
                 if self.node_id(node).is_err() {
-                    return Err(PlanError::entry(index, entry, format!("unknown node {node:?}")));
+                    return Err(PlanError::entry(
+                        index,
+                        entry,
+                        format!("unknown node {node:?}"),
+                    ));
                 }
             }
             if entry.fault.is_process() {
@@ -31,7 +35,9 @@ impl World {
                     return Err(PlanError::entry(
                         index,
                         entry,
-                        format!("no handler for custom fault {name:?}: register one with SimHandle::on_custom_fault"),
+                        format!(
+                            "no handler for custom fault {name:?}: register one with SimHandle::on_custom_fault"
+                        ),
                     ));
                 }
                 continue;
@@ -143,9 +149,13 @@ impl World {
                 self.resume(node(name)?).map_err(|e| e.to_string())?;
                 Ok(None)
             }
-            Fault::ClockJump { node: name, delta_ns } => {
+            Fault::ClockJump {
+                node: name,
+                delta_ns,
+            } => {
                 let id = node(name)?;
-                self.adjust_clock(id, *delta_ns, None).map_err(|e| e.to_string())?;
+                self.adjust_clock(id, *delta_ns, None)
+                    .map_err(|e| e.to_string())?;
                 let back = delta_ns.saturating_neg();
                 Ok(Some(Box::new(move || {
                     let _ = handle.clock_jump(id, back);
@@ -154,7 +164,8 @@ impl World {
             Fault::ClockDrift { node: name, ppm } => {
                 let id = node(name)?;
                 let previous = self.nodes.borrow()[id.index()].clock.drift_ppm();
-                self.adjust_clock(id, 0, Some(*ppm)).map_err(|e| e.to_string())?;
+                self.adjust_clock(id, 0, Some(*ppm))
+                    .map_err(|e| e.to_string())?;
                 Ok(Some(Box::new(move || {
                     let _ = handle.clock_drift(id, previous);
                 })))
@@ -176,7 +187,10 @@ impl World {
                         FaultOutcome::Failed(reason) => return Err(reason),
                     }
                 }
-                Err(format!("no installed extension applies {} faults", other.kind()))
+                Err(format!(
+                    "no installed extension applies {} faults",
+                    other.kind()
+                ))
             }
         }
     }

@@ -692,7 +692,11 @@ impl World {
     }
 
     fn extension_hooks(&self) -> Vec<Rc<dyn Extension>> {
-        self.extensions.borrow().iter().map(|e| e.hooks.clone()).collect()
+        self.extensions
+            .borrow()
+            .iter()
+            .map(|e| e.hooks.clone())
+            .collect()
     }
 
     fn notify(&self, node: NodeId, event: NodeEvent) {
