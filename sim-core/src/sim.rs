@@ -14,6 +14,7 @@ use crate::error::{Cause, Failure, SimError};
 use crate::extension::Extension;
 use crate::fault::{Fault, Plan, PlanError};
 use crate::rng::SimRng;
+use crate::runtime::Clock;
 use crate::time::Instant;
 use crate::trace::{ConsoleLevel, EventKind, Trace, TraceMode};
 use crate::world::Coverage;
@@ -744,6 +745,45 @@ impl SimHandle {
                 check: Rc::new(check),
             })
         });
+    }
+
+    /// Registers an invariant checked every `period` of true virtual time
+    /// (from now), for checks too costly to run after every step.
+    #[track_caller]
+    pub fn invariant_every(
+        &self,
+        name: &str,
+        period: Duration,
+        check: impl Fn() -> Result<(), String> + 'static,
+    ) -> JoinHandle<()> {
+        let location = Location::caller();
+        let name = name.to_owned();
+        let handle = *self;
+        self.with(|w| {
+            w.spawn(
+                None,
+                async move {
+                    let mut next = handle.now();
+                    loop {
+                        next = next.saturating_add(period);
+                        Clock::sleep_until(&handle, next).await;
+                        if let Err(message) = check() {
+                            handle.with(|w| {
+                                w.fail_now(
+                                    Cause::Invariant {
+                                        name: name.clone(),
+                                        message,
+                                    },
+                                    None,
+                                )
+                            });
+                            return;
+                        }
+                    }
+                },
+                location,
+            )
+        })
     }
 
     /// Fails the run at the end of the current step with [`Cause::Check`].

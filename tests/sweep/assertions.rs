@@ -173,3 +173,38 @@ fn buggify_is_per_seed_per_site_and_off_outside() {
         .value;
     assert!(!off);
 }
+
+#[test]
+fn invariants_can_be_checked_at_chosen_times() {
+    // A periodic invariant sees the state only at its instants: it fails at the first check after the breach.
+    let level = Rc::new(Cell::new(0u32));
+    let mut sim = Sim::builder(Seed::new(1)).quiet().build().unwrap();
+    let l = level.clone();
+    sim.enter(|h| {
+        h.invariant_every("level stays below 5", Duration::from_secs(2), move || {
+            if l.get() < 5 {
+                Ok(())
+            } else {
+                Err(format!("level {}", l.get()))
+            }
+        })
+    });
+    let l = level.clone();
+    let failure = sim
+        .run(async move {
+            for _ in 0..20 {
+                time::sleep(Duration::from_millis(700)).await;
+                l.set(l.get() + 1);
+            }
+        })
+        .unwrap_err();
+    // Level 5 is reached at 3.5 s; the check at 4 s catches it.
+    assert_eq!(failure.details().time.as_nanos(), 4_000_000_000);
+    assert_eq!(
+        failure.cause(),
+        &Cause::Invariant {
+            name: "level stays below 5".into(),
+            message: "level 5".into()
+        }
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod core;
+pub mod sweep;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -30,6 +31,12 @@ pub struct Sample {
     /// `baseline_events_per_wall_s / events_per_wall_s`: how many times
     /// slower than the bare loop the simulation is (lower is better).
     pub ratio_to_baseline: f64,
+    /// For parallel workloads: wall time of the serial run over this one's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speedup_vs_serial: Option<f64>,
+    /// For parallel workloads: worker threads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u64>,
 }
 
 impl Sample {
@@ -51,6 +58,8 @@ impl Sample {
             events_per_wall_s,
             baseline_events_per_wall_s,
             ratio_to_baseline: baseline_events_per_wall_s / events_per_wall_s,
+            speedup_vs_serial: None,
+            threads: None,
         }
     }
 }

@@ -19,19 +19,24 @@ struct Args {
     list: bool,
 }
 
-type Workload = (&'static str, fn() -> Sample);
+type Workload = (&'static str, fn() -> Vec<Sample>);
 
 fn workloads() -> Vec<Workload> {
     vec![
-        ("timers", bench::core::timers),
-        ("spawn", bench::core::spawn),
-        ("worlds", bench::core::worlds),
-        ("check-kv", || bench::check::check_kv().into()),
-        ("check-register", || bench::check::check_register().into()),
-        ("check-illegal", || bench::check::check_illegal().into()),
-        ("check-illegal-register", || {
-            bench::check::check_illegal_register().into()
+        ("timers", || vec![bench::core::timers()]),
+        ("spawn", || vec![bench::core::spawn()]),
+        ("worlds", || vec![bench::core::worlds()]),
+        ("check-kv", || vec![bench::check::check_kv().into()]),
+        ("check-register", || {
+            vec![bench::check::check_register().into()]
         }),
+        ("check-illegal", || {
+            vec![bench::check::check_illegal().into()]
+        }),
+        ("check-illegal-register", || {
+            vec![bench::check::check_illegal_register().into()]
+        }),
+        ("sweep", bench::sweep::sweep_both),
     ]
 }
 
@@ -56,11 +61,12 @@ fn main() {
     }
     for (name, run) in all {
         if args.workloads.is_empty() || args.workloads.iter().any(|w| w == name) {
-            let sample = run();
-            println!(
-                "{}",
-                serde_json::to_string(&sample).expect("a sample serializes")
-            );
+            for sample in run() {
+                println!(
+                    "{}",
+                    serde_json::to_string(&sample).expect("a sample serializes")
+                );
+            }
         }
     }
 }
