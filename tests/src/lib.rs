@@ -20,3 +20,19 @@ pub struct Failures;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/history.md")]
 pub struct HistoryChapter;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/sweeps.md")]
+pub struct Sweeps;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/replay.md")]
+pub struct Replay;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/fault-plans.md")]
+pub struct FaultPlans;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/chaos.md")]
+pub struct Chaos;
