@@ -76,6 +76,22 @@ impl From<check::CheckBench> for Sample {
     }
 }
 
+/// Repetitions of each measurement; the fastest counts (the machine may be
+/// shared, and noise only ever slows a run down).
+pub const REPEATS: usize = 3;
+
+/// Runs `f` [`REPEATS`] times and returns the result and wall time of the fastest run.
+pub fn fastest<R>(mut f: impl FnMut() -> R) -> (R, Duration) {
+    let mut best: Option<(R, Duration)> = None;
+    for _ in 0..REPEATS {
+        let (result, elapsed) = wall(&mut f);
+        if best.as_ref().is_none_or(|(_, b)| elapsed < *b) {
+            best = Some((result, elapsed));
+        }
+    }
+    best.expect("at least one repetition")
+}
+
 /// Wall-clock time of `f` (benchmarks are the one place that reads it).
 #[allow(clippy::disallowed_methods)]
 pub fn wall<R>(f: impl FnOnce() -> R) -> (R, Duration) {
@@ -92,7 +108,7 @@ pub fn wall<R>(f: impl FnOnce() -> R) -> (R, Duration) {
 pub fn baseline(events: u64, actors: u64, delay_ns: (u64, u64)) -> f64 {
     let per_actor = events / actors.max(1);
     let total = per_actor * actors.max(1);
-    let (done, elapsed) = wall(|| {
+    let (done, elapsed) = fastest(|| {
         let mut rng = SimRng::stream(Seed::new(0), "baseline");
         let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
         let mut ready: VecDeque<u32> = (0..actors as u32).collect();
