@@ -34,8 +34,13 @@ pub struct SimRng {
 impl SimRng {
     /// The stream named `name` of the world with `seed`.
     pub fn stream(seed: Seed, name: &str) -> SimRng {
+        SimRng::stream_of_parts(seed, &[name])
+    }
+
+    /// The stream named by the concatenation of `parts` (no allocation).
+    pub(crate) fn stream_of_parts(seed: Seed, parts: &[&str]) -> SimRng {
         let mut inner = ChaCha8Rng::seed_from_u64(seed.get());
-        inner.set_stream(stream_id(name));
+        inner.set_stream(parts.iter().fold(FNV_OFFSET, |hash, part| fnv(hash, part)));
         SimRng { inner }
     }
 
@@ -72,23 +77,38 @@ impl SimRng {
 #[derive(Clone, Debug)]
 pub(crate) struct LazyRng {
     seed: Seed,
-    name: std::borrow::Cow<'static, str>,
+    /// The stream's name is `prefix` followed by `name`.
+    prefix: &'static str,
+    name: Option<std::rc::Rc<str>>,
     rng: Option<Box<SimRng>>,
 }
 
 impl LazyRng {
-    pub(crate) fn new(seed: Seed, name: impl Into<std::borrow::Cow<'static, str>>) -> LazyRng {
+    pub(crate) fn new(seed: Seed, name: &'static str) -> LazyRng {
         LazyRng {
             seed,
-            name: name.into(),
+            prefix: name,
+            name: None,
+            rng: None,
+        }
+    }
+
+    /// The stream `node/<name>`.
+    pub(crate) fn node(seed: Seed, name: std::rc::Rc<str>) -> LazyRng {
+        LazyRng {
+            seed,
+            prefix: "node/",
+            name: Some(name),
             rng: None,
         }
     }
 
     pub(crate) fn get(&mut self) -> &mut SimRng {
-        let (seed, name) = (self.seed, &self.name);
+        let seed = self.seed;
+        let prefix = self.prefix;
+        let name = self.name.as_deref().unwrap_or("");
         self.rng
-            .get_or_insert_with(|| Box::new(SimRng::stream(seed, name)))
+            .get_or_insert_with(|| Box::new(SimRng::stream_of_parts(seed, &[prefix, name])))
     }
 }
 
@@ -106,14 +126,20 @@ impl RngCore for SimRng {
     }
 }
 
-/// FNV-1a over the name: a fixed, documented function, so stream numbers never
-/// change between Rust versions or platforms.
-fn stream_id(name: &str) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a: a fixed, documented function, so stream numbers never change
+/// between Rust versions or platforms. It is streaming: hashing the parts of
+/// a name in turn equals hashing the whole name.
+fn fnv(hash: u64, text: &str) -> u64 {
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    name.bytes().fold(OFFSET, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
-    })
+    text.bytes()
+        .fold(hash, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME))
+}
+
+#[cfg(test)]
+fn stream_id(name: &str) -> u64 {
+    fnv(FNV_OFFSET, name)
 }
 
 #[cfg(test)]

@@ -314,14 +314,18 @@ impl World {
     }
 
     pub(crate) fn trace_summary(&self) -> crate::trace::Trace {
-        let mut trace = self.trace.borrow().summary();
-        trace.node_names = self
-            .nodes
-            .borrow()
-            .iter()
-            .map(|n| n.name.to_string())
-            .collect();
-        trace
+        let trace = self.trace.borrow();
+        let mut summary = trace.summary();
+        // Names are only needed to describe kept events.
+        if trace.recording() {
+            summary.node_names = self
+                .nodes
+                .borrow()
+                .iter()
+                .map(|n| n.name.to_string())
+                .collect();
+        }
+        summary
     }
 
     // ----- tasks -----
@@ -415,9 +419,8 @@ impl World {
     pub(crate) fn clear(&self) {
         let tasks: Vec<_> = {
             let mut tasks = self.tasks.borrow_mut();
-            let slots: Vec<u32> = (0..tasks.slots.len() as u32).collect();
-            slots
-                .into_iter()
+            let count = tasks.slots.len() as u32;
+            (0..count)
                 .filter_map(|slot| tasks.remove(slot))
                 .filter_map(|entry| entry.task)
                 .collect()
@@ -448,7 +451,7 @@ impl World {
             let name: Rc<str> = Rc::from(name);
             names.insert(name.clone(), id);
             nodes.push(NodeEntry {
-                rng: LazyRng::new(self.config.seed, format!("node/{name}")),
+                rng: LazyRng::node(self.config.seed, name.clone()),
                 name,
                 state: NodeState::Running,
                 init,

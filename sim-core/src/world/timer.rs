@@ -59,7 +59,7 @@ pub(crate) struct Timers {
     /// Bucket number (deadline >> BUCKET_BITS) from which the wheel holds timers.
     horizon: u64,
     /// Levels are allocated on first use, so a tiny world stays tiny.
-    wheel: Vec<[Vec<Entry>; SLOTS]>,
+    wheel: Vec<Box<[Vec<Entry>]>>,
     /// Per level, a bit per non-empty bucket.
     occupied: [u64; LEVELS],
     slots: Vec<Slot>,
@@ -126,7 +126,7 @@ impl Timers {
         let level = ((63 - differing.leading_zeros()) / LEVEL_BITS) as usize;
         let index = ((bucket >> (level as u32 * LEVEL_BITS)) & (SLOTS as u64 - 1)) as usize;
         while self.wheel.len() <= level {
-            self.wheel.push(std::array::from_fn(|_| Vec::new()));
+            self.wheel.push((0..SLOTS).map(|_| Vec::new()).collect());
         }
         self.wheel[level][index].push(entry);
         self.occupied[level] |= 1 << index;
