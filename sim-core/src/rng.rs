@@ -133,8 +133,9 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 /// a name in turn equals hashing the whole name.
 fn fnv(hash: u64, text: &str) -> u64 {
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    text.bytes()
-        .fold(hash, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(PRIME))
+    text.bytes().fold(hash, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(PRIME)
+    })
 }
 
 #[cfg(test)]

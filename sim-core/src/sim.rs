@@ -515,7 +515,10 @@ impl SimHandle {
         F: Fn(NodeContext) -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        let init: crate::world::InitFn = Rc::new(move |ctx| Box::pin(init(ctx)));
+        let init: crate::world::InitFn = Rc::new(move |world, node, location| {
+            let future = init(NodeContext::new(world.id, Some(node)));
+            world.spawn(Some(node), future, location);
+        });
         self.with(|w| w.add_node(name, init, location))
     }
 

@@ -32,12 +32,12 @@ pub(crate) use task::DropReason;
 pub use task::{JoinError, JoinHandle, TaskId};
 pub(crate) use timer::{Action, TimerKey, Timers};
 
+use crate::Seed;
 use crate::error::{BlockedTask, Cause, Failure, FailureInner, SimError};
 use crate::extension::{Extension, NodeEvent};
 use crate::rng::{LazyRng, SimRng};
 use crate::time::Instant;
 use crate::trace::{ConsoleLevel, EventKind, TraceMode, TraceState};
-use crate::{NodeContext, Seed};
 
 /// How the world picks among tasks ready at the same instant.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -479,8 +479,7 @@ impl World {
             let entry = &nodes[node.index()];
             (entry.init.clone(), entry.spawned_at)
         };
-        let future = init(NodeContext::new(self.id, Some(node)));
-        self.spawn(Some(node), future, spawned_at);
+        init(self, node, spawned_at);
     }
 
     pub(crate) fn node_id(&self, name: &str) -> Result<NodeId, SimError> {

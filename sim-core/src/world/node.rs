@@ -1,8 +1,6 @@
 //! Nodes: named groups of tasks with their own clock and random stream.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -40,7 +38,9 @@ pub enum NodeState {
     Crashed,
 }
 
-pub(crate) type InitFn = Rc<dyn Fn(crate::NodeContext) -> Pin<Box<dyn Future<Output = ()>>>>;
+/// Starts a node: builds the init future for the context and spawns it where
+/// it was added, in one allocation (the future is not boxed twice).
+pub(crate) type InitFn = Rc<dyn Fn(&super::World, NodeId, &'static std::panic::Location<'static>)>;
 
 /// A node's local clock: `local = base_local + (true - base_true) * (1e6 + drift_ppm) / 1e6`.
 ///

@@ -22,6 +22,11 @@ const BUCKET_BITS: u32 = 20;
 /// log2 of the buckets per level.
 const LEVEL_BITS: u32 = 6;
 const SLOTS: usize = 1 << LEVEL_BITS;
+/// Below this many pending timers the wheel stays off and `near` holds them
+/// all: a small world never pays for the wheel.
+const NEAR_MAX: usize = 256;
+/// `horizon` while the wheel is off.
+const WHEEL_OFF: u64 = u64::MAX;
 /// Enough levels for every bucket number of a `u64` deadline.
 const LEVELS: usize = 8;
 const _: () = assert!(LEVELS as u32 * LEVEL_BITS >= 64 - BUCKET_BITS);
@@ -71,7 +76,7 @@ impl Default for Timers {
     fn default() -> Timers {
         Timers {
             near: BinaryHeap::new(),
-            horizon: 0,
+            horizon: WHEEL_OFF,
             wheel: Vec::new(),
             occupied: [0; LEVELS],
             slots: Vec::new(),
@@ -110,7 +115,25 @@ impl Timers {
             }
         };
         self.place((deadline, seq, slot));
+        if self.horizon == WHEEL_OFF && self.near.len() > NEAR_MAX {
+            self.wheel_on();
+        }
         TimerKey { slot, seq }
+    }
+
+    /// Turns the wheel on: timers from the bucket after the earliest one move
+    /// to it. `near` keeps holding exactly the timers before the horizon.
+    fn wheel_on(&mut self) {
+        let Some(Reverse((earliest, _, _))) = self.near.peek().copied() else {
+            return;
+        };
+        self.horizon = (earliest.as_nanos() >> BUCKET_BITS) + 1;
+        let entries = std::mem::take(&mut self.near).into_vec();
+        for Reverse(entry) in entries {
+            if self.is_live(entry.1, entry.2) {
+                self.place(entry);
+            }
+        }
     }
 
     /// Puts an entry in `near` or in the wheel bucket its deadline belongs to.
@@ -188,7 +211,11 @@ impl Timers {
                     best = Some((start, level, index));
                 }
             }
-            let (start, level, index) = best?;
+            let Some((start, level, index)) = best else {
+                // Nothing left anywhere: switch the wheel off until it is needed.
+                self.horizon = WHEEL_OFF;
+                return None;
+            };
             self.occupied[level] &= !(1 << index);
             let entries = std::mem::take(&mut self.wheel[level][index]);
             self.horizon = if level == 0 { start + 1 } else { start };
