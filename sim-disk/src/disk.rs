@@ -402,7 +402,9 @@ impl Disk {
         }
     }
 
-    /// Waits the latency of one operation of `class`.
+    /// Waits the latency of one operation of `class`; with no latency, lets
+    /// the other ready tasks run once (a loop of disk operations never
+    /// monopolises the executor).
     pub(crate) async fn delay(&self, class: OpClass) {
         let duration = {
             let mut state = self.state.borrow_mut();
@@ -410,7 +412,9 @@ impl Disk {
             let base = state.latency.of(class).sample(&mut state.latency_rng);
             base.checked_mul(state.slow).unwrap_or(Duration::MAX)
         };
-        if !duration.is_zero() {
+        if duration.is_zero() {
+            detsim::yield_now().await;
+        } else {
             Clock::sleep(&self.handle, duration).await;
         }
     }
