@@ -26,6 +26,8 @@ fn workloads() -> Vec<Workload> {
         ("timers", bench::core::timers),
         ("spawn", bench::core::spawn),
         ("worlds", bench::core::worlds),
+        ("disk-random-write", bench::disk::random_write),
+        ("disk-append", bench::disk::append),
     ]
 }
 
