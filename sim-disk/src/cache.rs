@@ -86,7 +86,11 @@ impl FileData {
     }
 
     /// Whether any sector among `[first, last]` is dirty (only the cache has it).
-    pub(crate) fn any_dirty(&self, sector_size: u64, range: std::ops::RangeInclusive<u64>) -> BTreeSet<u64> {
+    pub(crate) fn any_dirty(
+        &self,
+        sector_size: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> BTreeSet<u64> {
         let mut dirty = BTreeSet::new();
         for op in &self.pending {
             match op {

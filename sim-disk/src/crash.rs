@@ -101,21 +101,27 @@ pub(crate) fn crash_file(
                 }
                 let end = offset + bytes.len() as u64;
                 let target = match fate {
-                    Fate::Misdirected(shift) => {
-                        offset.checked_add_signed(shift * sector_size as i64)
-                    }
+                    Fate::Misdirected(shift) => shift
+                        .checked_mul(sector_size as i64)
+                        .and_then(|delta| offset.checked_add_signed(delta))
+                        .filter(|t| {
+                            t.checked_add(bytes.len() as u64)
+                                .is_some_and(|e| e <= i64::MAX as u64)
+                        }),
                     _ => Some(offset),
                 };
                 match (&outcome, target) {
                     (Outcome::Lost, _) | (_, None) => {}
                     (Outcome::Applied, Some(target)) => {
-                        data.durable.write_masked(sector_size, target, &bytes, |_| true);
+                        data.durable
+                            .write_masked(sector_size, target, &bytes, |_| true);
                     }
                     (Outcome::Torn(kept), Some(target)) => {
                         let target_first = target / sector_size;
-                        data.durable.write_masked(sector_size, target, &bytes, |index| {
-                            kept[(index - target_first) as usize]
-                        });
+                        data.durable
+                            .write_masked(sector_size, target, &bytes, |index| {
+                                kept[(index - target_first) as usize]
+                            });
                     }
                 }
                 if outcome != Outcome::Lost {

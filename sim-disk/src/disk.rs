@@ -70,7 +70,9 @@ impl fmt::Debug for Disks {
     }
 }
 
-/// How full a disk is.
+/// How full a disk is: the sectors every file's cached image holds. A file
+/// removed but not yet durably removed (its directory not synced) keeps its
+/// space, since a crash may bring it back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DiskUsage {
     /// Bytes of allocated sectors (holes take none).
@@ -211,7 +213,9 @@ impl Disks {
         mode.validate()?;
         let disk = self.disk(node, "Disks::set_crash_mode")?;
         disk.state.borrow_mut().crash = mode;
-        disk.emit("disk.config", [1, 0, 0, 0], || format!("crash mode {mode:?}"));
+        disk.emit("disk.config", [1, 0, 0, 0], || {
+            format!("crash mode {mode:?}")
+        });
         Ok(())
     }
 
@@ -224,7 +228,9 @@ impl Disks {
         latency.validate()?;
         let disk = self.disk(node, "Disks::set_latency")?;
         disk.state.borrow_mut().latency = latency;
-        disk.emit("disk.config", [2, 0, 0, 0], || format!("latency {latency:?}"));
+        disk.emit("disk.config", [2, 0, 0, 0], || {
+            format!("latency {latency:?}")
+        });
         Ok(())
     }
 
@@ -456,7 +462,11 @@ impl Disk {
                             "inode {ino} op #{} {what}: {:?}{}",
                             decided.seq,
                             decided.outcome,
-                            if decided.was_lost { " (a lost write)" } else { "" }
+                            if decided.was_lost {
+                                " (a lost write)"
+                            } else {
+                                ""
+                            }
                         )
                     },
                 );
@@ -484,7 +494,10 @@ impl Disk {
         let state = &mut *state;
         let sector_size = state.sector_size;
         let parts = components(fault.path()).map_err(|e| target(e.to_string()))?;
-        let ino = state.fs.resolve(&parts).map_err(|e| target(e.to_string()))?;
+        let ino = state
+            .fs
+            .resolve(&parts)
+            .map_err(|e| target(e.to_string()))?;
         let data = state
             .fs
             .file_mut(ino)
@@ -494,7 +507,9 @@ impl Disk {
             if offset < len {
                 Ok(offset / sector_size)
             } else {
-                Err(target(format!("offset {offset} is past the end of the file ({len} bytes)")))
+                Err(target(format!(
+                    "offset {offset} is past the end of the file ({len} bytes)"
+                )))
             }
         };
         let (code, a, b) = match &fault {
@@ -631,10 +646,21 @@ impl Storage for SimStorage {
                 | u64::from(options.is_truncate()) << 3;
             d.emit(
                 "disk.open",
-                [ino, flags, hash(canonical_path.as_bytes()), u64::from(created)],
+                [
+                    ino,
+                    flags,
+                    hash(canonical_path.as_bytes()),
+                    u64::from(created),
+                ],
                 || format!("open {canonical_path} (inode {ino}, {options:?}, created: {created})"),
             );
-            Ok(SimFile::new(disk, ino, state.generation, canonical_path, options))
+            Ok(SimFile::new(
+                disk,
+                ino,
+                state.generation,
+                canonical_path,
+                options,
+            ))
         })
         .await
     }
@@ -672,9 +698,11 @@ impl Storage for SimStorage {
             let (dir, name) = state.fs.parent(parts)?;
             state.fs.check_free(dir, name, &path)?;
             let ino = state.fs.create(seq, dir, name, true);
-            d.emit("disk.create_dir", [ino, hash(path.as_bytes()), seq, 0], || {
-                format!("create_dir {path} (inode {ino})")
-            });
+            d.emit(
+                "disk.create_dir",
+                [ino, hash(path.as_bytes()), seq, 0],
+                || format!("create_dir {path} (inode {ino})"),
+            );
             Ok(())
         })
         .await
@@ -684,9 +712,11 @@ impl Storage for SimStorage {
         self.metadata_op(path, |d, state, parts, seq| {
             let ino = state.fs.remove(seq, parts, true)?;
             let path = canonical(parts);
-            d.emit("disk.remove_dir", [ino, hash(path.as_bytes()), seq, 0], || {
-                format!("remove_dir {path} (inode {ino})")
-            });
+            d.emit(
+                "disk.remove_dir",
+                [ino, hash(path.as_bytes()), seq, 0],
+                || format!("remove_dir {path} (inode {ino})"),
+            );
             Ok(())
         })
         .await

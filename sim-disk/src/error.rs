@@ -138,7 +138,10 @@ pub(crate) fn not_a_directory(path: &str) -> io::Error {
 }
 
 pub(crate) fn is_a_directory(path: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::IsADirectory, format!("is a directory: {path}"))
+    io::Error::new(
+        io::ErrorKind::IsADirectory,
+        format!("is a directory: {path}"),
+    )
 }
 
 pub(crate) fn directory_not_empty(path: &str) -> io::Error {

@@ -145,7 +145,11 @@ impl SimFile {
                     self.path
                 )
             });
-            return Err(no_space(&self.path, needed * sector_size, free * sector_size));
+            return Err(no_space(
+                &self.path,
+                needed * sector_size,
+                free * sector_size,
+            ));
         }
         let fate = if std::mem::take(&mut file.armed.lose_write)
             || rng.chance(faults.lost_write_probability)
@@ -155,23 +159,32 @@ impl SimFile {
             Fate::Misdirected(shift)
         } else if rng.chance(faults.misdirected_write_probability) {
             let magnitude = 1 + rng.below(4) as i64;
-            Fate::Misdirected(if rng.chance(0.5) { magnitude } else { -magnitude })
+            Fate::Misdirected(if rng.chance(0.5) {
+                magnitude
+            } else {
+                -magnitude
+            })
         } else {
             Fate::Normal
         };
         match fate {
             Fate::Normal => {}
             Fate::Lost => self.emit("disk.fault.lost_write", [ino, offset, len, seq], || {
-                format!("write {offset}+{len} to {} will never be persisted", self.path)
+                format!(
+                    "write {offset}+{len} to {} will never be persisted",
+                    self.path
+                )
             }),
-            Fate::Misdirected(shift) => {
-                self.emit("disk.fault.misdirected_write", [ino, offset, len, shift as u64], || {
+            Fate::Misdirected(shift) => self.emit(
+                "disk.fault.misdirected_write",
+                [ino, offset, len, shift as u64],
+                || {
                     format!(
                         "write {offset}+{len} to {} will land {shift} sector(s) away",
                         self.path
                     )
-                })
-            }
+                },
+            ),
         }
         let delta = file.write(sector_size, seq, offset, data, fate);
         state.fs.account(delta);
@@ -193,7 +206,11 @@ impl SimFile {
         let Some(file) = state.fs.file_mut(ino) else {
             return Err(stale(&self.path));
         };
-        let name = if all { "disk.sync_all" } else { "disk.sync_data" };
+        let name = if all {
+            "disk.sync_all"
+        } else {
+            "disk.sync_data"
+        };
         if file.pending.is_empty() {
             self.emit(name, [ino, 0, 0, 0], || {
                 format!("{name} {}: nothing dirty", self.path)
@@ -242,8 +259,8 @@ impl File for SimFile {
         if offset < len && !buf.is_empty() {
             let count = (len - offset).min(buf.len() as u64);
             let range = span(sector_size, offset, count);
-            let media_faults = faults.read_error_probability > 0.0
-                || faults.corruption_probability > 0.0;
+            let media_faults =
+                faults.read_error_probability > 0.0 || faults.corruption_probability > 0.0;
             if !file.bad.is_empty() || media_faults {
                 let dirty = file.any_dirty(sector_size, range.clone());
                 let rng = &mut state.fault_rng;
@@ -273,7 +290,10 @@ impl File for SimFile {
                         };
                         file.rot(sector_size, index, corruption);
                         self.emit("disk.fault.corrupt", [ino, index, 0, 0], || {
-                            format!("sector {index} of {} rots at rest: {corruption:?}", self.path)
+                            format!(
+                                "sector {index} of {} rots at rest: {corruption:?}",
+                                self.path
+                            )
                         });
                     }
                 }

@@ -7,8 +7,7 @@ use std::io;
 
 use crate::cache::FileData;
 use crate::error::{
-    already_exists, directory_not_empty, invalid_input, is_a_directory, not_a_directory,
-    not_found,
+    already_exists, directory_not_empty, invalid_input, is_a_directory, not_a_directory, not_found,
 };
 use crate::path::canonical;
 
@@ -208,12 +207,7 @@ impl Fs {
     }
 
     /// Removes `name` from `dir`: a file (`want_dir == false`) or an empty directory.
-    pub(crate) fn remove(
-        &mut self,
-        seq: u64,
-        parts: &[&str],
-        want_dir: bool,
-    ) -> io::Result<u64> {
+    pub(crate) fn remove(&mut self, seq: u64, parts: &[&str], want_dir: bool) -> io::Result<u64> {
         let (dir, name) = self.parent(parts)?;
         let path = canonical(parts);
         let ino = self.resolve(parts)?;
@@ -251,10 +245,7 @@ impl Fs {
                 canonical(to)
             )));
         }
-        if let Some(Some(existing)) = self
-            .dir(to_dir)
-            .map(|d| d.entries.get(to_name).copied())
-        {
+        if let Some(Some(existing)) = self.dir(to_dir).map(|d| d.entries.get(to_name).copied()) {
             if existing == ino {
                 return Ok(ino);
             }

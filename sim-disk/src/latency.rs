@@ -81,7 +81,10 @@ impl Latency {
             } => {
                 range(typical, " (typical)")?;
                 range(tail, " (tail)")?;
-                check_probability(&format!("{what} latency tail_probability"), tail_probability)
+                check_probability(
+                    &format!("{what} latency tail_probability"),
+                    tail_probability,
+                )
             }
         }
     }
@@ -93,7 +96,7 @@ impl Latency {
             if min >= max {
                 Duration::from_nanos(min)
             } else {
-                Duration::from_nanos(min + rng.below(max - min + 1))
+                Duration::from_nanos(min + rng.below((max - min).saturating_add(1)))
             }
         };
         match *self {
@@ -216,7 +219,9 @@ mod tests {
         };
         let draw = || {
             let mut rng = SimRng::stream(Seed::new(3), "t");
-            (0..200).map(|_| latency.sample(&mut rng)).collect::<Vec<_>>()
+            (0..200)
+                .map(|_| latency.sample(&mut rng))
+                .collect::<Vec<_>>()
         };
         let draws = draw();
         assert_eq!(draws, draw());
@@ -233,12 +238,20 @@ mod tests {
             max: Duration::from_millis(1),
         };
         let error = inverted.validate("sync").unwrap_err().to_string();
-        assert!(error.contains("sync latency: min 2ms exceeds max 1ms"), "{error}");
+        assert!(
+            error.contains("sync latency: min 2ms exceeds max 1ms"),
+            "{error}"
+        );
         let nan = Latency::Bimodal {
             typical: (Duration::ZERO, Duration::ZERO),
             tail: (Duration::ZERO, Duration::ZERO),
             tail_probability: f64::NAN,
         };
-        assert!(nan.validate("read").unwrap_err().to_string().contains("in [0, 1]"));
+        assert!(
+            nan.validate("read")
+                .unwrap_err()
+                .to_string()
+                .contains("in [0, 1]")
+        );
     }
 }

@@ -149,7 +149,11 @@ pub struct RealFile {
 }
 
 impl RealFile {
-    fn with<R>(&self, access: Option<bool>, f: impl FnOnce(&fs::File) -> io::Result<R>) -> io::Result<R> {
+    fn with<R>(
+        &self,
+        access: Option<bool>,
+        f: impl FnOnce(&fs::File) -> io::Result<R>,
+    ) -> io::Result<R> {
         let file = self.file.borrow();
         let file = file.as_ref().ok_or_else(|| closed(&self.path))?;
         match access {

@@ -27,7 +27,13 @@ fn concat(parts: &[Vec<u8>]) -> Vec<u8> {
 #[test]
 fn unsynced_writes_are_lost_in_the_simple_mode() {
     // Proves LoseUnsynced keeps exactly the synced bytes and length.
-    let (mut sim, disks, n1) = world(1, DiskConfig { crash: CrashMode::LoseUnsynced, ..config() });
+    let (mut sim, disks, n1) = world(
+        1,
+        DiskConfig {
+            crash: CrashMode::LoseUnsynced,
+            ..config()
+        },
+    );
     sim.run(async move {
         let storage = disks.storage(n1).unwrap();
         durable_file(&storage, "/f", &fill(b'A', 512)).await;
@@ -79,7 +85,7 @@ fn a_later_write_survives_while_an_earlier_one_is_lost() {
     assert_eq!(
         disk_events(&report.trace, "disk.crash.write"),
         [
-            format!("disk.crash.write [1, 6, 0, 0]"),
+            "disk.crash.write [1, 6, 0, 0]".to_string(),
             format!("disk.crash.write [1, 7, 1, {}]", u64::MAX),
         ]
     );
@@ -99,7 +105,12 @@ fn a_multi_sector_write_tears_at_sector_granularity() {
             read_all(&storage, "/f").await.unwrap()
         })
         .unwrap();
-    let expected = concat(&[fill(b'B', 512), fill(b'A', 512), fill(b'B', 512), fill(b'A', 512)]);
+    let expected = concat(&[
+        fill(b'B', 512),
+        fill(b'A', 512),
+        fill(b'B', 512),
+        fill(b'A', 512),
+    ]);
     assert_eq!(sectors(&report.value, 512), "BABA");
     assert!(report.value == expected);
     // args: inode, op sequence, outcome (2 torn), mask of durable sectors (0 and 2).
@@ -117,7 +128,10 @@ fn a_torn_append_extends_the_length_over_zeros() {
         .run(async move {
             let storage = disks.storage(n1).unwrap();
             durable_file(&storage, "/log", b"").await;
-            let file = storage.open("/log", OpenOptions::read_write()).await.unwrap();
+            let file = storage
+                .open("/log", OpenOptions::read_write())
+                .await
+                .unwrap();
             file.append(&fill(b'R', 1536)).await.unwrap();
             crash_restart(n1);
             read_all(&storage, "/log").await.unwrap()
@@ -131,7 +145,13 @@ fn a_torn_append_extends_the_length_over_zeros() {
 #[test]
 fn length_changes_are_durable_only_after_a_sync() {
     // Proves an un-synced truncation is undone by a crash and a synced one is not.
-    let (mut sim, disks, n1) = world(1, DiskConfig { crash: CrashMode::LoseUnsynced, ..config() });
+    let (mut sim, disks, n1) = world(
+        1,
+        DiskConfig {
+            crash: CrashMode::LoseUnsynced,
+            ..config()
+        },
+    );
     sim.run(async move {
         let storage = disks.storage(n1).unwrap();
         durable_file(&storage, "/f", &fill(b'A', 1024)).await;
@@ -153,7 +173,13 @@ fn length_changes_are_durable_only_after_a_sync() {
 #[test]
 fn a_created_file_without_a_directory_sync_vanishes() {
     // Proves a synced file whose name was never made durable is gone after a crash (ALICE).
-    let (mut sim, disks, n1) = world(1, DiskConfig { crash: CrashMode::LoseUnsynced, ..config() });
+    let (mut sim, disks, n1) = world(
+        1,
+        DiskConfig {
+            crash: CrashMode::LoseUnsynced,
+            ..config()
+        },
+    );
     sim.run(async move {
         let storage = disks.storage(n1).unwrap();
         durable_file(&storage, "/old", b"old").await;
@@ -180,8 +206,13 @@ fn write_then_rename_without_a_directory_sync_can_lose_the_rename() {
         (false, vec!["config"], b"version 1".as_slice()),
         (true, vec!["config"], b"version 2".as_slice()),
     ] {
-        let (mut sim, disks, n1) =
-            world(1, DiskConfig { crash: CrashMode::LoseUnsynced, ..config() });
+        let (mut sim, disks, n1) = world(
+            1,
+            DiskConfig {
+                crash: CrashMode::LoseUnsynced,
+                ..config()
+            },
+        );
         sim.run(async move {
             let storage = disks.storage(n1).unwrap();
             durable_file(&storage, "/config", b"version 1").await;
@@ -207,7 +238,13 @@ fn write_then_rename_without_a_directory_sync_can_lose_the_rename() {
 #[test]
 fn a_removed_file_reappears_without_a_directory_sync() {
     // Proves removal is a directory operation: un-synced, the file and its data come back.
-    let (mut sim, disks, n1) = world(1, DiskConfig { crash: CrashMode::LoseUnsynced, ..config() });
+    let (mut sim, disks, n1) = world(
+        1,
+        DiskConfig {
+            crash: CrashMode::LoseUnsynced,
+            ..config()
+        },
+    );
     sim.run(async move {
         let storage = disks.storage(n1).unwrap();
         durable_file(&storage, "/a", b"alive").await;
@@ -257,7 +294,13 @@ fn unsynced_directory_operations_survive_as_a_prefix() {
 #[test]
 fn a_new_directory_needs_its_parent_synced() {
     // Proves durability is per directory: syncing /d does not make /d itself durable.
-    let (mut sim, disks, n1) = world(1, DiskConfig { crash: CrashMode::LoseUnsynced, ..config() });
+    let (mut sim, disks, n1) = world(
+        1,
+        DiskConfig {
+            crash: CrashMode::LoseUnsynced,
+            ..config()
+        },
+    );
     sim.run(async move {
         let storage = disks.storage(n1).unwrap();
         storage.create_dir("/d").await.unwrap();
@@ -289,9 +332,17 @@ async fn durable_file_in(storage: &detsim_disk::SimStorage, path: &str) {
 fn a_restarted_node_finds_its_durable_state_through_the_ambient_disk() {
     // Proves the disk survives crash and restart, and init sees exactly the synced value.
     let mut sim = Sim::builder(Seed::new(9)).quiet().build().unwrap();
-    Disks::install(&sim, DiskConfig { crash: CrashMode::LoseUnsynced, ..DiskConfig::default() })
-        .unwrap();
-    let seen: Rc<RefCell<Vec<(u64, Vec<u8>)>>> = Rc::default();
+    Disks::install(
+        &sim,
+        DiskConfig {
+            crash: CrashMode::LoseUnsynced,
+            ..DiskConfig::default()
+        },
+    )
+    .unwrap();
+    // (incarnation, the state it found)
+    type Seen = Rc<RefCell<Vec<(u64, Vec<u8>)>>>;
+    let seen: Seen = Rc::default();
     let log = seen.clone();
     let n1 = sim
         .add_node("n1", move |ctx| {
@@ -333,7 +384,10 @@ fn handles_opened_before_a_crash_are_stale() {
         crash_restart(n1);
         let error = file.write_at(b"y", 0).await.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::InvalidInput);
-        assert!(error.to_string().contains("stale file handle: /f"), "{error}");
+        assert!(
+            error.to_string().contains("stale file handle: /f"),
+            "{error}"
+        );
         assert!(file.len().is_err());
     })
     .unwrap();

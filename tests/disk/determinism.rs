@@ -96,7 +96,10 @@ fn another_nodes_disk_activity_does_not_shift_this_disks_decisions() {
         sim.run(async move {
             let storage = disks.storage(n1).unwrap();
             disks.set_faults(n1, FaultConfig::default()).unwrap();
-            let file = storage.open("/f", OpenOptions::read_write().create(true)).await.unwrap();
+            let file = storage
+                .open("/f", OpenOptions::read_write().create(true))
+                .await
+                .unwrap();
             file.sync_all().await.unwrap();
             storage.sync_dir("/").await.unwrap();
             for (i, byte) in (b'a'..=b'h').enumerate() {

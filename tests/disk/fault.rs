@@ -33,7 +33,10 @@ fn a_latent_sector_error_fails_reads_of_its_sector_until_rewritten() {
     sim.run(async move {
         let storage = disks.storage(n1).unwrap();
         durable_file(&storage, "/f", &abc()).await;
-        let fault = Fault::LatentSectorError { path: path("/f"), offset: 600 };
+        let fault = Fault::LatentSectorError {
+            path: path("/f"),
+            offset: 600,
+        };
         disks.inject(n1, fault).unwrap();
         let file = storage.open("/f", OpenOptions::read_write()).await.unwrap();
         let mut buf = vec![0; 512];
@@ -48,7 +51,10 @@ fn a_latent_sector_error_fails_reads_of_its_sector_until_rewritten() {
         let file = storage.open("/f", OpenOptions::read_write()).await.unwrap();
         file.write_at(&fill(b'D', 512), 512).await.unwrap();
         // Dirty data is served from the cache: no media read, no error.
-        assert_eq!(sectors(&read_all(&storage, "/f").await.unwrap(), 512), "ADC");
+        assert_eq!(
+            sectors(&read_all(&storage, "/f").await.unwrap(), 512),
+            "ADC"
+        );
         file.sync_data().await.unwrap();
         crash_restart(n1);
         let bytes = read_all(&storage, "/f").await.unwrap();
@@ -107,7 +113,11 @@ fn silent_corruption_flips_one_bit_at_rest() {
         let storage = disks.storage(n1).unwrap();
         durable_file(&storage, "/f", &abc()).await;
         let corruption = Corruption::BitFlip { bit: 8 * 10 + 1 };
-        let fault = Fault::Corrupt { path: path("/f"), offset: 512, corruption };
+        let fault = Fault::Corrupt {
+            path: path("/f"),
+            offset: 512,
+            corruption,
+        };
         disks.inject(n1, fault).unwrap();
         let mut expected = abc();
         expected[512 + 10] = b'B' ^ 0b10;
@@ -127,9 +137,16 @@ fn a_zeroed_sector_reads_as_zeros() {
     sim.run(async move {
         let storage = disks.storage(n1).unwrap();
         durable_file(&storage, "/f", &abc()).await;
-        let fault = Fault::Corrupt { path: path("/f"), offset: 1100, corruption: Corruption::Zero };
+        let fault = Fault::Corrupt {
+            path: path("/f"),
+            offset: 1100,
+            corruption: Corruption::Zero,
+        };
         disks.inject(n1, fault).unwrap();
-        assert_eq!(sectors(&read_all(&storage, "/f").await.unwrap(), 512), "AB0");
+        assert_eq!(
+            sectors(&read_all(&storage, "/f").await.unwrap(), 512),
+            "AB0"
+        );
         crash_restart(n1);
         let bytes = read_all(&storage, "/f").await.unwrap();
         assert!(bytes == [fill(b'A', 512), fill(b'B', 512), fill(0, 512)].concat());
@@ -181,14 +198,22 @@ fn a_lost_write_is_acknowledged_but_never_persisted() {
     sim.run(async move {
         let storage = disks.storage(n1).unwrap();
         durable_file(&storage, "/f", &abc()).await;
-        disks.inject(n1, Fault::LoseNextWrite { path: path("/f") }).unwrap();
+        disks
+            .inject(n1, Fault::LoseNextWrite { path: path("/f") })
+            .unwrap();
         let file = storage.open("/f", OpenOptions::read_write()).await.unwrap();
         file.write_at(&fill(b'X', 512), 512).await.unwrap();
         file.write_at(&fill(b'Y', 512), 1024).await.unwrap();
         file.sync_data().await.unwrap();
-        assert_eq!(sectors(&read_all(&storage, "/f").await.unwrap(), 512), "AXY");
+        assert_eq!(
+            sectors(&read_all(&storage, "/f").await.unwrap(), 512),
+            "AXY"
+        );
         disks.drop_caches(n1).unwrap();
-        assert_eq!(sectors(&read_all(&storage, "/f").await.unwrap(), 512), "ABY");
+        assert_eq!(
+            sectors(&read_all(&storage, "/f").await.unwrap(), 512),
+            "ABY"
+        );
         crash_restart(n1);
         let bytes = read_all(&storage, "/f").await.unwrap();
         assert!(bytes == [fill(b'A', 512), fill(b'B', 512), fill(b'Y', 512)].concat());
@@ -211,7 +236,9 @@ fn random_lost_writes_come_from_the_seed() {
             disks.set_faults(n1, faults).unwrap();
             let file = storage.open("/f", OpenOptions::read_write()).await.unwrap();
             for (i, byte) in [b'B', b'C', b'D', b'E'].into_iter().enumerate() {
-                file.write_at(&fill(byte, 512), i as u64 * 512).await.unwrap();
+                file.write_at(&fill(byte, 512), i as u64 * 512)
+                    .await
+                    .unwrap();
             }
             file.sync_data().await.unwrap();
             crash_restart(n1);
@@ -229,7 +256,10 @@ fn a_misdirected_write_lands_at_another_offset() {
     sim.run(async move {
         let storage = disks.storage(n1).unwrap();
         durable_file(&storage, "/f", &fill(b'A', 2048)).await;
-        let fault = Fault::MisdirectNextWrite { path: path("/f"), shift_sectors: 2 };
+        let fault = Fault::MisdirectNextWrite {
+            path: path("/f"),
+            shift_sectors: 2,
+        };
         disks.inject(n1, fault).unwrap();
         let file = storage.open("/f", OpenOptions::read_write()).await.unwrap();
         file.write_at(&fill(b'B', 512), 0).await.unwrap();
@@ -277,7 +307,9 @@ fn a_failed_write_returns_eio_and_writes_nothing() {
     sim.run(async move {
         let storage = disks.storage(n1).unwrap();
         durable_file(&storage, "/f", &fill(b'A', 512)).await;
-        disks.inject(n1, Fault::FailNextWrite { path: path("/f") }).unwrap();
+        disks
+            .inject(n1, Fault::FailNextWrite { path: path("/f") })
+            .unwrap();
         let file = storage.open("/f", OpenOptions::read_write()).await.unwrap();
         let error = file.append(&fill(b'B', 512)).await.unwrap_err();
         assert!(is_media_error(&error));
@@ -298,14 +330,19 @@ fn fsyncgate_a_failed_sync_drops_the_dirty_data_and_a_retry_succeeds() {
         .run(async move {
             let storage = disks.storage(n1).unwrap();
             durable_file(&storage, "/f", &fill(b'A', 1024)).await;
-            disks.inject(n1, Fault::FailNextSync { path: path("/f") }).unwrap();
+            disks
+                .inject(n1, Fault::FailNextSync { path: path("/f") })
+                .unwrap();
             let file = storage.open("/f", OpenOptions::read_write()).await.unwrap();
             file.write_at(&fill(b'B', 512), 0).await.unwrap();
             file.append(&fill(b'C', 512)).await.unwrap();
             let error = file.sync_data().await.unwrap_err();
             assert!(is_media_error(&error));
             // The pages are marked clean but still cached: reads see the new bytes...
-            assert_eq!(sectors(&read_all(&storage, "/f").await.unwrap(), 512), "BAC");
+            assert_eq!(
+                sectors(&read_all(&storage, "/f").await.unwrap(), 512),
+                "BAC"
+            );
             // ...and the retry reports success, though nothing reaches the media.
             file.sync_data().await.unwrap();
             crash_restart(n1);
@@ -355,7 +392,13 @@ fn random_write_and_sync_errors_come_from_the_seed() {
 #[test]
 fn writes_past_the_capacity_fail_with_storage_full() {
     // Proves ENOSPC at capacity, that overwrites need no space, and that a durable removal frees it.
-    let (mut sim, disks, n1) = world(1, DiskConfig { capacity: 2048, ..simple() });
+    let (mut sim, disks, n1) = world(
+        1,
+        DiskConfig {
+            capacity: 2048,
+            ..simple()
+        },
+    );
     let report = sim
         .run(async move {
             let storage = disks.storage(n1).unwrap();
@@ -366,7 +409,10 @@ fn writes_past_the_capacity_fail_with_storage_full() {
             file.write_at(&fill(b'A', 1536), 0).await.unwrap();
             let error = file.append(&fill(b'B', 1024)).await.unwrap_err();
             assert_eq!(error.kind(), ErrorKind::StorageFull);
-            assert!(error.to_string().contains("no space left on device"), "{error}");
+            assert!(
+                error.to_string().contains("no space left on device"),
+                "{error}"
+            );
             assert_eq!(file.len().unwrap(), 1536);
             file.append(&fill(b'B', 512)).await.unwrap();
             file.write_at(&fill(b'C', 2048), 0).await.unwrap();
@@ -399,15 +445,42 @@ fn injection_at_a_bad_target_is_a_clear_error() {
         durable_file(&storage, "/f", &fill(b'A', 100)).await;
         storage.create_dir("/d").await.unwrap();
         let cases = [
-            (Fault::FailNextSync { path: path("/nope") }, "no such file or directory: /nope"),
-            (Fault::FailNextSync { path: path("/d") }, "it is a directory"),
-            (Fault::LatentSectorError { path: path("/f"), offset: 100 }, "offset 100 is past the end"),
-            (Fault::MisdirectNextWrite { path: path("/f"), shift_sectors: 0 }, "non-zero shift"),
             (
-                Fault::Corrupt { path: path("/f"), offset: 0, corruption: Corruption::BitFlip { bit: 4096 } },
+                Fault::FailNextSync {
+                    path: path("/nope"),
+                },
+                "no such file or directory: /nope",
+            ),
+            (
+                Fault::FailNextSync { path: path("/d") },
+                "it is a directory",
+            ),
+            (
+                Fault::LatentSectorError {
+                    path: path("/f"),
+                    offset: 100,
+                },
+                "offset 100 is past the end",
+            ),
+            (
+                Fault::MisdirectNextWrite {
+                    path: path("/f"),
+                    shift_sectors: 0,
+                },
+                "non-zero shift",
+            ),
+            (
+                Fault::Corrupt {
+                    path: path("/f"),
+                    offset: 0,
+                    corruption: Corruption::BitFlip { bit: 4096 },
+                },
                 "bit 4096 is past the sector",
             ),
-            (Fault::LoseNextWrite { path: path("../f") }, "\"..\" component"),
+            (
+                Fault::LoseNextWrite { path: path("../f") },
+                "\"..\" component",
+            ),
         ];
         for (fault, needle) in cases {
             let error = disks.inject(n1, fault).unwrap_err();

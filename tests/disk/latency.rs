@@ -34,7 +34,13 @@ async fn workload(storage: detsim_disk::SimStorage) -> Duration {
 #[test]
 fn each_operation_takes_the_latency_of_its_kind() {
     // Proves open 20 µs + write 10 µs + sync 1 ms + read 100 µs + sync_dir 1 ms of virtual time.
-    let (mut sim, disks, n1) = world(1, DiskConfig { latency: fixed(), ..config() });
+    let (mut sim, disks, n1) = world(
+        1,
+        DiskConfig {
+            latency: fixed(),
+            ..config()
+        },
+    );
     let took = sim
         .run(async move { workload(disks.storage(n1).unwrap()).await })
         .unwrap()
@@ -45,7 +51,13 @@ fn each_operation_takes_the_latency_of_its_kind() {
 #[test]
 fn a_slow_disk_takes_its_factor_longer() {
     // Proves slow-disk mode: one node's disk ten times slower, the other unchanged.
-    let (mut sim, disks, n1) = world(1, DiskConfig { latency: fixed(), ..config() });
+    let (mut sim, disks, n1) = world(
+        1,
+        DiskConfig {
+            latency: fixed(),
+            ..config()
+        },
+    );
     let n2 = sim.add_node("n2", |_| async {}).unwrap();
     let (fast, slow) = sim
         .run(async move {
@@ -72,14 +84,26 @@ fn drawn_latencies_depend_only_on_the_seed() {
     assert_eq!(run(1), run(1));
     assert_ne!(run(1), run(2));
     let took = run(1);
-    assert!(took >= Duration::from_micros(5 + 2 + 200 + 20 + 200), "{took:?}");
-    assert!(took <= Duration::from_micros(20 + 10 + 2000 + 100 + 2000), "{took:?}");
+    assert!(
+        took >= Duration::from_micros(5 + 2 + 200 + 20 + 200),
+        "{took:?}"
+    );
+    assert!(
+        took <= Duration::from_micros(20 + 10 + 2000 + 100 + 2000),
+        "{took:?}"
+    );
 }
 
 #[test]
 fn every_operation_is_a_trace_event_with_its_node_and_virtual_time() {
     // Proves the exact event sequence of a small workload, stamped with node n1 and the time each op ended.
-    let (mut sim, disks, n1) = world(1, DiskConfig { latency: fixed(), ..config() });
+    let (mut sim, disks, n1) = world(
+        1,
+        DiskConfig {
+            latency: fixed(),
+            ..config()
+        },
+    );
     let report = sim
         .run(async move { workload(disks.storage(n1).unwrap()).await })
         .unwrap();

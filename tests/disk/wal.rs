@@ -78,7 +78,9 @@ impl<S: Storage> Wal<S> {
     /// `Ok`, they are durable.
     pub(crate) async fn append(&mut self, records: &[&[u8]]) -> io::Result<()> {
         if self.poisoned {
-            return Err(io::Error::other("the log failed before: reopen it to recover"));
+            return Err(io::Error::other(
+                "the log failed before: reopen it to recover",
+            ));
         }
         let mut buf = Vec::new();
         for payload in records {
@@ -143,9 +145,15 @@ async fn roundtrip<S: Storage>(storage: &S) {
     wal.append(&[b"three"]).await.unwrap();
     drop(wal);
     let (_, records) = Wal::open(storage, "/wal").await.unwrap();
-    assert_eq!(records, [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+    assert_eq!(
+        records,
+        [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]
+    );
     // A half-written record at the end (a crash mid-append) is cut off.
-    let file = storage.open("/wal", OpenOptions::read_write()).await.unwrap();
+    let file = storage
+        .open("/wal", OpenOptions::read_write())
+        .await
+        .unwrap();
     file.append(&[9, 0, 0, 0, 1, 2, 3, 4, b'x']).await.unwrap();
     file.sync_data().await.unwrap();
     let len = file.len().unwrap();
@@ -199,7 +207,9 @@ fn record(i: usize) -> Vec<u8> {
 }
 
 /// A node that recovers its log, then appends batches of records forever.
-fn logging_node(ledger: Rc<RefCell<Ledger>>) -> impl Fn(detsim::NodeContext) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+fn logging_node(
+    ledger: Rc<RefCell<Ledger>>,
+) -> impl Fn(detsim::NodeContext) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
     move |_| {
         let ledger = ledger.clone();
         Box::pin(async move {
@@ -283,14 +293,27 @@ fn an_append_only_log_recovers_exactly_the_durable_prefix() {
     let mut beyond_acked = 0;
     for seed in 0..40 {
         let (ledger, _) = crash_cycles(seed, adversarial.clone(), 3);
-        assert_eq!(ledger.recovered.len(), 4, "seed {seed}: four incarnations recovered");
+        assert_eq!(
+            ledger.recovered.len(),
+            4,
+            "seed {seed}: four incarnations recovered"
+        );
         let acked = std::iter::once(0).chain(ledger.acked_at_crash.iter().copied());
         for (recovered, acked) in ledger.recovered.iter().zip(acked) {
             let recovered = recovered.as_ref().expect("no media faults here");
-            assert!(recovered.len() >= acked, "seed {seed}: lost acknowledged records");
-            assert!(recovered.len() <= ledger.attempted, "seed {seed}: invented records");
+            assert!(
+                recovered.len() >= acked,
+                "seed {seed}: lost acknowledged records"
+            );
+            assert!(
+                recovered.len() <= ledger.attempted,
+                "seed {seed}: invented records"
+            );
             for (i, payload) in recovered.iter().enumerate() {
-                assert!(*payload == record(i), "seed {seed}: record {i} is not what was written");
+                assert!(
+                    *payload == record(i),
+                    "seed {seed}: record {i} is not what was written"
+                );
             }
             beyond_acked += usize::from(recovered.len() > acked);
         }
@@ -302,8 +325,19 @@ fn an_append_only_log_recovers_exactly_the_durable_prefix() {
 #[test]
 fn a_fixed_seed_recovers_a_fixed_log() {
     // Proves for seed 7 the exact records acknowledged at each crash and recovered after it.
-    let (ledger, _) = crash_cycles(7, DiskConfig { sector_size: 512, ..DiskConfig::default() }, 3);
-    let counts: Vec<usize> = ledger.recovered.iter().map(|r| r.as_ref().unwrap().len()).collect();
+    let (ledger, _) = crash_cycles(
+        7,
+        DiskConfig {
+            sector_size: 512,
+            ..DiskConfig::default()
+        },
+        3,
+    );
+    let counts: Vec<usize> = ledger
+        .recovered
+        .iter()
+        .map(|r| r.as_ref().unwrap().len())
+        .collect();
     assert_eq!(counts, [0, 24, 63, 63]);
     assert_eq!(ledger.acked_at_crash, [24, 63, 63]);
 }
@@ -324,7 +358,10 @@ fn a_torn_multi_sector_record_is_detected_by_its_checksum() {
             let storage = disks.storage(n1).unwrap();
             let (mut wal, _) = Wal::open(&storage, "/wal").await.unwrap();
             wal.append(&[&record(0)]).await.unwrap();
-            let file = storage.open("/wal", OpenOptions::read_write()).await.unwrap();
+            let file = storage
+                .open("/wal", OpenOptions::read_write())
+                .await
+                .unwrap();
             let mut third = Vec::new();
             let payload = record(1);
             third.extend((payload.len() as u32).to_le_bytes());
@@ -371,7 +408,10 @@ fn the_wal_never_returns_a_damaged_record_under_media_faults() {
         let (ledger, trace) = crash_cycles(seed, faulty.clone(), 3);
         for recovered in ledger.recovered.iter().flatten() {
             for (i, payload) in recovered.iter().enumerate() {
-                assert!(*payload == record(i), "seed {seed}: damaged record {i} returned");
+                assert!(
+                    *payload == record(i),
+                    "seed {seed}: damaged record {i} returned"
+                );
             }
         }
         for event in &trace.events {
@@ -390,5 +430,8 @@ fn the_wal_never_returns_a_damaged_record_under_media_faults() {
         "disk.fault.sync_error",
         "disk.fault.write_error",
     ];
-    assert_eq!(seen.iter().map(String::as_str).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        seen.iter().map(String::as_str).collect::<Vec<_>>(),
+        expected
+    );
 }
