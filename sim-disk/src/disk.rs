@@ -737,12 +737,18 @@ impl Storage for SimStorage {
     }
 
     async fn metadata(&self, path: &str) -> io::Result<Metadata> {
-        self.metadata_op(path, |_, state, parts, _| {
+        self.metadata_op(path, |d, state, parts, _| {
             let ino = state.fs.resolve(parts)?;
-            Ok(match state.fs.file(ino) {
+            let metadata = match state.fs.file(ino) {
                 Some(data) => Metadata::new(data.current.len(), false),
                 None => Metadata::new(0, true),
-            })
+            };
+            d.emit(
+                "disk.metadata",
+                [ino, metadata.len(), u64::from(metadata.is_dir()), 0],
+                || format!("metadata {}: {metadata:?}", canonical(parts)),
+            );
+            Ok(metadata)
         })
         .await
     }
