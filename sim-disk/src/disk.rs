@@ -59,6 +59,8 @@ pub struct Disks {
     handle: SimHandle,
     config: DiskConfig,
     disks: RefCell<BTreeMap<NodeId, Rc<Disk>>>,
+    /// Per node, the stream that picks what a plan's corruption hits.
+    pub(crate) plan_rngs: RefCell<BTreeMap<NodeId, detsim::SimRng>>,
 }
 
 impl fmt::Debug for Disks {
@@ -107,6 +109,7 @@ impl Disks {
             handle,
             config,
             disks: RefCell::default(),
+            plan_rngs: RefCell::default(),
         });
         handle.install(disks.clone())?;
         Ok(disks)
@@ -134,6 +137,14 @@ impl Disks {
         } else {
             Err(DiskError::OutsideSimulation(api))
         }
+    }
+
+    pub(crate) fn handle(&self) -> SimHandle {
+        self.handle
+    }
+
+    pub(crate) fn disk_of(&self, node: NodeId) -> Result<Rc<Disk>, DiskError> {
+        self.disk(node, "a fault plan")
     }
 
     fn disk(&self, node: impl AsNode, api: &'static str) -> Result<Rc<Disk>, DiskError> {
@@ -313,6 +324,14 @@ impl Disks {
 }
 
 impl Extension for Disks {
+    fn validate_fault(&self, fault: &detsim::Fault) -> Option<Result<(), String>> {
+        self.validate_plan_fault(fault)
+    }
+
+    fn apply_fault(&self, fault: &detsim::Fault) -> detsim::FaultOutcome {
+        self.apply_plan_fault(fault)
+    }
+
     fn on_node_event(&self, node: NodeId, event: NodeEvent) {
         if event == NodeEvent::Crash {
             let disk = self.disks.borrow().get(&node).cloned();

@@ -63,6 +63,7 @@ mod file;
 mod fs;
 mod latency;
 mod path;
+mod plan;
 #[cfg(all(feature = "real", unix))]
 mod real;
 mod sector;

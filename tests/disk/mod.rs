@@ -6,6 +6,7 @@ mod crash;
 mod determinism;
 mod fault;
 mod latency;
+mod plan;
 mod wal;
 
 use std::rc::Rc;
