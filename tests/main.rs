@@ -1,5 +1,6 @@
 //! Integration tests of detsim: one binary, a module per area.
 
 mod core;
+mod disk;
 mod history;
 mod sweep;

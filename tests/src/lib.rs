@@ -36,3 +36,7 @@ pub struct FaultPlans;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/chaos.md")]
 pub struct Chaos;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/storage.md")]
+pub struct StorageChapter;

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod core;
+pub mod disk;
 pub mod sweep;
 
 use std::cmp::Reverse;

@@ -37,6 +37,8 @@ fn workloads() -> Vec<Workload> {
             vec![bench::check::check_illegal_register().into()]
         }),
         ("sweep", bench::sweep::sweep_both),
+        ("disk-random-write", || vec![bench::disk::random_write()]),
+        ("disk-append", || vec![bench::disk::append()]),
     ]
 }
 

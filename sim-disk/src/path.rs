@@ -1,0 +1,97 @@
+//! Paths on a disk: `/`-separated names from the disk's root, validated the
+//! same way by the simulated and the real backend.
+
+use std::io;
+
+use crate::error::invalid_input;
+
+/// The longest name a path component may have, in bytes (Linux's `NAME_MAX`).
+pub(crate) const NAME_MAX: usize = 255;
+
+/// Splits `path` into its components. `/` (or an empty path after the
+/// leading slash is stripped) is the root and has none. A leading `/` is
+/// optional: paths are always relative to the disk's root.
+///
+/// Rejected with `InvalidInput`: an empty path, empty components (`a//b`,
+/// a trailing `/`), `.` and `..`, a NUL byte, a component longer than
+/// [`NAME_MAX`].
+pub(crate) fn components(path: &str) -> io::Result<Vec<&str>> {
+    if path.is_empty() {
+        return Err(invalid_input("empty path".into()));
+    }
+    let rest = path.strip_prefix('/').unwrap_or(path);
+    if rest.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut parts = Vec::new();
+    for part in rest.split('/') {
+        if part.is_empty() {
+            return Err(invalid_input(format!(
+                "path {path:?} has an empty component"
+            )));
+        }
+        if part == "." || part == ".." {
+            return Err(invalid_input(format!(
+                "path {path:?} has a {part:?} component; paths name entries from the disk's root without `.` or `..`"
+            )));
+        }
+        if part.contains('\0') {
+            return Err(invalid_input(format!("path {path:?} contains a NUL byte")));
+        }
+        if part.len() > NAME_MAX {
+            return Err(invalid_input(format!(
+                "path {path:?} has a component longer than {NAME_MAX} bytes"
+            )));
+        }
+        parts.push(part);
+    }
+    Ok(parts)
+}
+
+/// `path` in its canonical form: `/` followed by its components.
+pub(crate) fn canonical(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>().max(1));
+    for part in parts {
+        out.push('/');
+        out.push_str(part);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_plain_paths_with_or_without_leading_slash() {
+        // Proves the two spellings name the same entry and the root has no components.
+        assert_eq!(components("/a/b").unwrap(), ["a", "b"]);
+        assert_eq!(components("a/b").unwrap(), ["a", "b"]);
+        assert!(components("/").unwrap().is_empty());
+        assert_eq!(canonical(&["a", "b"]), "/a/b");
+        assert_eq!(canonical(&[]), "/");
+    }
+
+    #[test]
+    fn rejects_dots_empty_components_and_nul() {
+        // Proves every malformed path is an InvalidInput error naming the problem.
+        for (path, needle) in [
+            ("", "empty path"),
+            ("/a//b", "empty component"),
+            ("/a/", "empty component"),
+            ("/a/../b", "\"..\" component"),
+            ("./a", "\".\" component"),
+            ("/a\0b", "NUL"),
+        ] {
+            let error = components(path).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidInput, "{path:?}");
+            assert!(error.to_string().contains(needle), "{path:?}: {error}");
+        }
+        let long = "x".repeat(NAME_MAX + 1);
+        assert!(components(&long).is_err());
+        assert!(components(&"x".repeat(NAME_MAX)).is_ok());
+    }
+}
