@@ -15,6 +15,7 @@ pub mod kv;
 pub mod log;
 pub mod message;
 pub mod node;
+pub mod persist;
 pub mod storage;
 
 pub use bugs::Bug;
