@@ -11,11 +11,15 @@
 //! - `bugs.rs`: [`Bug`], the planted mistakes.
 
 pub mod bugs;
+pub mod client;
+pub mod cluster;
 pub mod kv;
 pub mod log;
 pub mod message;
+pub mod netfaults;
 pub mod node;
 pub mod persist;
+pub mod server;
 pub mod storage;
 
 pub use bugs::Bug;
