@@ -8,13 +8,14 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Bug {
     /// A node acknowledges appended entries (to the leader, and the leader
-    /// counts its own copy) before they are synced to disk; a crash loses them.
+    /// counts its own copy) as soon as they are written, and syncs in the
+    /// background every 50 ms; a power loss loses what was acknowledged.
     AckBeforeDurable,
     /// A node grants a vote without first persisting its new term and vote;
     /// after a crash it may vote again in the same term.
     VoteWithoutPersist,
-    /// The leader commits entries of earlier terms by counting replicas
-    /// (the Raft paper's Figure 8).
+    /// The leader commits entries of earlier terms by counting replicas, and
+    /// so (as in the Raft paper's Figure 8) appends no no-op when elected.
     Figure8,
     /// The leader answers reads from its state machine without confirming it
     /// is still the leader (no read index round).
@@ -51,7 +52,9 @@ impl Bug {
     /// One line on what the mistake is.
     pub fn describe(self) -> &'static str {
         match self {
-            Bug::AckBeforeDurable => "acknowledge appended entries before they are synced",
+            Bug::AckBeforeDurable => {
+                "acknowledge appended entries before they are synced (fsync every 50 ms)"
+            }
             Bug::VoteWithoutPersist => "grant a vote without persisting the term and vote",
             Bug::Figure8 => "commit entries of earlier terms by counting replicas",
             Bug::StaleLeaderRead => "serve reads on the leader without confirming leadership",

@@ -464,6 +464,12 @@ impl RaftNode {
                 ..Progress::default()
             };
         }
+        if self.config.bugs.has(Bug::Figure8) {
+            // The naive leader of the paper's Figure 8: no no-op, it commits
+            // earlier entries by counting instead.
+            self.broadcast_append(true);
+            return;
+        }
         // The no-op commits the entries of earlier terms (§5.4.2) and lets
         // reads be served.
         self.append_own(Command::Noop);

@@ -38,6 +38,8 @@ pub struct DiskLog<S: Storage> {
     terms: Vec<u64>,
     /// What the state file holds.
     state: StateRecord,
+    /// Whether writes are synced before `persist` returns.
+    sync: bool,
 }
 
 /// Why a node cannot start from its disk.
@@ -144,6 +146,7 @@ impl<S: Storage> DiskLog<S> {
             ends: recovered.scan.ends.clone(),
             terms: recovered.scan.entries.iter().map(|e| e.term).collect(),
             state,
+            sync: true,
         };
         // Record the amnesia (and the durable index of the log as it is now).
         if recovered.lost_acknowledged || state_len == 0 {
@@ -166,6 +169,9 @@ impl<S: Storage> DiskLog<S> {
     /// `truncate_from` on, and `entries` after them. Returns the last durable
     /// index. Safe to call again with the same arguments after an error.
     ///
+    /// With `sync` false, the writes are not synced (the `ack-before-durable`
+    /// bug: they reach the disk only at the next [`DiskLog::sync`]).
+    ///
     /// # Errors
     ///
     /// The first I/O error (`EIO`, `ENOSPC`…): nothing new counts as durable.
@@ -174,7 +180,9 @@ impl<S: Storage> DiskLog<S> {
         hard: Option<HardState>,
         truncate_from: Option<u64>,
         entries: &[Entry],
+        sync: bool,
     ) -> io::Result<u64> {
+        self.sync = sync;
         let hard = hard.unwrap_or(self.state.hard);
         if let Some(from) = truncate_from {
             let keep = (from.max(1) - 1).min(self.durable_index());
@@ -188,7 +196,7 @@ impl<S: Storage> DiskLog<S> {
                     self.ends[keep as usize - 1]
                 };
                 self.log_file.set_len(len).await?;
-                self.log_file.sync_data().await?;
+                self.sync_log().await?;
                 self.ends.truncate(keep as usize);
                 self.terms.truncate(keep as usize);
             }
@@ -211,7 +219,7 @@ impl<S: Storage> DiskLog<S> {
                 ends.push((start + bytes.len() as u64, entry.term));
             }
             self.log_file.write_at(&bytes, start).await?;
-            self.log_file.sync_data().await?;
+            self.sync_log().await?;
             for (end, term) in ends {
                 self.ends.push(end);
                 self.terms.push(term);
@@ -221,6 +229,23 @@ impl<S: Storage> DiskLog<S> {
             self.write_state(hard).await?;
         }
         Ok(self.durable_index())
+    }
+
+    /// Syncs both files (what `persist` does itself unless told not to).
+    ///
+    /// # Errors
+    ///
+    /// The sync's error.
+    pub async fn sync(&self) -> io::Result<()> {
+        self.log_file.sync_data().await?;
+        self.state_file.sync_data().await
+    }
+
+    async fn sync_log(&self) -> io::Result<()> {
+        if self.sync {
+            self.log_file.sync_data().await?;
+        }
+        Ok(())
     }
 
     async fn write_state(&mut self, hard: HardState) -> io::Result<()> {
@@ -240,7 +265,9 @@ impl<S: Storage> DiskLog<S> {
             },
         };
         self.state_file.write_at(&encode_state(&record), 0).await?;
-        self.state_file.sync_data().await?;
+        if self.sync {
+            self.state_file.sync_data().await?;
+        }
         self.state = record;
         Ok(())
     }
@@ -304,11 +331,11 @@ mod tests {
                     voted_for: Some(1),
                     amnesia_term: 0,
                 };
-                disk.persist(Some(hard), None, &entries(1, 5, 3))
+                disk.persist(Some(hard), None, &entries(1, 5, 3), true)
                     .await
                     .unwrap();
                 // Conflict: replace 4.. with entries of term 4.
-                disk.persist(None, Some(4), &entries(4, 6, 4))
+                disk.persist(None, Some(4), &entries(4, 6, 4), true)
                     .await
                     .unwrap();
                 assert_eq!(disk.durable_index(), 6);
@@ -341,7 +368,7 @@ mod tests {
                     voted_for: None,
                     amnesia_term: 0,
                 };
-                disk.persist(Some(hard), None, &entries(1, 50, 2))
+                disk.persist(Some(hard), None, &entries(1, 50, 2), true)
                     .await
                     .unwrap();
             }
@@ -387,9 +414,9 @@ mod tests {
                 };
                 Disks::current().unwrap().inject(me, sync).unwrap();
                 let batch = entries(1, 3, 1);
-                assert!(disk.persist(None, None, &batch).await.is_err());
+                assert!(disk.persist(None, None, &batch, true).await.is_err());
                 assert_eq!(disk.durable_index(), 0);
-                disk.persist(None, None, &batch).await.unwrap();
+                disk.persist(None, None, &batch, true).await.unwrap();
             }
         });
         sim.run(async {

@@ -144,6 +144,7 @@ where
     };
     let mut buf = vec![0u8; DATAGRAM_SIZE_MAX];
     let mut next_tick = clock.now() + config.tick;
+    let mut ticks: u64 = 0;
     loop {
         let event = {
             let recv = std::pin::pin!(server.socket.recv_from(&mut buf));
@@ -154,6 +155,11 @@ where
                 Either::Right(((), _)) => {
                     next_tick = next_tick + config.tick;
                     server.raft.tick();
+                    ticks += 1;
+                    if server.bugs.has(Bug::AckBeforeDurable) && ticks % 5 == 0 {
+                        // The mistake's other half: fsync in the background, every 50 ms.
+                        let _ = disk.sync().await;
+                    }
                     None
                 }
             }
@@ -234,16 +240,14 @@ impl<T: Transport> Server<T> {
             }
             let early = self.bugs.has(Bug::AckBeforeDurable);
             if early {
-                // The mistake: answer first, make durable after.
+                // The mistake: answer first; the writes reach the disk later.
                 self.send_all(&ready.messages).await;
             }
             if ready.must_persist() {
                 let mut backoff = Duration::from_millis(5);
                 let durable = loop {
-                    match disk
-                        .persist(ready.hard_state, ready.truncate_from, &ready.entries)
-                        .await
-                    {
+                    let (hard, truncate) = (ready.hard_state, ready.truncate_from);
+                    match disk.persist(hard, truncate, &ready.entries, !early).await {
                         Ok(durable) => break durable,
                         Err(error) => {
                             tracing::warn!(%error, "cannot persist; retrying");
