@@ -88,6 +88,12 @@ fn main() {
         }
     };
     println!("{report}");
+    for (name, coverage) in report.coverage.iter().filter(|(_, c)| c.sometimes) {
+        println!(
+            "  sometimes {name:?}: held {} of {} times",
+            coverage.held, coverage.evaluated
+        );
+    }
     if !report.passed() {
         std::process::exit(1);
     }

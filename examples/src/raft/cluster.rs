@@ -12,8 +12,8 @@ use std::time::Duration;
 use detsim::history::{Checker, CheckerOptions, KeyValue, KvInput, KvOutput, Recorder};
 use detsim::time::Instant;
 use detsim::{
-    Case, Failure, Fault, Nemesis, NemesisKind, NodeContext, Plan, PlanEntry, PollOrder, Report,
-    Seed, SimRng, Swarm, Topology, random, time,
+    Case, Failure, Fault, Nemesis, NemesisKind, NodeContext, NodeState, Plan, PlanEntry, PollOrder,
+    Report, Seed, SimRng, Swarm, Topology, random, time,
 };
 use detsim_disk::{DiskConfig, Disks};
 use detsim_net::{Latency, LinkProfile, Net};
@@ -24,11 +24,15 @@ use super::kv::{Op, OpResult};
 use super::log::Entry;
 use super::message::NodeId;
 use super::netfaults::NetFaults;
-use super::node::RaftNode;
+use super::node::{RaftNode, Role};
 use super::server::{self, Observer, ServerConfig};
 
 /// The port every node listens on.
 pub const PORT: u16 = 7000;
+
+/// The custom fault that crashes the current leader (and restarts it when
+/// its duration ends).
+pub const CRASH_LEADER: &str = "crash_leader";
 
 /// What one run of the cluster looks like.
 #[derive(Clone, Debug, PartialEq)]
@@ -106,8 +110,9 @@ pub fn nemesis(options: &Options) -> Nemesis {
 
 /// The seed's fault plan: the swarm's faults, plus, now and then, a power
 /// loss (a majority or all of the nodes crash at the same instant, as when a
-/// rack loses power) and quick process restarts (a crash the supervisor
-/// restarts within a few hundred milliseconds).
+/// rack loses power), quick process restarts (a crash the supervisor
+/// restarts within a few hundred milliseconds), and crashes of whoever leads
+/// at the time ([`CRASH_LEADER`]).
 pub fn chaos(seed: Seed, options: &Options) -> Plan {
     let topology = topology(options.nodes);
     let mut entries = Vec::new();
@@ -156,6 +161,17 @@ pub fn chaos(seed: Seed, options: &Options) -> Plan {
         let node = names[rng.below(names.len() as u64) as usize].clone();
         extra.push((at, duration, node));
     }
+    // Jepsen's favourite: kill whoever leads, restart it a little later.
+    for _ in 0..rng.below(4) {
+        let at = start + window.mul_f64(rng.unit_f64());
+        let at = Duration::from_millis(at.as_millis() as u64);
+        let duration = Duration::from_millis(100 + rng.below(3000));
+        let fault = Fault::Custom {
+            name: CRASH_LEADER.into(),
+            args: serde_json::Value::Null,
+        };
+        entries.push(PlanEntry::new(at, fault, Some(duration)));
+    }
     for (at, duration, node) in extra {
         let at = Duration::from_millis(at.as_millis() as u64);
         let end = at + duration;
@@ -181,6 +197,8 @@ struct Watch {
     applied: RefCell<BTreeMap<u64, (NodeId, Entry)>>,
     violation: RefCell<Option<String>>,
     states: RefCell<BTreeMap<NodeId, String>>,
+    /// Each node's (role, term) after its last input.
+    roles: RefCell<BTreeMap<NodeId, (Role, u64)>>,
 }
 
 impl Observer for Watch {
@@ -207,10 +225,25 @@ impl Observer for Watch {
 
     fn state(&self, node: NodeId, raft: &RaftNode) {
         self.states.borrow_mut().insert(node, raft.describe());
+        self.roles
+            .borrow_mut()
+            .insert(node, (raft.role(), raft.term()));
     }
 }
 
 impl Watch {
+    /// The running node that leads the highest term, if any.
+    fn leader(&self, handle: detsim::SimHandle) -> Option<String> {
+        let roles = self.roles.borrow();
+        roles
+            .iter()
+            .filter(|(_, (role, _))| *role == Role::Leader)
+            .map(|(id, (_, term))| (*term, format!("n{}", id + 1)))
+            .filter(|(_, name)| handle.node_state(name.as_str()) == Ok(NodeState::Running))
+            .max()
+            .map(|(_, name)| name)
+    }
+
     fn describe(&self) -> String {
         let states = self.states.borrow();
         states
@@ -378,6 +411,16 @@ pub fn run(case: &Case, options: &Options) -> Result<Report<Summary>, Failure> {
     sim.install(Rc::new(NetFaults::new(net)))
         .expect("one net-faults extension");
     Disks::install(&sim, DiskConfig::default()).expect("a valid disk");
+    let leader_of = watch.clone();
+    sim.enter(|h| {
+        h.on_custom_fault(CRASH_LEADER, move |_| {
+            let leader = leader_of.leader(h).ok_or("no leader to crash")?;
+            h.crash(leader.as_str()).map_err(|e| e.to_string())?;
+            Ok(Some(Box::new(move || {
+                let _ = h.restart(leader.as_str());
+            })))
+        });
+    });
     let plan = case.plan(|| chaos(case.seed(), options));
     let faults = plan.len();
     let quiet_from = Instant::ZERO + plan.quiet_from().max(Duration::from_secs(1));

@@ -656,7 +656,9 @@ impl RaftNode {
             .term_at(replicated)
             .expect("replicated entries are in the log");
         // §5.4.2: only entries of the current term are committed by counting.
-        if term == self.hard.term || self.config.bugs.has(Bug::Figure8) {
+        let earlier = term != self.hard.term;
+        detsim::sometimes!(earlier, "a majority holds an entry of an earlier term");
+        if !earlier || self.config.bugs.has(Bug::Figure8) {
             self.set_commit(replicated);
         }
     }
