@@ -1,1 +1,2 @@
 //! Integration tests of detsim: one binary, a module per area.
+mod net;

@@ -281,8 +281,10 @@ impl State {
             source: f.source,
             payload: f.payload,
         });
-        if let Some(waker) = socket.waker.take() {
-            waker.wake();
+        // Keep the waker: the receiver usually polls again with the same
+        // one, and then needs no clone.
+        if let Some(waker) = &socket.waker {
+            waker.wake_by_ref();
         }
     }
 

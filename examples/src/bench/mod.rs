@@ -3,6 +3,7 @@
 //! both as one JSON line.
 
 pub mod core;
+pub mod net;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};

@@ -26,6 +26,9 @@ fn workloads() -> Vec<Workload> {
         ("timers", bench::core::timers),
         ("spawn", bench::core::spawn),
         ("worlds", bench::core::worlds),
+        ("pingpong", bench::net::pingpong),
+        ("broadcast", bench::net::broadcast),
+        ("seeds", bench::net::seeds),
     ]
 }
 
