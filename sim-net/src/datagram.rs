@@ -263,7 +263,10 @@ impl State {
     #[inline]
     pub(crate) fn deliver_datagram(&mut self, f: Flight) {
         let target = f.target;
-        let slot = self.nodes[target.node.index()].udp.get(&target.port).copied();
+        let slot = self.nodes[target.node.index()]
+            .udp
+            .get(&target.port)
+            .copied();
         let Some(slot) = slot else {
             return self.emit(trace::DROP, f.tag(), Some(DropReason::NoSocket));
         };

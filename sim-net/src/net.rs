@@ -184,7 +184,9 @@ impl Net {
             state.profiles.generation = 0;
         }
         let args = [u64::from(state.profiles.generation), 0, 0, 0];
-        state.handle.emit(None, "net.profile", args, || what.to_owned());
+        state
+            .handle
+            .emit(None, "net.profile", args, || what.to_owned());
     }
 
     /// Sets the default profile.
@@ -234,7 +236,11 @@ impl Net {
     /// # Errors
     ///
     /// [`NetError::UnknownNode`], [`NetError::InvalidConfig`].
-    pub fn set_edge(&self, node: impl AsNode, profile: Option<LinkProfile>) -> Result<(), NetError> {
+    pub fn set_edge(
+        &self,
+        node: impl AsNode,
+        profile: Option<LinkProfile>,
+    ) -> Result<(), NetError> {
         let node = self.node(node)?;
         if let Some(p) = &profile {
             p.validate()?;
@@ -265,7 +271,12 @@ impl Net {
     /// # Errors
     ///
     /// [`NetError::UnknownZone`], [`NetError::InvalidConfig`].
-    pub fn set_zone_link(&self, a: &str, b: &str, profile: Option<LinkProfile>) -> Result<(), NetError> {
+    pub fn set_zone_link(
+        &self,
+        a: &str,
+        b: &str,
+        profile: Option<LinkProfile>,
+    ) -> Result<(), NetError> {
         if let Some(p) = &profile {
             p.validate()?;
         }
@@ -302,7 +313,11 @@ impl Net {
     /// # Errors
     ///
     /// [`NetError::UnknownNode`].
-    pub fn link_profile(&self, from: impl AsNode, to: impl AsNode) -> Result<LinkProfile, NetError> {
+    pub fn link_profile(
+        &self,
+        from: impl AsNode,
+        to: impl AsNode,
+    ) -> Result<LinkProfile, NetError> {
         let (from, to) = (self.node(from)?, self.node(to)?);
         let mut state = self.state.borrow_mut();
         let now = state.now();
@@ -500,8 +515,17 @@ impl Net {
         let (from, to) = (self.node(from)?, self.node(to)?);
         let mut state = self.state.borrow_mut();
         state.clogs.links.insert((from, to));
-        let text = format!("clog {} -> {}", state.nodes[from.index()].name, state.nodes[to.index()].name);
-        Net::clog_event(&state, "net.clog", [from.index() as u64, to.index() as u64, 0, 0], text);
+        let text = format!(
+            "clog {} -> {}",
+            state.nodes[from.index()].name,
+            state.nodes[to.index()].name
+        );
+        Net::clog_event(
+            &state,
+            "net.clog",
+            [from.index() as u64, to.index() as u64, 0, 0],
+            text,
+        );
         Ok(())
     }
 
@@ -514,8 +538,17 @@ impl Net {
         let (from, to) = (self.node(from)?, self.node(to)?);
         let mut state = self.state.borrow_mut();
         state.clogs.links.remove(&(from, to));
-        let text = format!("unclog {} -> {}", state.nodes[from.index()].name, state.nodes[to.index()].name);
-        Net::clog_event(&state, "net.unclog", [from.index() as u64, to.index() as u64, 0, 0], text);
+        let text = format!(
+            "unclog {} -> {}",
+            state.nodes[from.index()].name,
+            state.nodes[to.index()].name
+        );
+        Net::clog_event(
+            &state,
+            "net.unclog",
+            [from.index() as u64, to.index() as u64, 0, 0],
+            text,
+        );
         state.release();
         Ok(())
     }
@@ -530,7 +563,12 @@ impl Net {
         let mut state = self.state.borrow_mut();
         state.clogs.nodes.insert(node);
         let text = format!("clog node {}", state.nodes[node.index()].name);
-        Net::clog_event(&state, "net.clog", [node.index() as u64, u64::MAX, 0, 0], text);
+        Net::clog_event(
+            &state,
+            "net.clog",
+            [node.index() as u64, u64::MAX, 0, 0],
+            text,
+        );
         Ok(())
     }
 
@@ -544,7 +582,12 @@ impl Net {
         let mut state = self.state.borrow_mut();
         state.clogs.nodes.remove(&node);
         let text = format!("unclog node {}", state.nodes[node.index()].name);
-        Net::clog_event(&state, "net.unclog", [node.index() as u64, u64::MAX, 0, 0], text);
+        Net::clog_event(
+            &state,
+            "net.unclog",
+            [node.index() as u64, u64::MAX, 0, 0],
+            text,
+        );
         state.release();
         Ok(())
     }
@@ -554,7 +597,12 @@ impl Net {
         let mut state = self.state.borrow_mut();
         state.clogs.links.clear();
         state.clogs.nodes.clear();
-        Net::clog_event(&state, "net.unclog", [u64::MAX, u64::MAX, 0, 0], "unclog all".into());
+        Net::clog_event(
+            &state,
+            "net.unclog",
+            [u64::MAX, u64::MAX, 0, 0],
+            "unclog all".into(),
+        );
         state.release();
     }
 

@@ -29,7 +29,7 @@ use crate::{DatagramSocket, NetError, StreamListener, Transport};
 
 /// Runs `future` to completion on a new current-thread tokio runtime with
 /// I/O and time enabled and a local task set (for `spawn_local` and
-/// [`detsim::real::TokioRuntime::spawn`]).
+/// `detsim::real::TokioRuntime`'s `Spawn`).
 ///
 /// # Panics
 ///
@@ -91,7 +91,10 @@ pub struct Directory {
 impl fmt::Debug for Directory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Directory")
-            .field("nodes", &self.entries.borrow().bases.keys().collect::<Vec<_>>())
+            .field(
+                "nodes",
+                &self.entries.borrow().bases.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -264,8 +267,8 @@ impl Transport for RealNet {
     ) -> impl Future<Output = Result<RealUdpSocket, NetError>> + 'static {
         let net = self.clone();
         async move {
-            let socket = tokio::net::UdpSocket::bind(net.directory.bind_addr(&net.node, port)?)
-                .await?;
+            let socket =
+                tokio::net::UdpSocket::bind(net.directory.bind_addr(&net.node, port)?).await?;
             let real = socket.local_addr()?;
             let local = RealAddr {
                 node: net.node.clone(),

@@ -134,7 +134,11 @@ impl State {
         let nodes = &self.nodes;
         trace::emit(
             self.handle,
-            &|i| nodes.get(i).map_or_else(|| format!("node#{i}"), |n| n.name.to_string()),
+            &|i| {
+                nodes
+                    .get(i)
+                    .map_or_else(|| format!("node#{i}"), |n| n.name.to_string())
+            },
             name,
             tag,
             reason,
@@ -187,7 +191,14 @@ impl State {
         let generation = self.profiles.generation;
         let handle = self.handle;
         let link = &mut self.links[s][d];
-        link.apply(profile, generation, now, own_schedule, &|| name.clone(), handle);
+        link.apply(
+            profile,
+            generation,
+            now,
+            own_schedule,
+            &|| name.clone(),
+            handle,
+        );
         if fresh {
             let topology = &self.topology;
             self.links[s][d].cut = self
@@ -514,7 +525,10 @@ fn shape(
         }
         kept.push_back(f.payload.clone());
     }
-    if byzantine.flip > 0.0 && !f.payload.is_empty() && link.rng(stream, handle).chance(byzantine.flip) {
+    if byzantine.flip > 0.0
+        && !f.payload.is_empty()
+        && link.rng(stream, handle).chance(byzantine.flip)
+    {
         let bit = link.rng(stream, handle).below(f.payload.len() as u64 * 8);
         f.payload[(bit / 8) as usize] ^= 1 << (bit % 8);
         shaped.corrupted = true;

@@ -110,9 +110,9 @@ impl Conn {
     }
 
     fn alive(&self) -> bool {
-        self.ends.iter().any(|e| {
-            e.holder == Holder::Live || (e.holder == Holder::Waiting && !self.failed())
-        })
+        self.ends
+            .iter()
+            .any(|e| e.holder == Holder::Live || (e.holder == Holder::Waiting && !self.failed()))
     }
 }
 

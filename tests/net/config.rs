@@ -97,8 +97,14 @@ fn run_time_changes_are_validated_too() {
     sim.add_node("a", |_| async {}).unwrap();
     let net = Net::builder().install(&mut sim).unwrap();
     sim.enter(|_| {
-        assert!(net.set_default_link(LinkProfile::default().loss(7.0)).is_err());
-        assert!(net.set_link("a", "a", Some(LinkProfile::default().bandwidth(0))).is_err());
+        assert!(
+            net.set_default_link(LinkProfile::default().loss(7.0))
+                .is_err()
+        );
+        assert!(
+            net.set_link("a", "a", Some(LinkProfile::default().bandwidth(0)))
+                .is_err()
+        );
         assert_eq!(
             net.set_link("a", "nope", None),
             Err(NetError::UnknownNode("nope".into()))
@@ -107,7 +113,10 @@ fn run_time_changes_are_validated_too() {
             net.place("a", "moon"),
             Err(NetError::UnknownZone("moon".into()))
         );
-        assert_eq!(net.link_profile("a", "a").unwrap().latency, Latency::Constant(Duration::from_micros(10)));
+        assert_eq!(
+            net.link_profile("a", "a").unwrap().latency,
+            Latency::Constant(Duration::from_micros(10))
+        );
     });
     assert_eq!(
         Net::builder().install(&mut sim).unwrap_err().to_string(),

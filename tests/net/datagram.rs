@@ -89,7 +89,10 @@ fn loss_rate_is_within_statistical_bounds() {
         .unwrap();
     let delivered = w.log.borrow().len() as f64;
     let sd = (4000.0f64 * 0.2 * 0.8).sqrt();
-    assert!((delivered - 3200.0).abs() < 4.0 * sd, "delivered {delivered}");
+    assert!(
+        (delivered - 3200.0).abs() < 4.0 * sd,
+        "delivered {delivered}"
+    );
     assert_eq!(
         count(&report.trace, NetEventKind::Drop(DropReason::Loss)),
         4000 - delivered as usize
@@ -179,7 +182,11 @@ fn byzantine_link_flips_truncates_and_replays() {
     assert_eq!(flipped.len(), 50);
     for payload in &flipped {
         // Seven of the eight bytes keep the original value.
-        let original = if payload[0] == payload[1] { payload[0] } else { payload[2] };
+        let original = if payload[0] == payload[1] {
+            payload[0]
+        } else {
+            payload[2]
+        };
         let bits: u32 = payload.iter().map(|&b| (b ^ original).count_ones()).sum();
         assert_eq!(bits, 1, "{payload:?}");
     }
@@ -276,7 +283,10 @@ fn full_inbox_drops_arrivals() {
         .trace(detsim::TraceMode::RECORD)
         .build()
         .unwrap();
-    Net::builder().inbox_datagrams_max(3).install(&mut sim).unwrap();
+    Net::builder()
+        .inbox_datagrams_max(3)
+        .install(&mut sim)
+        .unwrap();
     sim.add_node("b", |_| async {
         let _socket = UdpSocket::bind(1).unwrap();
         sleep_ms(1000).await; // never reads

@@ -84,7 +84,10 @@ fn a_datagram_sent_just_before_a_crash_still_arrives() {
                 .unwrap();
             sleep_ms(1).await;
             h.spawn_on(b, async {
-                UdpSocket::bind(1).unwrap().send_to(b"last words", "a:1").unwrap();
+                UdpSocket::bind(1)
+                    .unwrap()
+                    .send_to(b"last words", "a:1")
+                    .unwrap();
             })
             .unwrap();
             sleep_ms(1).await;

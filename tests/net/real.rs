@@ -1,8 +1,10 @@
 //! The real backend: the same echo protocol, written once against
 //! `Transport`, passes over tokio UDP/TCP on 127.0.0.1 and in simulation.
 
+use std::time::Duration;
+
 use detsim::real::TokioRuntime;
-use detsim::{Seed, Sim, Spawn};
+use detsim::{Clock, Seed, Sim, Spawn, timeout_on};
 use detsim_net::real::{Directory, RealNet};
 use detsim_net::{DatagramSocket, Net, NetError, StreamListener, Transport};
 use futures::{AsyncReadExt, AsyncWriteExt};
@@ -32,14 +34,30 @@ async fn serve<T: Transport>(net: T, port: u16) -> Result<(), NetError> {
     result.map(|_| ())
 }
 
-/// The protocol's client: one datagram echo and one stream exchange.
-async fn ask<T: Transport>(net: T, server: &str, port: u16) -> Result<(Vec<u8>, Vec<u8>), NetError> {
+/// The protocol's client: one datagram echo (retried every 100 ms until
+/// the server answers, as a real client must) and one stream exchange.
+async fn ask<T: Transport, C: Clock>(
+    net: T,
+    clock: C,
+    server: &str,
+    port: u16,
+) -> Result<(Vec<u8>, Vec<u8>), NetError> {
     let socket = net.bind_datagram(0).await?;
     let target = net.resolve(&format!("{server}:{port}"))?;
-    socket.send_to(b"ping", &target).await?;
     let mut buf = vec![0u8; 2048];
-    let (n, _) = socket.recv_from(&mut buf).await?;
-    let echoed = buf[..n].to_vec();
+    let echoed = loop {
+        socket.send_to(b"ping", &target).await?;
+        if let Ok(received) = timeout_on(
+            &clock,
+            Duration::from_millis(100),
+            socket.recv_from(&mut buf),
+        )
+        .await
+        {
+            let (n, _) = received?;
+            break buf[..n].to_vec();
+        }
+    };
     let mut stream = net
         .connect_stream(net.resolve(&format!("{server}:{}", port + 1))?)
         .await?;
@@ -67,7 +85,7 @@ fn echo_protocol_passes_in_simulation() {
     let (echoed, reply) = sim
         .run(async move {
             detsim::handle()
-                .spawn_on(client, ask(net, "server", 7000))
+                .spawn_on(client, ask(net, detsim::handle(), "server", 7000))
                 .unwrap()
                 .await
                 .unwrap()
@@ -86,14 +104,16 @@ fn echo_protocol_passes_on_real_loopback_sockets() {
         .unwrap()
         .node("client", 0)
         .unwrap();
+    let rt = TokioRuntime::new(Seed::new(1));
     let (echoed, reply) = detsim_net::real::block_on(async move {
         let server = RealNet::new(directory.clone(), "server").unwrap();
         let client = RealNet::new(directory, "client").unwrap();
         let port = 7000;
-        let serving = TokioRuntime::new(Seed::new(1)).spawn(async move { serve(server, port).await });
-        let result = ask(client, "server", port).await;
+        let serving = rt.spawn(async move { serve(server, port).await });
+        let asking = ask(client, rt.clone(), "server", port);
+        let result = timeout_on(&rt, Duration::from_secs(10), asking).await;
         serving.abort();
-        result
+        result.expect("the real exchange took over 10 s")
     })
     .unwrap();
     assert_eq!((echoed.as_slice(), reply.as_slice()), EXPECTED);

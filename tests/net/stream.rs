@@ -69,7 +69,12 @@ fn bytes_arrive_in_order_and_complete_over_a_lossy_jittery_link() {
         ))
         .loss(0.2)
         .duplicate(0.1);
-    let (mut sim, _) = echo_world(1, Net::builder().default_link(profile).stream_window(16 * 1024));
+    let (mut sim, _) = echo_world(
+        1,
+        Net::builder()
+            .default_link(profile)
+            .stream_window(16 * 1024),
+    );
     let sent: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let expected = sent.clone();
     let echoed = on_client(&mut sim, async move {
@@ -116,7 +121,10 @@ fn a_crash_of_the_server_resets_the_client() {
         let write = stream.write_all(b"more").await.unwrap_err();
         (read.kind(), write.kind())
     });
-    assert_eq!(error, (ErrorKind::ConnectionReset, ErrorKind::ConnectionReset));
+    assert_eq!(
+        error,
+        (ErrorKind::ConnectionReset, ErrorKind::ConnectionReset)
+    );
 }
 
 #[test]
@@ -182,7 +190,10 @@ fn a_partition_shorter_than_the_timeout_only_delays_the_stream() {
     });
     assert_eq!(echo, b"during-after");
     // Retransmitted every 200 ms: the first retry after the heal leaves at 1.202 s.
-    assert!(at.as_nanos() > 1_000_000_000 && at.as_nanos() < 1_300_000_000, "{at}");
+    assert!(
+        at.as_nanos() > 1_000_000_000 && at.as_nanos() < 1_300_000_000,
+        "{at}"
+    );
 }
 
 #[test]
@@ -195,7 +206,10 @@ fn connect_times_out_across_a_partition() {
         (error, detsim::time::now())
     });
     assert_eq!(error, NetError::TimedOut);
-    assert!(at.as_nanos() >= 3_000_000_000 && at.as_nanos() < 3_300_000_000, "{at}");
+    assert!(
+        at.as_nanos() >= 3_000_000_000 && at.as_nanos() < 3_300_000_000,
+        "{at}"
+    );
 }
 
 #[test]
@@ -226,7 +240,10 @@ fn a_clean_close_gives_eof_after_all_the_data() {
 fn a_writer_waits_for_a_slow_reader_within_the_window() {
     // Proves backpressure: with a 1 kB window the writer blocks until the reader drains; nothing is lost.
     let mut sim = Sim::new(Seed::new(9));
-    Net::builder().stream_window(1024).install(&mut sim).unwrap();
+    Net::builder()
+        .stream_window(1024)
+        .install(&mut sim)
+        .unwrap();
     sim.add_node("server", |_| async {
         let listener = TcpListener::bind(80).unwrap();
         let (mut stream, _) = listener.accept().await.unwrap();
@@ -239,7 +256,10 @@ fn a_writer_waits_for_a_slow_reader_within_the_window() {
                 n => total += n,
             }
         }
-        stream.write_all(&(total as u64).to_le_bytes()).await.unwrap();
+        stream
+            .write_all(&(total as u64).to_le_bytes())
+            .await
+            .unwrap();
     })
     .unwrap();
     sim.add_node("client", |_| async {}).unwrap();

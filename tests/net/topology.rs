@@ -47,8 +47,8 @@ fn zones_and_regions_set_lan_and_wan_latencies() {
         .iter()
         .map(|r| (r.to.clone(), r.at.as_nanos() / 1_000_000))
         .collect();
-    let expected = [("b", 1), ("c", 5), ("e", 7), ("d", 50), ("f", 500)]
-        .map(|(n, ms)| (n.to_string(), ms));
+    let expected =
+        [("b", 1), ("c", 5), ("e", 7), ("d", 50), ("f", 500)].map(|(n, ms)| (n.to_string(), ms));
     assert_eq!(got, expected);
 }
 
@@ -100,12 +100,18 @@ fn explicit_links_beat_edges_which_beat_the_default() {
 #[test]
 fn an_intermittent_edge_goes_down_and_up_on_a_seeded_schedule() {
     // Proves an IoT node's intermittent uplink loses traffic only while down, both ways, deterministically.
-    let profile = LinkProfile::cellular().loss(0.0).intermittent(Intermittent {
-        up: Latency::uniform(Duration::from_secs(2), Duration::from_secs(4)),
-        down: Latency::uniform(Duration::from_secs(1), Duration::from_secs(2)),
-    });
+    let profile = LinkProfile::cellular()
+        .loss(0.0)
+        .intermittent(Intermittent {
+            up: Latency::uniform(Duration::from_secs(2), Duration::from_secs(4)),
+            down: Latency::uniform(Duration::from_secs(1), Duration::from_secs(2)),
+        });
     let run = || {
-        let mut w = world(5, &["iot", "cloud"], Net::builder().edge("iot", profile.clone()));
+        let mut w = world(
+            5,
+            &["iot", "cloud"],
+            Net::builder().edge("iot", profile.clone()),
+        );
         let report = w
             .sim
             .run(async {
@@ -132,7 +138,11 @@ fn an_intermittent_edge_goes_down_and_up_on_a_seeded_schedule() {
 #[test]
 fn cellular_profile_is_slow_lossy_and_heavy_tailed() {
     // Proves the cellular preset: about 3% loss, at least 80 ms latency, queueing at 20 kB/s.
-    let mut w = world(6, &["iot", "cloud"], Net::builder().edge("iot", LinkProfile::cellular()));
+    let mut w = world(
+        6,
+        &["iot", "cloud"],
+        Net::builder().edge("iot", LinkProfile::cellular()),
+    );
     let report = w
         .sim
         .run(async {
@@ -147,10 +157,10 @@ fn cellular_profile_is_slow_lossy_and_heavy_tailed() {
     let lost = count(&report.trace, NetEventKind::Drop(DropReason::Loss));
     assert!((30..=100).contains(&lost), "lost {lost}");
     assert_eq!(log.len() + lost, 2000);
-    let sent_ms = |r: &super::Received| {
-        String::from_utf8_lossy(&r.payload).parse::<u64>().unwrap() * 10
-    };
-    assert!(log
-        .iter()
-        .all(|r| r.at.as_nanos() / 1_000_000 >= sent_ms(r) + 80));
+    let sent_ms =
+        |r: &super::Received| String::from_utf8_lossy(&r.payload).parse::<u64>().unwrap() * 10;
+    assert!(
+        log.iter()
+            .all(|r| r.at.as_nanos() / 1_000_000 >= sent_ms(r) + 80)
+    );
 }

@@ -89,7 +89,9 @@ fn framed_streams_carry_many_messages_then_eof() {
                         framed.send(&request).await.unwrap();
                         got.push(framed.recv::<Request>().await.unwrap().unwrap());
                     }
-                    futures::AsyncWriteExt::close(framed.get_mut()).await.unwrap();
+                    futures::AsyncWriteExt::close(framed.get_mut())
+                        .await
+                        .unwrap();
                     got
                 })
                 .unwrap()
@@ -125,7 +127,10 @@ fn a_truncating_link_makes_typed_datagrams_fail_to_decode() {
             key: "key".into(),
             value: vec![9; 20],
         };
-        socket.send_to(&request, &"b:1".parse().unwrap()).await.unwrap();
+        socket
+            .send_to(&request, &"b:1".parse().unwrap())
+            .await
+            .unwrap();
     })
     .unwrap();
     let b = sim.add_node("b", |_| async {}).unwrap();
