@@ -74,6 +74,14 @@ impl fmt::Debug for Net {
 }
 
 impl Extension for Net {
+    fn validate_fault(&self, fault: &detsim::Fault) -> Option<Result<(), String>> {
+        self.validate_plan_fault(fault)
+    }
+
+    fn apply_fault(&self, fault: &detsim::Fault) -> detsim::FaultOutcome {
+        self.apply_plan_fault(fault)
+    }
+
     fn on_node_event(&self, node: NodeId, event: NodeEvent) {
         let mut state = self.state.borrow_mut();
         match event {
@@ -130,7 +138,7 @@ impl Net {
         self.state.borrow().handle
     }
 
-    fn node(&self, node: impl AsNode) -> Result<NodeId, NetError> {
+    pub(crate) fn node(&self, node: impl AsNode) -> Result<NodeId, NetError> {
         resolve(&self.handle(), node)
     }
 

@@ -8,6 +8,7 @@ mod datagram;
 mod determinism;
 mod lifecycle;
 mod partition;
+mod plan;
 mod real;
 mod stream;
 mod topology;
