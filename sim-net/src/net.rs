@@ -186,15 +186,14 @@ impl Net {
 
     // ----- link profiles -----
 
-    fn profile_changed(state: &mut State, what: &str) {
+    fn profile_changed(state: &mut State, what: impl FnOnce(&State) -> String) {
         state.profiles.generation = state.profiles.generation.wrapping_add(1);
         if state.profiles.generation == u32::MAX {
             state.profiles.generation = 0;
         }
         let args = [u64::from(state.profiles.generation), 0, 0, 0];
-        state
-            .handle
-            .emit(None, "net.profile", args, || what.to_owned());
+        let state = &*state;
+        state.handle.emit(None, "net.profile", args, || what(state));
     }
 
     /// Sets the default profile.
@@ -206,7 +205,7 @@ impl Net {
         profile.validate()?;
         let mut state = self.state.borrow_mut();
         state.profiles.default = Rc::new(profile);
-        Net::profile_changed(&mut state, "default link profile changed");
+        Net::profile_changed(&mut state, |_| "default link profile changed".into());
         Ok(())
     }
 
@@ -230,12 +229,13 @@ impl Net {
             Some(p) => state.profiles.links.insert((from, to), Rc::new(p)),
             None => state.profiles.links.remove(&(from, to)),
         };
-        let what = format!(
-            "link {} -> {} profile changed",
-            state.nodes[from.index()].name,
-            state.nodes[to.index()].name
-        );
-        Net::profile_changed(&mut state, &what);
+        Net::profile_changed(&mut state, |state| {
+            format!(
+                "link {} -> {} profile changed",
+                state.nodes[from.index()].name,
+                state.nodes[to.index()].name
+            )
+        });
         Ok(())
     }
 
@@ -267,7 +267,7 @@ impl Net {
         let mut state = self.state.borrow_mut();
         let zone = state.topology.zone(zone)?;
         state.topology.place(node, zone);
-        Net::profile_changed(&mut state, "placement changed");
+        Net::profile_changed(&mut state, |_| "placement changed".into());
         if !state.rules.is_empty() {
             state.recompute_cuts();
         }
@@ -291,7 +291,7 @@ impl Net {
         let mut state = self.state.borrow_mut();
         let (a, b) = (state.topology.zone(a)?, state.topology.zone(b)?);
         state.topology.set_zone_pair(a, b, profile.map(Rc::new));
-        Net::profile_changed(&mut state, "zone link profile changed");
+        Net::profile_changed(&mut state, |_| "zone link profile changed".into());
         Ok(())
     }
 
@@ -312,7 +312,7 @@ impl Net {
         let mut state = self.state.borrow_mut();
         let (a, b) = (state.topology.region(a)?, state.topology.region(b)?);
         state.topology.set_region_pair(a, b, profile.map(Rc::new));
-        Net::profile_changed(&mut state, "region link profile changed");
+        Net::profile_changed(&mut state, |_| "region link profile changed".into());
         Ok(())
     }
 
@@ -400,12 +400,11 @@ impl Net {
         let id = PartitionId(state.partition_next);
         state.partition_next += 1;
         state.rules.insert(id, rule);
-        let text = format!("{id} starts: {partition}");
         state.handle.emit(
             None,
             "net.partition",
             [id.0, partition.kind_code(), 0, 0],
-            || text,
+            || format!("{id} starts: {partition}"),
         );
         state.recompute_cuts();
         Ok(id)
@@ -510,8 +509,13 @@ impl Net {
 
     // ----- clogs -----
 
-    fn clog_event(state: &State, what: &'static str, args: [u64; 4], text: String) {
-        state.handle.emit(None, what, args, || text);
+    fn clog_event(
+        state: &State,
+        what: &'static str,
+        args: [u64; 4],
+        text: impl FnOnce(&State) -> String,
+    ) {
+        state.handle.emit(None, what, args, || text(state));
     }
 
     /// Holds every message arriving on `from → to` until unclogged.
@@ -523,16 +527,17 @@ impl Net {
         let (from, to) = (self.node(from)?, self.node(to)?);
         let mut state = self.state.borrow_mut();
         state.clogs.links.insert((from, to));
-        let text = format!(
-            "clog {} -> {}",
-            state.nodes[from.index()].name,
-            state.nodes[to.index()].name
-        );
         Net::clog_event(
             &state,
             "net.clog",
             [from.index() as u64, to.index() as u64, 0, 0],
-            text,
+            |state| {
+                format!(
+                    "clog {} -> {}",
+                    state.nodes[from.index()].name,
+                    state.nodes[to.index()].name
+                )
+            },
         );
         Ok(())
     }
@@ -546,16 +551,17 @@ impl Net {
         let (from, to) = (self.node(from)?, self.node(to)?);
         let mut state = self.state.borrow_mut();
         state.clogs.links.remove(&(from, to));
-        let text = format!(
-            "unclog {} -> {}",
-            state.nodes[from.index()].name,
-            state.nodes[to.index()].name
-        );
         Net::clog_event(
             &state,
             "net.unclog",
             [from.index() as u64, to.index() as u64, 0, 0],
-            text,
+            |state| {
+                format!(
+                    "unclog {} -> {}",
+                    state.nodes[from.index()].name,
+                    state.nodes[to.index()].name
+                )
+            },
         );
         state.release();
         Ok(())
@@ -570,12 +576,11 @@ impl Net {
         let node = self.node(node)?;
         let mut state = self.state.borrow_mut();
         state.clogs.nodes.insert(node);
-        let text = format!("clog node {}", state.nodes[node.index()].name);
         Net::clog_event(
             &state,
             "net.clog",
             [node.index() as u64, u64::MAX, 0, 0],
-            text,
+            |state| format!("clog node {}", state.nodes[node.index()].name),
         );
         Ok(())
     }
@@ -589,12 +594,11 @@ impl Net {
         let node = self.node(node)?;
         let mut state = self.state.borrow_mut();
         state.clogs.nodes.remove(&node);
-        let text = format!("unclog node {}", state.nodes[node.index()].name);
         Net::clog_event(
             &state,
             "net.unclog",
             [node.index() as u64, u64::MAX, 0, 0],
-            text,
+            |state| format!("unclog node {}", state.nodes[node.index()].name),
         );
         state.release();
         Ok(())
@@ -605,12 +609,9 @@ impl Net {
         let mut state = self.state.borrow_mut();
         state.clogs.links.clear();
         state.clogs.nodes.clear();
-        Net::clog_event(
-            &state,
-            "net.unclog",
-            [u64::MAX, u64::MAX, 0, 0],
-            "unclog all".into(),
-        );
+        Net::clog_event(&state, "net.unclog", [u64::MAX, u64::MAX, 0, 0], |_| {
+            "unclog all".into()
+        });
         state.release();
     }
 
@@ -631,7 +632,8 @@ impl State {
         let entry = &mut self.nodes[node.index()];
         entry.edge = profile;
         entry.schedule = schedule;
-        let text = format!("edge profile of {} changed", entry.name);
-        Net::profile_changed(self, &text);
+        Net::profile_changed(self, |state| {
+            format!("edge profile of {} changed", state.nodes[node.index()].name)
+        });
     }
 }

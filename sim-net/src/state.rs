@@ -236,7 +236,8 @@ impl State {
             up &= schedule.up_at(now);
             downs = downs.wrapping_add(schedule.downs);
         }
-        for n in if s == d { vec![s] } else { vec![s, d] } {
+        let ends = [s, d];
+        for &n in if s == d { &ends[..1] } else { &ends[..] } {
             if let Some(schedule) = self.nodes[n].schedule.as_mut() {
                 up &= schedule.up_at(now);
                 downs = downs.wrapping_add(schedule.downs);

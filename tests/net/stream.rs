@@ -276,3 +276,73 @@ fn a_writer_waits_for_a_slow_reader_within_the_window() {
     // 10 kB through a 1 kB window read 100 B per 10 ms: the writer waited ~0.9 s.
     assert!(wrote_by.as_nanos() > 800_000_000, "{wrote_by}");
 }
+
+#[test]
+fn a_full_backlog_refuses_and_a_dropped_listener_resets_its_queue() {
+    // Proves a listener queues at most backlog_max connections (the next is refused) and dropping it resets them.
+    let mut sim = Sim::new(Seed::new(10));
+    Net::builder().backlog_max(2).install(&mut sim).unwrap();
+    let server = sim.add_node("server", |_| async {}).unwrap();
+    sim.add_node("client", |_| async {}).unwrap();
+    let outcome = sim
+        .run(async move {
+            let h = detsim::handle();
+            let listener = h
+                .spawn_on(server, async { TcpListener::bind(80).unwrap() })
+                .unwrap()
+                .await
+                .unwrap();
+            let connect = || {
+                h.spawn_on("client", async { TcpStream::connect("server:80").await })
+                    .unwrap()
+            };
+            let (first, second) = (connect(), connect());
+            sleep_ms(10).await;
+            let third = connect().await.unwrap().map(|_| ());
+            let mut first = first.await.unwrap().unwrap();
+            let second = second.await.unwrap().map(|_| ());
+            drop(listener); // the two queued connections are reset
+            let read = h
+                .spawn_on("client", async move {
+                    let mut buf = [0u8; 1];
+                    first.read(&mut buf).await.map_err(|e| e.kind())
+                })
+                .unwrap()
+                .await
+                .unwrap();
+            (second, third, read)
+        })
+        .unwrap()
+        .value;
+    assert_eq!(
+        outcome,
+        (
+            Ok(()),
+            Err(NetError::ConnectionRefused("server:80".into())),
+            Err(ErrorKind::ConnectionReset)
+        )
+    );
+}
+
+#[test]
+fn a_clog_delays_a_stream_without_breaking_it() {
+    // Proves a clog longer than the stream timeout only delays the bytes, in order.
+    let (mut sim, net) = echo_world(11, Net::builder().stream_timeout(Duration::from_secs(1)));
+    let (echo, at) = on_client(&mut sim, async move {
+        let mut stream = TcpStream::connect("server:80").await.unwrap();
+        net.clog_node("server").unwrap();
+        for part in [&b"one,"[..], b"two,", b"three"] {
+            stream.write_all(part).await.unwrap();
+        }
+        let release = detsim::spawn(async move {
+            sleep_ms(3000).await;
+            net.unclog_all();
+        });
+        let mut buf = [0u8; 13];
+        stream.read_exact(&mut buf).await.unwrap();
+        release.await.unwrap();
+        (buf.to_vec(), detsim::time::now())
+    });
+    assert_eq!(echo, b"one,two,three");
+    assert!(at.as_nanos() >= 3_002_000_000, "{at}");
+}
