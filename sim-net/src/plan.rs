@@ -1,7 +1,6 @@
 //! The network faults of a fault plan (`detsim::Fault`): validation and
 //! application through the world's extension hooks, each with its undo.
 
-
 use detsim::{Fault, FaultOutcome, LinkChange, Undo};
 
 use crate::latency::Latency;
@@ -15,8 +14,16 @@ impl Net {
     pub(crate) fn validate_plan_fault(&self, fault: &Fault) -> Option<Result<(), String>> {
         let state = self.state.borrow();
         let result = match fault {
-            Fault::ZoneOutage { zone } => state.topology.zone(zone).map(drop).map_err(|e| e.to_string()),
-            Fault::RegionOutage { region } => state.topology.region(region).map(drop).map_err(|e| e.to_string()),
+            Fault::ZoneOutage { zone } => state
+                .topology
+                .zone(zone)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Fault::RegionOutage { region } => state
+                .topology
+                .region(region)
+                .map(drop)
+                .map_err(|e| e.to_string()),
             Fault::Link { change, .. } => changed(&LinkProfile::default(), change)
                 .validate()
                 .map_err(|e| e.to_string()),
@@ -101,7 +108,12 @@ impl Net {
     }
 
     /// Changes the link's profile; the undo restores the previous one.
-    fn change_link(&self, from: &str, to: &str, change: &LinkChange) -> Result<Option<Undo>, crate::NetError> {
+    fn change_link(
+        &self,
+        from: &str,
+        to: &str,
+        change: &LinkChange,
+    ) -> Result<Option<Undo>, crate::NetError> {
         let explicit = self
             .state
             .borrow()
@@ -154,4 +166,3 @@ fn changed(profile: &LinkProfile, change: &LinkChange) -> LinkProfile {
     }
     profile
 }
-
