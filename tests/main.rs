@@ -3,5 +3,6 @@
 mod core;
 mod disk;
 mod history;
+mod net;
 mod raft;
 mod sweep;

@@ -1,4 +1,5 @@
 //! Shared code of the runnable examples and of the `detsim-bench` benchmark.
 
 pub mod bench;
+pub mod pingpong;
 pub mod raft;

@@ -261,7 +261,9 @@ impl NetBuilder {
             ("backlog_max", limits.backlog_max),
         ] {
             if value == 0 {
-                return Err(NetError::InvalidConfig(format!("{what} must be above zero")));
+                return Err(NetError::InvalidConfig(format!(
+                    "{what} must be above zero"
+                )));
             }
         }
         for (what, value) in [
@@ -270,7 +272,9 @@ impl NetBuilder {
             ("retransmit_timeout", limits.retransmit_timeout),
         ] {
             if value.is_zero() {
-                return Err(NetError::InvalidConfig(format!("{what} must be above zero")));
+                return Err(NetError::InvalidConfig(format!(
+                    "{what} must be above zero"
+                )));
             }
         }
         let validated = |p: LinkProfile| p.validate().map(|()| Rc::new(p));
@@ -327,7 +331,9 @@ impl NetBuilder {
         }
         for (a, b, profile) in self.zone_links {
             let (a, b) = (state.topology.zone(&a)?, state.topology.zone(&b)?);
-            state.topology.set_zone_pair(a, b, Some(validated(profile)?));
+            state
+                .topology
+                .set_zone_pair(a, b, Some(validated(profile)?));
         }
         for (a, b, profile) in self.region_links {
             let (a, b) = (state.topology.region(&a)?, state.topology.region(&b)?);

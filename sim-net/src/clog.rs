@@ -43,7 +43,9 @@ impl Clogs {
         ordered: &[bool],
         handle: SimHandle,
     ) -> Vec<usize> {
-        let rng = self.rng.get_or_insert_with(|| handle.stream_rng("net/clog"));
+        let rng = self
+            .rng
+            .get_or_insert_with(|| handle.stream_rng("net/clog"));
         let mut order: Vec<usize> = (0..free.len()).collect();
         for i in (1..order.len()).rev() {
             let j = rng.below(i as u64 + 1) as usize;

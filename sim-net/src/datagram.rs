@@ -263,7 +263,10 @@ impl State {
     #[inline]
     pub(crate) fn deliver_datagram(&mut self, f: Flight) {
         let target = f.target;
-        let slot = self.nodes[target.node.index()].udp.get(&target.port).copied();
+        let slot = self.nodes[target.node.index()]
+            .udp
+            .get(&target.port)
+            .copied();
         let Some(slot) = slot else {
             return self.emit(trace::DROP, f.tag(), Some(DropReason::NoSocket));
         };
@@ -281,8 +284,10 @@ impl State {
             source: f.source,
             payload: f.payload,
         });
-        if let Some(waker) = socket.waker.take() {
-            waker.wake();
+        // Keep the waker: the receiver usually polls again with the same
+        // one, and then needs no clone.
+        if let Some(waker) = &socket.waker {
+            waker.wake_by_ref();
         }
     }
 

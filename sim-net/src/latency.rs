@@ -290,7 +290,10 @@ mod tests {
         // Proves a constant latency leaves the stream untouched (the hot path skips draws).
         let mut a = SimRng::stream(Seed::new(1), "x");
         let mut b = a.clone();
-        assert_eq!(Latency::Constant(Duration::from_millis(3)).sample(&mut a), 3_000_000);
+        assert_eq!(
+            Latency::Constant(Duration::from_millis(3)).sample(&mut a),
+            3_000_000
+        );
         assert_eq!(a.below(1 << 40), b.below(1 << 40));
     }
 

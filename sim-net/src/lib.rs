@@ -67,6 +67,7 @@ mod link;
 mod math;
 mod net;
 mod partition;
+mod plan;
 mod slab;
 mod state;
 mod stream;

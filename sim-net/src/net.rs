@@ -74,6 +74,14 @@ impl fmt::Debug for Net {
 }
 
 impl Extension for Net {
+    fn validate_fault(&self, fault: &detsim::Fault) -> Option<Result<(), String>> {
+        self.validate_plan_fault(fault)
+    }
+
+    fn apply_fault(&self, fault: &detsim::Fault) -> detsim::FaultOutcome {
+        self.apply_plan_fault(fault)
+    }
+
     fn on_node_event(&self, node: NodeId, event: NodeEvent) {
         let mut state = self.state.borrow_mut();
         match event {
@@ -130,7 +138,7 @@ impl Net {
         self.state.borrow().handle
     }
 
-    fn node(&self, node: impl AsNode) -> Result<NodeId, NetError> {
+    pub(crate) fn node(&self, node: impl AsNode) -> Result<NodeId, NetError> {
         resolve(&self.handle(), node)
     }
 
@@ -178,13 +186,14 @@ impl Net {
 
     // ----- link profiles -----
 
-    fn profile_changed(state: &mut State, what: &str) {
+    fn profile_changed(state: &mut State, what: impl FnOnce(&State) -> String) {
         state.profiles.generation = state.profiles.generation.wrapping_add(1);
         if state.profiles.generation == u32::MAX {
             state.profiles.generation = 0;
         }
         let args = [u64::from(state.profiles.generation), 0, 0, 0];
-        state.handle.emit(None, "net.profile", args, || what.to_owned());
+        let state = &*state;
+        state.handle.emit(None, "net.profile", args, || what(state));
     }
 
     /// Sets the default profile.
@@ -196,7 +205,7 @@ impl Net {
         profile.validate()?;
         let mut state = self.state.borrow_mut();
         state.profiles.default = Rc::new(profile);
-        Net::profile_changed(&mut state, "default link profile changed");
+        Net::profile_changed(&mut state, |_| "default link profile changed".into());
         Ok(())
     }
 
@@ -220,12 +229,13 @@ impl Net {
             Some(p) => state.profiles.links.insert((from, to), Rc::new(p)),
             None => state.profiles.links.remove(&(from, to)),
         };
-        let what = format!(
-            "link {} -> {} profile changed",
-            state.nodes[from.index()].name,
-            state.nodes[to.index()].name
-        );
-        Net::profile_changed(&mut state, &what);
+        Net::profile_changed(&mut state, |state| {
+            format!(
+                "link {} -> {} profile changed",
+                state.nodes[from.index()].name,
+                state.nodes[to.index()].name
+            )
+        });
         Ok(())
     }
 
@@ -234,7 +244,11 @@ impl Net {
     /// # Errors
     ///
     /// [`NetError::UnknownNode`], [`NetError::InvalidConfig`].
-    pub fn set_edge(&self, node: impl AsNode, profile: Option<LinkProfile>) -> Result<(), NetError> {
+    pub fn set_edge(
+        &self,
+        node: impl AsNode,
+        profile: Option<LinkProfile>,
+    ) -> Result<(), NetError> {
         let node = self.node(node)?;
         if let Some(p) = &profile {
             p.validate()?;
@@ -253,7 +267,7 @@ impl Net {
         let mut state = self.state.borrow_mut();
         let zone = state.topology.zone(zone)?;
         state.topology.place(node, zone);
-        Net::profile_changed(&mut state, "placement changed");
+        Net::profile_changed(&mut state, |_| "placement changed".into());
         if !state.rules.is_empty() {
             state.recompute_cuts();
         }
@@ -265,14 +279,19 @@ impl Net {
     /// # Errors
     ///
     /// [`NetError::UnknownZone`], [`NetError::InvalidConfig`].
-    pub fn set_zone_link(&self, a: &str, b: &str, profile: Option<LinkProfile>) -> Result<(), NetError> {
+    pub fn set_zone_link(
+        &self,
+        a: &str,
+        b: &str,
+        profile: Option<LinkProfile>,
+    ) -> Result<(), NetError> {
         if let Some(p) = &profile {
             p.validate()?;
         }
         let mut state = self.state.borrow_mut();
         let (a, b) = (state.topology.zone(a)?, state.topology.zone(b)?);
         state.topology.set_zone_pair(a, b, profile.map(Rc::new));
-        Net::profile_changed(&mut state, "zone link profile changed");
+        Net::profile_changed(&mut state, |_| "zone link profile changed".into());
         Ok(())
     }
 
@@ -293,7 +312,7 @@ impl Net {
         let mut state = self.state.borrow_mut();
         let (a, b) = (state.topology.region(a)?, state.topology.region(b)?);
         state.topology.set_region_pair(a, b, profile.map(Rc::new));
-        Net::profile_changed(&mut state, "region link profile changed");
+        Net::profile_changed(&mut state, |_| "region link profile changed".into());
         Ok(())
     }
 
@@ -302,7 +321,11 @@ impl Net {
     /// # Errors
     ///
     /// [`NetError::UnknownNode`].
-    pub fn link_profile(&self, from: impl AsNode, to: impl AsNode) -> Result<LinkProfile, NetError> {
+    pub fn link_profile(
+        &self,
+        from: impl AsNode,
+        to: impl AsNode,
+    ) -> Result<LinkProfile, NetError> {
         let (from, to) = (self.node(from)?, self.node(to)?);
         let mut state = self.state.borrow_mut();
         let now = state.now();
@@ -377,12 +400,11 @@ impl Net {
         let id = PartitionId(state.partition_next);
         state.partition_next += 1;
         state.rules.insert(id, rule);
-        let text = format!("{id} starts: {partition}");
         state.handle.emit(
             None,
             "net.partition",
             [id.0, partition.kind_code(), 0, 0],
-            || text,
+            || format!("{id} starts: {partition}"),
         );
         state.recompute_cuts();
         Ok(id)
@@ -487,8 +509,13 @@ impl Net {
 
     // ----- clogs -----
 
-    fn clog_event(state: &State, what: &'static str, args: [u64; 4], text: String) {
-        state.handle.emit(None, what, args, || text);
+    fn clog_event(
+        state: &State,
+        what: &'static str,
+        args: [u64; 4],
+        text: impl FnOnce(&State) -> String,
+    ) {
+        state.handle.emit(None, what, args, || text(state));
     }
 
     /// Holds every message arriving on `from → to` until unclogged.
@@ -500,8 +527,18 @@ impl Net {
         let (from, to) = (self.node(from)?, self.node(to)?);
         let mut state = self.state.borrow_mut();
         state.clogs.links.insert((from, to));
-        let text = format!("clog {} -> {}", state.nodes[from.index()].name, state.nodes[to.index()].name);
-        Net::clog_event(&state, "net.clog", [from.index() as u64, to.index() as u64, 0, 0], text);
+        Net::clog_event(
+            &state,
+            "net.clog",
+            [from.index() as u64, to.index() as u64, 0, 0],
+            |state| {
+                format!(
+                    "clog {} -> {}",
+                    state.nodes[from.index()].name,
+                    state.nodes[to.index()].name
+                )
+            },
+        );
         Ok(())
     }
 
@@ -514,8 +551,18 @@ impl Net {
         let (from, to) = (self.node(from)?, self.node(to)?);
         let mut state = self.state.borrow_mut();
         state.clogs.links.remove(&(from, to));
-        let text = format!("unclog {} -> {}", state.nodes[from.index()].name, state.nodes[to.index()].name);
-        Net::clog_event(&state, "net.unclog", [from.index() as u64, to.index() as u64, 0, 0], text);
+        Net::clog_event(
+            &state,
+            "net.unclog",
+            [from.index() as u64, to.index() as u64, 0, 0],
+            |state| {
+                format!(
+                    "unclog {} -> {}",
+                    state.nodes[from.index()].name,
+                    state.nodes[to.index()].name
+                )
+            },
+        );
         state.release();
         Ok(())
     }
@@ -529,8 +576,12 @@ impl Net {
         let node = self.node(node)?;
         let mut state = self.state.borrow_mut();
         state.clogs.nodes.insert(node);
-        let text = format!("clog node {}", state.nodes[node.index()].name);
-        Net::clog_event(&state, "net.clog", [node.index() as u64, u64::MAX, 0, 0], text);
+        Net::clog_event(
+            &state,
+            "net.clog",
+            [node.index() as u64, u64::MAX, 0, 0],
+            |state| format!("clog node {}", state.nodes[node.index()].name),
+        );
         Ok(())
     }
 
@@ -543,8 +594,12 @@ impl Net {
         let node = self.node(node)?;
         let mut state = self.state.borrow_mut();
         state.clogs.nodes.remove(&node);
-        let text = format!("unclog node {}", state.nodes[node.index()].name);
-        Net::clog_event(&state, "net.unclog", [node.index() as u64, u64::MAX, 0, 0], text);
+        Net::clog_event(
+            &state,
+            "net.unclog",
+            [node.index() as u64, u64::MAX, 0, 0],
+            |state| format!("unclog node {}", state.nodes[node.index()].name),
+        );
         state.release();
         Ok(())
     }
@@ -554,7 +609,9 @@ impl Net {
         let mut state = self.state.borrow_mut();
         state.clogs.links.clear();
         state.clogs.nodes.clear();
-        Net::clog_event(&state, "net.unclog", [u64::MAX, u64::MAX, 0, 0], "unclog all".into());
+        Net::clog_event(&state, "net.unclog", [u64::MAX, u64::MAX, 0, 0], |_| {
+            "unclog all".into()
+        });
         state.release();
     }
 
@@ -575,7 +632,8 @@ impl State {
         let entry = &mut self.nodes[node.index()];
         entry.edge = profile;
         entry.schedule = schedule;
-        let text = format!("edge profile of {} changed", entry.name);
-        Net::profile_changed(self, &text);
+        Net::profile_changed(self, |state| {
+            format!("edge profile of {} changed", state.nodes[node.index()].name)
+        });
     }
 }

@@ -134,7 +134,11 @@ impl State {
         let nodes = &self.nodes;
         trace::emit(
             self.handle,
-            &|i| nodes.get(i).map_or_else(|| format!("node#{i}"), |n| n.name.to_string()),
+            &|i| {
+                nodes
+                    .get(i)
+                    .map_or_else(|| format!("node#{i}"), |n| n.name.to_string())
+            },
             name,
             tag,
             reason,
@@ -187,7 +191,14 @@ impl State {
         let generation = self.profiles.generation;
         let handle = self.handle;
         let link = &mut self.links[s][d];
-        link.apply(profile, generation, now, own_schedule, &|| name.clone(), handle);
+        link.apply(
+            profile,
+            generation,
+            now,
+            own_schedule,
+            &|| name.clone(),
+            handle,
+        );
         if fresh {
             let topology = &self.topology;
             self.links[s][d].cut = self
@@ -225,7 +236,8 @@ impl State {
             up &= schedule.up_at(now);
             downs = downs.wrapping_add(schedule.downs);
         }
-        for n in if s == d { vec![s] } else { vec![s, d] } {
+        let ends = [s, d];
+        for &n in if s == d { &ends[..1] } else { &ends[..] } {
             if let Some(schedule) = self.nodes[n].schedule.as_mut() {
                 up &= schedule.up_at(now);
                 downs = downs.wrapping_add(schedule.downs);
@@ -514,7 +526,10 @@ fn shape(
         }
         kept.push_back(f.payload.clone());
     }
-    if byzantine.flip > 0.0 && !f.payload.is_empty() && link.rng(stream, handle).chance(byzantine.flip) {
+    if byzantine.flip > 0.0
+        && !f.payload.is_empty()
+        && link.rng(stream, handle).chance(byzantine.flip)
+    {
         let bit = link.rng(stream, handle).below(f.payload.len() as u64 * 8);
         f.payload[(bit / 8) as usize] ^= 1 << (bit % 8);
         shaped.corrupted = true;

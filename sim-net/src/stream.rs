@@ -15,6 +15,9 @@
 //!   cannot get through for that long;
 //! - a clean close (or dropping the stream) gives the peer EOF after all the data.
 //!
+//! A clog only delays a stream (its segments are held, then released in
+//! order); it never breaks it.
+//!
 //! Writes are bounded by a window: a writer waits while the bytes it wrote
 //! and the peer has not read reach the stream window.
 
@@ -110,9 +113,9 @@ impl Conn {
     }
 
     fn alive(&self) -> bool {
-        self.ends.iter().any(|e| {
-            e.holder == Holder::Live || (e.holder == Holder::Waiting && !self.failed())
-        })
+        self.ends
+            .iter()
+            .any(|e| e.holder == Holder::Live || (e.holder == Holder::Waiting && !self.failed()))
     }
 }
 

@@ -85,12 +85,7 @@ impl Topology {
         };
     }
 
-    pub(crate) fn set_region_pair(
-        &mut self,
-        a: usize,
-        b: usize,
-        profile: Option<Rc<LinkProfile>>,
-    ) {
+    pub(crate) fn set_region_pair(&mut self, a: usize, b: usize, profile: Option<Rc<LinkProfile>>) {
         match profile {
             Some(p) => self.region_pairs.insert(ordered(a, b), p),
             None => self.region_pairs.remove(&ordered(a, b)),

@@ -132,7 +132,10 @@ impl Transport for Net {
         Addr::resolve(text)
     }
 
-    fn bind_datagram(&self, port: u16) -> impl Future<Output = Result<UdpSocket, NetError>> + 'static {
+    fn bind_datagram(
+        &self,
+        port: u16,
+    ) -> impl Future<Output = Result<UdpSocket, NetError>> + 'static {
         std::future::ready(self.bind(port))
     }
 
@@ -163,10 +166,7 @@ impl DatagramSocket for UdpSocket {
         std::future::ready(UdpSocket::send_to(self, payload, *target))
     }
 
-    fn recv_from(
-        &self,
-        buf: &mut [u8],
-    ) -> impl Future<Output = Result<(usize, Addr), NetError>> {
+    fn recv_from(&self, buf: &mut [u8]) -> impl Future<Output = Result<(usize, Addr), NetError>> {
         UdpSocket::recv_from(self, buf)
     }
 }

@@ -23,7 +23,6 @@ use super::client::{Client, ClientOptions};
 use super::kv::{Op, OpResult};
 use super::log::Entry;
 use super::message::NodeId;
-use super::netfaults::NetFaults;
 use super::node::{RaftNode, Role};
 use super::server::{self, Observer, ServerConfig};
 
@@ -407,9 +406,7 @@ pub fn run(case: &Case, options: &Options) -> Result<Report<Summary>, Failure> {
             net = net.place(node, zone);
         }
     }
-    let net = net.install(&mut sim).expect("a valid network");
-    sim.install(Rc::new(NetFaults::new(net)))
-        .expect("one net-faults extension");
+    net.install(&mut sim).expect("a valid network");
     Disks::install(&sim, DiskConfig::default()).expect("a valid disk");
     let leader_of = watch.clone();
     sim.enter(|h| {

@@ -16,7 +16,6 @@ pub mod cluster;
 pub mod kv;
 pub mod log;
 pub mod message;
-pub mod netfaults;
 pub mod node;
 pub mod persist;
 pub mod server;
