@@ -74,6 +74,12 @@ impl<T: Transport, C: Clock> Client<T, C> {
         })
     }
 
+    /// The node the client currently takes for the leader (an index into
+    /// the addresses it was given).
+    pub fn leader_hint(&self) -> usize {
+        self.leader
+    }
+
     /// The session id.
     pub fn id(&self) -> ClientId {
         self.id
