@@ -48,3 +48,7 @@ pub struct NetworkChapter;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/pingpong.md")]
 pub struct PingPong;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/raft.md")]
+pub struct RaftChapter;
