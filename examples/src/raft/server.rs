@@ -153,7 +153,7 @@ where
                 Either::Left((Ok((len, from)), _)) => Some((len, from)),
                 Either::Left((Err(_), _)) => None,
                 Either::Right(((), _)) => {
-                    next_tick = next_tick + config.tick;
+                    next_tick += config.tick;
                     server.raft.tick();
                     ticks += 1;
                     if server.bugs.has(Bug::AckBeforeDurable) && ticks % 5 == 0 {
