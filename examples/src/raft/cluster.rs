@@ -107,7 +107,8 @@ pub fn nemesis(options: &Options) -> Nemesis {
         .max_down((options.nodes.max(1) - 1) / 2)
 }
 
-/// The seed's fault plan: the swarm's faults, plus, now and then, a power
+/// The seed's fault plan: the swarm's faults (silent corruption on at most
+/// a minority of the nodes: no replication survives more), plus, now and then, a power
 /// loss (a majority or all of the nodes crash at the same instant, as when a
 /// rack loses power), quick process restarts (a crash the supervisor
 /// restarts within a few hundred milliseconds), and crashes of whoever leads
@@ -115,6 +116,8 @@ pub fn nemesis(options: &Options) -> Nemesis {
 pub fn chaos(seed: Seed, options: &Options) -> Plan {
     let topology = topology(options.nodes);
     let mut entries = Vec::new();
+    let faulty_max = (options.nodes.max(1) - 1) / 2;
+    let mut rotten = std::collections::BTreeSet::new();
     for entry in Swarm::new(nemesis(options)).plan(seed, &topology).entries {
         // Two lasting disk faults of one kind on one node must not overlap:
         // the later one's undo would restore the state the earlier one set
@@ -128,6 +131,14 @@ pub fn chaos(seed: Seed, options: &Options) -> Plan {
         let lasting_disk = entry.fault.kind().starts_with("disk") && entry.duration.is_some();
         if lasting_disk && entries.iter().any(overlaps) {
             continue;
+        }
+        // Replication tolerates f faulty disks, not more: silent corruption
+        // hits at most a minority of the nodes in a run.
+        if let Fault::DiskCorrupt { node, .. } = &entry.fault {
+            if !rotten.contains(node) && rotten.len() >= faulty_max {
+                continue;
+            }
+            rotten.insert(node.clone());
         }
         entries.push(entry);
     }
