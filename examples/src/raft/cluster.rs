@@ -107,8 +107,9 @@ pub fn nemesis(options: &Options) -> Nemesis {
         .max_down((options.nodes.max(1) - 1) / 2)
 }
 
-/// The seed's fault plan: the swarm's faults (silent corruption on at most
-/// a minority of the nodes: no replication survives more), plus, now and then, a power
+/// The seed's fault plan: the swarm's faults (data-destroying disk faults,
+/// corruption and latent sector errors, on at most a minority of the nodes:
+/// no replication survives more), plus, now and then, a power
 /// loss (a majority or all of the nodes crash at the same instant, as when a
 /// rack loses power), quick process restarts (a crash the supervisor
 /// restarts within a few hundred milliseconds), and crashes of whoever leads
@@ -133,8 +134,9 @@ pub fn chaos(seed: Seed, options: &Options) -> Plan {
             continue;
         }
         // Replication tolerates f faulty disks, not more: silent corruption
-        // hits at most a minority of the nodes in a run.
-        if let Fault::DiskCorrupt { node, .. } = &entry.fault {
+        // and latent sector errors (data unreadable until rewritten) hit at
+        // most a minority of the nodes in a run.
+        if let Fault::DiskCorrupt { node, .. } | Fault::DiskReadErrors { node, .. } = &entry.fault {
             if !rotten.contains(node) && rotten.len() >= faulty_max {
                 continue;
             }
