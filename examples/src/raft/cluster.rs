@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use detsim::history::{Checker, CheckerOptions, KeyValue, KvInput, KvOutput, Recorder};
+use detsim::history::{
+    Checker, CheckerOptions, KeyValue, KvInput, KvOutput, Recorder, render_html,
+};
 use detsim::time::Instant;
 use detsim::{
     Case, Failure, Fault, Nemesis, NemesisKind, NodeContext, NodeState, Plan, PlanEntry, PollOrder,
@@ -450,6 +452,7 @@ pub fn run(case: &Case, options: &Options) -> Result<Report<Summary>, Failure> {
     });
 
     let liveness_within = options.liveness_within;
+    let (replay, seed) = (case.is_replay(), case.seed());
     let probe_id = options.clients as u64 + 1;
     let (probe_recorder, probe_addresses) = (recorder.clone(), addresses.clone());
     let body = async move {
@@ -501,6 +504,18 @@ pub fn run(case: &Case, options: &Options) -> Result<Report<Summary>, Failure> {
             },
         );
         let result = checker.check(&history);
+        if result.is_not_linearizable() && replay {
+            // A replay also draws the history, where the trace goes.
+            let dir = std::env::var_os("SIM_ARTIFACTS")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| std::env::temp_dir().join("detsim"));
+            let path = dir.join(format!("kv-history-{seed}.html"));
+            let html = render_html(checker.model(), &history, &result);
+            match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, html)) {
+                Ok(()) => eprintln!("the history is drawn in {}", path.display()),
+                Err(error) => eprintln!("cannot write {}: {error}", path.display()),
+            }
+        }
         if result.is_not_linearizable() {
             *verdict.borrow_mut() = Some(result.to_string());
             time::sleep(Duration::from_millis(1)).await;
