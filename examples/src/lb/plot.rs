@@ -169,12 +169,15 @@ pub fn svg(outcome: &Outcome) -> String {
     line(&mut out, points, "#2ca02c", "availability");
 
     // Offered load and backends.
+    // Up to a round hundred above the busiest second.
     let load_max = buckets
         .iter()
         .map(|b| b.stats.requests)
         .max()
-        .unwrap_or(1)
-        .max(1) as f64;
+        .unwrap_or(0)
+        .div_ceil(100)
+        .max(1) as f64
+        * 100.0;
     let backends_max = buckets
         .iter()
         .filter_map(|b| b.fleet.map(|(_, registered)| registered))
@@ -187,7 +190,7 @@ pub fn svg(outcome: &Outcome) -> String {
     for v in [0.0, load_max / 2.0, load_max] {
         tick(&mut out, y_load(v, load_max), &format!("{v:.0}"));
     }
-    for v in [0.0, backends_max - 1.0] {
+    for v in (0..backends_max as u32).step_by(3).map(f64::from) {
         let _ = writeln!(
             out,
             r##"<text x="{}" y="{:.1}" fill="#9467bd">{v:.0}</text>"##,
@@ -233,11 +236,9 @@ fn panel(out: &mut String, (top, bottom): (f64, f64), label: &str) {
     );
     let _ = writeln!(
         out,
-        r#"<text x="{}" y="{}" transform="rotate(-90 {} {})" text-anchor="middle">{}</text>"#,
-        LEFT - 48.0,
-        (top + bottom) / 2.0,
-        LEFT - 48.0,
-        (top + bottom) / 2.0,
+        r#"<text x="{}" y="{}" font-weight="bold">{}</text>"#,
+        LEFT + 8.0,
+        top + 16.0,
         escape(label)
     );
 }
@@ -280,7 +281,7 @@ fn line(
 fn legend(out: &mut String, top: f64, entries: &[(&str, &str)]) {
     let mut x = RIGHT - 10.0;
     for (name, color) in entries.iter().rev() {
-        let width = 14.0 + 7.0 * name.len() as f64;
+        let width = 30.0 + 7.0 * name.len() as f64;
         x -= width;
         let _ = writeln!(
             out,
