@@ -3,4 +3,5 @@
 mod core;
 mod disk;
 mod history;
+mod net;
 mod sweep;

@@ -63,7 +63,7 @@ impl TokioRuntime {
     /// Panics if tokio cannot build the runtime.
     pub fn block_on<F: Future>(self, future: F) -> F::Output {
         let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
+            .enable_all()
             .build()
             .expect("detsim::real: cannot build a tokio runtime");
         let local = tokio::task::LocalSet::new();

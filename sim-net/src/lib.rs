@@ -1,1 +1,93 @@
-//! detsim's simulated net (under construction).
+//! detsim-net: the simulated network of a detsim world.
+//!
+//! Nodes bind datagram sockets ([`UdpSocket`]) and streams ([`TcpListener`],
+//! [`TcpStream`]) at addresses like `n1:7000` ([`Addr`]). Every message
+//! crosses a directed link whose [`LinkProfile`] draws its fate from the
+//! world's seed: latency ([`Latency`]: constant, uniform, normal,
+//! log-normal, exponential, Pareto), loss, duplication, bandwidth with a
+//! queue, reordering (or FIFO), [`Byzantine`] corruption and replays, and
+//! [`Intermittent`] outages. [`Net`] changes the model while the world runs:
+//! profiles, zones and regions, every kind of [`Partition`], clogs, heals.
+//! Protocol code generic over [`Transport`] runs unchanged on a real network
+//! (`real::RealNet`, feature `tokio`).
+//!
+//! ```
+//! use std::time::Duration;
+//! use detsim::{Seed, Sim};
+//! use detsim_net::{Net, UdpSocket};
+//!
+//! let mut sim = Sim::new(Seed::new(7));
+//! Net::builder().install(&mut sim).unwrap();
+//! sim.add_node("n1", |_| async {
+//!     let socket = UdpSocket::bind(7000).unwrap();
+//!     let d = socket.recv().await.unwrap();
+//!     assert_eq!(d.payload, b"hello");
+//! }).unwrap();
+//! sim.add_node("n2", |_| async {
+//!     UdpSocket::bind(7000).unwrap().send_to(b"hello", "n1:7000").unwrap();
+//! }).unwrap();
+//! sim.run_for(Duration::from_secs(1)).unwrap();
+//! ```
+//!
+//! # Code map
+//!
+//! - `net.rs`: [`Net`], the extension: crash/restart hooks and every model
+//!   change at run time (profiles, placement, partitions, clogs).
+//! - `builder.rs`: [`NetBuilder`], the validated configuration.
+//! - `state.rs`: the network's state; the send path (`route`, the link
+//!   model) and the arrival path (`arrive`: cuts, outages, clogs).
+//! - `flight.rs`: messages in flight and the delivery queue (one world
+//!   timer for the earliest arrival).
+//! - `link.rs`: [`LinkProfile`], [`Byzantine`], [`Intermittent`] and the
+//!   per-link runtime state; `latency.rs`: [`Latency`]; `math.rs`: portable `ln`/`exp`.
+//! - `topology.rs`: zones, regions and the profile matrix between them.
+//! - `partition.rs`: [`Partition`], [`PartitionId`] and which links a rule cuts.
+//! - `clog.rs`: holding and releasing traffic.
+//! - `addr.rs`: [`Addr`], [`ToAddr`]; `datagram.rs`: [`UdpSocket`], [`Datagram`];
+//!   `stream.rs`: [`TcpListener`], [`TcpStream`] (handshake, retransmission,
+//!   reassembly, window, resets, timeouts).
+//! - `transport.rs`: [`Transport`], [`DatagramSocket`], [`StreamListener`].
+//! - `typed.rs`: [`encode`]/[`decode`] (postcard), [`Typed`] datagrams, [`Framed`] streams.
+//! - `trace.rs`: the `net.*` trace events and [`NetEvent`] to read them back.
+//! - `real.rs`: the tokio backend (feature `tokio`).
+//! - `error.rs`: [`NetError`].
+//!
+//! # Features
+//!
+//! - `tokio`: `real::RealNet`, the [`Transport`] traits over tokio UDP/TCP on 127.0.0.1.
+
+mod addr;
+mod builder;
+mod clog;
+mod datagram;
+mod error;
+mod flight;
+mod latency;
+mod link;
+mod math;
+mod net;
+mod partition;
+mod plan;
+mod slab;
+mod state;
+mod stream;
+mod topology;
+mod trace;
+mod transport;
+mod typed;
+
+#[cfg(feature = "tokio")]
+pub mod real;
+
+pub use addr::{Addr, ToAddr};
+pub use builder::NetBuilder;
+pub use datagram::{Datagram, UdpSocket};
+pub use error::NetError;
+pub use latency::Latency;
+pub use link::{Byzantine, Intermittent, LinkProfile};
+pub use net::Net;
+pub use partition::{Partition, PartitionId};
+pub use stream::{TcpListener, TcpStream};
+pub use trace::{DropReason, MessageKind, NetEvent, NetEventKind};
+pub use transport::{DatagramSocket, StreamListener, Transport};
+pub use typed::{FRAME_SIZE_MAX, Framed, Typed, decode, encode};

@@ -40,3 +40,7 @@ pub struct Chaos;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/storage.md")]
 pub struct StorageChapter;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/network.md")]
+pub struct NetworkChapter;

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod core;
 pub mod disk;
+pub mod net;
 pub mod sweep;
 
 use std::cmp::Reverse;

@@ -39,6 +39,9 @@ fn workloads() -> Vec<Workload> {
         ("sweep", bench::sweep::sweep_both),
         ("disk-random-write", || vec![bench::disk::random_write()]),
         ("disk-append", || vec![bench::disk::append()]),
+        ("pingpong", || vec![bench::net::pingpong()]),
+        ("broadcast", || vec![bench::net::broadcast()]),
+        ("seeds", || vec![bench::net::seeds()]),
     ]
 }
 

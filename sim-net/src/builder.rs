@@ -1,0 +1,349 @@
+//! [`NetBuilder`]: the network's configuration, validated when installed.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use detsim::{Sim, SimHandle};
+
+use crate::clog::Clogs;
+use crate::flight::Flights;
+use crate::slab::Slab;
+use crate::state::{Limits, Profiles, State};
+use crate::topology::Topology;
+use crate::{Latency, LinkProfile, Net, NetError};
+
+/// Configures the simulated network; [`NetBuilder::install`] validates
+/// everything and installs it in a world.
+///
+/// Names (nodes, zones, regions) are checked at install time, against the
+/// nodes the world has then; nodes added later are placed with
+/// [`Net::place`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use detsim::{Seed, Sim};
+/// use detsim_net::{Latency, LinkProfile, Net, NetError};
+///
+/// let mut sim = Sim::new(Seed::new(1));
+/// for name in ["a", "b", "c"] {
+///     sim.add_node(name, |_| async {}).unwrap();
+/// }
+/// let net = Net::builder()
+///     .default_link(LinkProfile::lan())
+///     .link("a", "b", LinkProfile::default().loss(0.1))
+///     .region("eu")
+///     .region("us")
+///     .zone("eu-1", "eu")
+///     .zone("us-1", "us")
+///     .place("a", "eu-1")
+///     .place("c", "us-1")
+///     .across_regions(LinkProfile::wan())
+///     .install(&mut sim)
+///     .unwrap();
+/// # let _ = net;
+///
+/// let mut other = Sim::new(Seed::new(1));
+/// other.add_node("a", |_| async {}).unwrap();
+/// let error = Net::builder().place("a", "mars-1").install(&mut other).unwrap_err();
+/// assert_eq!(error, NetError::UnknownZone("mars-1".into()));
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until installed"]
+pub struct NetBuilder {
+    default_link: LinkProfile,
+    loopback: LinkProfile,
+    links: Vec<(String, String, LinkProfile)>,
+    edges: Vec<(String, LinkProfile)>,
+    regions: Vec<String>,
+    zones: Vec<(String, String)>,
+    placements: Vec<(String, String)>,
+    zone_links: Vec<(String, String, LinkProfile)>,
+    region_links: Vec<(String, String, LinkProfile)>,
+    within_zone: Option<LinkProfile>,
+    within_region: Option<LinkProfile>,
+    across_regions: Option<LinkProfile>,
+    limits: Limits,
+}
+
+impl Default for NetBuilder {
+    fn default() -> NetBuilder {
+        NetBuilder {
+            default_link: LinkProfile::default(),
+            loopback: LinkProfile::default()
+                .latency(Latency::Constant(Duration::from_micros(10)))
+                .fifo(true),
+            links: Vec::new(),
+            edges: Vec::new(),
+            regions: Vec::new(),
+            zones: Vec::new(),
+            placements: Vec::new(),
+            zone_links: Vec::new(),
+            region_links: Vec::new(),
+            within_zone: None,
+            within_region: None,
+            across_regions: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl NetBuilder {
+    /// The profile of every link nothing else configures (default: a
+    /// perfect link with a constant 1 ms delay).
+    pub fn default_link(mut self, profile: LinkProfile) -> NetBuilder {
+        self.default_link = profile;
+        self
+    }
+
+    /// The profile of a node's link to itself (default: constant 10 µs,
+    /// FIFO). Partitions and clogs never affect it.
+    pub fn loopback(mut self, profile: LinkProfile) -> NetBuilder {
+        self.loopback = profile;
+        self
+    }
+
+    /// The profile of the directed link `from → to` (highest precedence).
+    pub fn link(mut self, from: &str, to: &str, profile: LinkProfile) -> NetBuilder {
+        self.links.push((from.into(), to.into(), profile));
+        self
+    }
+
+    /// The profile of both directions between `a` and `b`.
+    pub fn link_both(self, a: &str, b: &str, profile: LinkProfile) -> NetBuilder {
+        self.link(a, b, profile.clone()).link(b, a, profile)
+    }
+
+    /// An edge (uplink) profile: every link to and from `node` uses it
+    /// unless a link profile is set. Its intermittent schedule belongs to
+    /// the node: when it is down, all of the node's links are down.
+    pub fn edge(mut self, node: &str, profile: LinkProfile) -> NetBuilder {
+        self.edges.push((node.into(), profile));
+        self
+    }
+
+    /// Defines a region.
+    pub fn region(mut self, name: &str) -> NetBuilder {
+        self.regions.push(name.into());
+        self
+    }
+
+    /// Defines a zone in a region.
+    pub fn zone(mut self, name: &str, region: &str) -> NetBuilder {
+        self.zones.push((name.into(), region.into()));
+        self
+    }
+
+    /// Places a node in a zone.
+    pub fn place(mut self, node: &str, zone: &str) -> NetBuilder {
+        self.placements.push((node.into(), zone.into()));
+        self
+    }
+
+    /// The profile between two zones (both ways; `a == b`: within the zone).
+    pub fn zone_link(mut self, a: &str, b: &str, profile: LinkProfile) -> NetBuilder {
+        self.zone_links.push((a.into(), b.into(), profile));
+        self
+    }
+
+    /// The profile between two regions (both ways; `a == b`: across zones of the region).
+    pub fn region_link(mut self, a: &str, b: &str, profile: LinkProfile) -> NetBuilder {
+        self.region_links.push((a.into(), b.into(), profile));
+        self
+    }
+
+    /// The profile between two nodes of the same zone (a LAN).
+    pub fn within_zone(mut self, profile: LinkProfile) -> NetBuilder {
+        self.within_zone = Some(profile);
+        self
+    }
+
+    /// The profile between two zones of the same region.
+    pub fn within_region(mut self, profile: LinkProfile) -> NetBuilder {
+        self.within_region = Some(profile);
+        self
+    }
+
+    /// The profile between two regions (a WAN).
+    pub fn across_regions(mut self, profile: LinkProfile) -> NetBuilder {
+        self.across_regions = Some(profile);
+        self
+    }
+
+    /// The largest datagram, in bytes (default 65 507, UDP's).
+    pub fn datagram_size_max(mut self, bytes: usize) -> NetBuilder {
+        self.limits.datagram_size_max = bytes;
+        self
+    }
+
+    /// Datagrams a socket's inbox holds before arrivals are dropped (default 4096).
+    pub fn inbox_datagrams_max(mut self, count: usize) -> NetBuilder {
+        self.limits.inbox_datagrams_max = count;
+        self
+    }
+
+    /// Messages in flight at most; more fails the run loudly (default 1 000 000).
+    pub fn in_flight_max(mut self, count: usize) -> NetBuilder {
+        self.limits.in_flight_max = count;
+        self
+    }
+
+    /// How long a partition (or an undeliverable segment) may last before
+    /// a stream breaks with [`NetError::TimedOut`] (default 10 s).
+    pub fn stream_timeout(mut self, timeout: Duration) -> NetBuilder {
+        self.limits.stream_timeout = timeout;
+        self
+    }
+
+    /// How long a connection attempt may go unanswered (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> NetBuilder {
+        self.limits.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a stream waits before retransmitting a lost segment (default 200 ms).
+    pub fn retransmit_timeout(mut self, timeout: Duration) -> NetBuilder {
+        self.limits.retransmit_timeout = timeout;
+        self
+    }
+
+    /// Bytes a stream writer may have unread by its peer (default 256 KiB).
+    pub fn stream_window(mut self, bytes: usize) -> NetBuilder {
+        self.limits.stream_window = bytes;
+        self
+    }
+
+    /// Connections a listener queues before refusing more (default 128).
+    pub fn backlog_max(mut self, count: usize) -> NetBuilder {
+        self.limits.backlog_max = count;
+        self
+    }
+
+    /// Validates the configuration and installs the network in `sim`.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::InvalidConfig`] for a bad profile or limit (a
+    /// probability outside [0, 1], a NaN, a zero bandwidth or bound),
+    /// [`NetError::UnknownNode`], [`NetError::UnknownZone`],
+    /// [`NetError::UnknownRegion`] for names that do not exist, and
+    /// [`NetError::InvalidConfig`] if a network is already installed.
+    pub fn install(self, sim: &mut Sim) -> Result<Net, NetError> {
+        sim.enter(|handle| self.install_in(handle))
+    }
+
+    /// Like [`NetBuilder::install`], from inside a running world.
+    ///
+    /// # Errors
+    ///
+    /// As [`NetBuilder::install`].
+    pub fn install_in(self, handle: SimHandle) -> Result<Net, NetError> {
+        let state = self.build(handle)?;
+        let net = Net {
+            state: Rc::new(RefCell::new(state)),
+        };
+        handle
+            .install(Rc::new(net.clone()))
+            .map_err(|_| NetError::InvalidConfig("the network is already installed".into()))?;
+        Ok(net)
+    }
+
+    fn build(self, handle: SimHandle) -> Result<State, NetError> {
+        let limits = self.limits;
+        for (what, value) in [
+            ("datagram_size_max", limits.datagram_size_max),
+            ("inbox_datagrams_max", limits.inbox_datagrams_max),
+            ("in_flight_max", limits.in_flight_max),
+            ("stream_window", limits.stream_window),
+            ("backlog_max", limits.backlog_max),
+        ] {
+            if value == 0 {
+                return Err(NetError::InvalidConfig(format!(
+                    "{what} must be above zero"
+                )));
+            }
+        }
+        for (what, value) in [
+            ("stream_timeout", limits.stream_timeout),
+            ("connect_timeout", limits.connect_timeout),
+            ("retransmit_timeout", limits.retransmit_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(NetError::InvalidConfig(format!(
+                    "{what} must be above zero"
+                )));
+            }
+        }
+        let validated = |p: LinkProfile| p.validate().map(|()| Rc::new(p));
+        let mut state = State {
+            handle,
+            limits,
+            nodes: Vec::new(),
+            links: Vec::new(),
+            profiles: Profiles {
+                default: validated(self.default_link)?,
+                loopback: validated(self.loopback)?,
+                links: BTreeMap::new(),
+                generation: 0,
+            },
+            topology: Topology::default(),
+            rules: BTreeMap::new(),
+            partition_next: 1,
+            clogs: Clogs::default(),
+            flights: Flights::default(),
+            sockets: Slab::default(),
+            listeners: Slab::default(),
+            conns: BTreeMap::new(),
+            conn_next: 0,
+        };
+        for node in handle.nodes() {
+            let name = handle
+                .node_name(node)
+                .expect("the world lists its own nodes");
+            state.node_added(node, Rc::from(name));
+        }
+        let node = |name: &str| {
+            handle
+                .node(name)
+                .map_err(|_| NetError::UnknownNode(name.to_owned()))
+        };
+        for (from, to, profile) in self.links {
+            let key = (node(&from)?, node(&to)?);
+            state.profiles.links.insert(key, validated(profile)?);
+        }
+        for (name, profile) in self.edges {
+            let id = node(&name)?;
+            state.set_edge(id, Some(validated(profile)?));
+        }
+        for region in &self.regions {
+            state.topology.add_region(region)?;
+        }
+        for (zone, region) in &self.zones {
+            state.topology.add_zone(zone, region)?;
+        }
+        for (name, zone) in &self.placements {
+            let id = node(name)?;
+            let zone = state.topology.zone(zone)?;
+            state.topology.place(id, zone);
+        }
+        for (a, b, profile) in self.zone_links {
+            let (a, b) = (state.topology.zone(&a)?, state.topology.zone(&b)?);
+            state
+                .topology
+                .set_zone_pair(a, b, Some(validated(profile)?));
+        }
+        for (a, b, profile) in self.region_links {
+            let (a, b) = (state.topology.region(&a)?, state.topology.region(&b)?);
+            state
+                .topology
+                .set_region_pair(a, b, Some(validated(profile)?));
+        }
+        state.topology.within_zone = self.within_zone.map(validated).transpose()?;
+        state.topology.within_region = self.within_region.map(validated).transpose()?;
+        state.topology.across_regions = self.across_regions.map(validated).transpose()?;
+        Ok(state)
+    }
+}

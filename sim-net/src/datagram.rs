@@ -1,0 +1,308 @@
+//! Datagram sockets (UDP-like): unreliable, unordered messages of bytes.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::poll_fn;
+use std::task::{Poll, Waker};
+
+use crate::flight::{Flight, What};
+use crate::state::{EPHEMERAL_FIRST, State};
+use crate::trace::{self, DropReason};
+use crate::{Addr, Net, NetError, ToAddr};
+
+/// A datagram received: who sent it and its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Datagram {
+    /// The sender's address.
+    pub source: Addr,
+    /// The bytes (possibly corrupted by a Byzantine link).
+    pub payload: Vec<u8>,
+}
+
+pub(crate) struct SocketSlot {
+    pub(crate) addr: Addr,
+    pub(crate) inbox: VecDeque<Datagram>,
+    pub(crate) waker: Option<Waker>,
+    pub(crate) open: bool,
+}
+
+/// A datagram socket bound to a port of a node.
+///
+/// Sending never blocks: the datagram enters the link model, which may
+/// delay, lose, duplicate, reorder or corrupt it. Receiving waits for the
+/// next datagram in the socket's inbox (bounded: when full, arrivals are
+/// dropped, like a kernel buffer). One task receives on a socket at a time.
+///
+/// The socket belongs to the node of the task that bound it. When that node
+/// crashes the socket closes (its queued datagrams vanish, every operation
+/// returns [`NetError::Closed`]); datagrams it already sent stay in flight.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use detsim::{Seed, Sim};
+/// use detsim_net::{Net, UdpSocket};
+///
+/// let mut sim = Sim::new(Seed::new(1));
+/// Net::builder().install(&mut sim).unwrap();
+/// sim.add_node("server", |_| async {
+///     let socket = UdpSocket::bind(7000).unwrap();
+///     loop {
+///         let d = socket.recv().await.unwrap();
+///         socket.send_to(&d.payload, d.source).unwrap();
+///     }
+/// }).unwrap();
+/// let client = sim.add_node("client", |_| async {}).unwrap();
+/// let echoed = sim.run(async move {
+///     detsim::handle().spawn_on(client, async {
+///         let socket = UdpSocket::bind(0).unwrap();
+///         socket.send_to(b"ping", "server:7000").unwrap();
+///         let mut buf = [0u8; 16];
+///         let (n, from) = socket.recv_from(&mut buf).await.unwrap();
+///         (buf[..n].to_vec(), from.to_string())
+///     }).unwrap().await.unwrap()
+/// }).unwrap().value;
+/// assert_eq!(echoed, (b"ping".to_vec(), "server:7000".to_string()));
+/// ```
+pub struct UdpSocket {
+    net: Net,
+    slot: u32,
+    generation: u32,
+    addr: Addr,
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl UdpSocket {
+    /// Binds `port` (0: a free ephemeral port) on the calling task's node,
+    /// in the world's network.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::NotInstalled`], [`NetError::NotInNode`] from the test
+    /// harness, [`NetError::AddrInUse`].
+    pub fn bind(port: u16) -> Result<UdpSocket, NetError> {
+        Net::current()?.bind(port)
+    }
+
+    pub(crate) fn bind_in(net: &Net, port: u16) -> Result<UdpSocket, NetError> {
+        let node = detsim::current_node().ok_or(NetError::NotInNode)?;
+        let mut state = net.state.borrow_mut();
+        state.check_node(node)?;
+        let entry = &mut state.nodes[node.index()];
+        let port = if port == 0 {
+            let mut candidate = entry.ephemeral_next;
+            loop {
+                if !entry.udp.contains_key(&candidate) {
+                    break;
+                }
+                candidate = candidate.checked_add(1).unwrap_or(EPHEMERAL_FIRST);
+                if candidate == entry.ephemeral_next {
+                    return Err(NetError::AddrInUse(format!("{}:*", entry.name)));
+                }
+            }
+            entry.ephemeral_next = candidate.checked_add(1).unwrap_or(EPHEMERAL_FIRST);
+            candidate
+        } else {
+            port
+        };
+        if entry.udp.contains_key(&port) {
+            return Err(NetError::AddrInUse(format!("{}:{port}", entry.name)));
+        }
+        let addr = Addr::new(node, port);
+        let (slot, generation) = state.sockets.insert(SocketSlot {
+            addr,
+            inbox: VecDeque::new(),
+            waker: None,
+            open: true,
+        });
+        state.nodes[node.index()].udp.insert(port, slot);
+        Ok(UdpSocket {
+            net: net.clone(),
+            slot,
+            generation,
+            addr,
+        })
+    }
+
+    /// The address the socket is bound to.
+    pub fn local_addr(&self) -> Addr {
+        self.addr
+    }
+
+    /// Sends a datagram to `target`. Returns once the datagram is on the
+    /// wire; whether it arrives is the link model's decision.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::TooBig`] above the maximum datagram size,
+    /// [`NetError::UnknownNode`] for a node the world does not have,
+    /// [`NetError::InvalidAddr`] for malformed text, [`NetError::Closed`]
+    /// once the node crashed. A crashed or unreachable target is not an
+    /// error: the datagram is silently lost.
+    #[inline]
+    pub fn send_to(&self, payload: &[u8], target: impl ToAddr) -> Result<(), NetError> {
+        let target = target.to_addr()?;
+        let mut state = self.net.state.borrow_mut();
+        state.send_datagram(self.slot, self.generation, payload, target)
+    }
+
+    /// Waits for the next datagram and copies it into `buf`; a datagram
+    /// longer than `buf` is truncated (the rest is discarded, as with UDP).
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::Closed`] once the node crashed.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, Addr), NetError> {
+        let datagram = self.recv().await?;
+        let n = datagram.payload.len().min(buf.len());
+        buf[..n].copy_from_slice(&datagram.payload[..n]);
+        Ok((n, datagram.source))
+    }
+
+    /// Waits for the next datagram and returns it whole.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::Closed`] once the node crashed.
+    pub async fn recv(&self) -> Result<Datagram, NetError> {
+        poll_fn(|cx| {
+            let mut state = self.net.state.borrow_mut();
+            let Some(socket) = state.sockets.get_mut(self.slot, self.generation) else {
+                return Poll::Ready(Err(NetError::Closed));
+            };
+            if !socket.open {
+                return Poll::Ready(Err(NetError::Closed));
+            }
+            match socket.inbox.pop_front() {
+                Some(datagram) => Poll::Ready(Ok(datagram)),
+                None => {
+                    match &socket.waker {
+                        Some(waker) if waker.will_wake(cx.waker()) => {}
+                        _ => socket.waker = Some(cx.waker().clone()),
+                    }
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+
+    /// The next datagram if one is waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::Closed`] once the node crashed.
+    pub fn try_recv(&self) -> Result<Option<Datagram>, NetError> {
+        let mut state = self.net.state.borrow_mut();
+        match state.sockets.get_mut(self.slot, self.generation) {
+            Some(socket) if socket.open => Ok(socket.inbox.pop_front()),
+            _ => Err(NetError::Closed),
+        }
+    }
+}
+
+impl Drop for UdpSocket {
+    fn drop(&mut self) {
+        let Ok(mut state) = self.net.state.try_borrow_mut() else {
+            return;
+        };
+        if let Some(socket) = state.sockets.remove(self.slot, self.generation) {
+            let node = &mut state.nodes[socket.addr.node.index()];
+            if node.udp.get(&socket.addr.port) == Some(&self.slot) {
+                node.udp.remove(&socket.addr.port);
+            }
+        }
+    }
+}
+
+impl State {
+    #[inline]
+    pub(crate) fn send_datagram(
+        &mut self,
+        slot: u32,
+        generation: u32,
+        payload: &[u8],
+        target: Addr,
+    ) -> Result<(), NetError> {
+        let source = match self.sockets.get_mut(slot, generation) {
+            Some(socket) if socket.open => socket.addr,
+            _ => return Err(NetError::Closed),
+        };
+        if payload.len() > self.limits.datagram_size_max {
+            return Err(NetError::TooBig {
+                len: payload.len(),
+                max: self.limits.datagram_size_max,
+            });
+        }
+        self.check_node(target.node)?;
+        let now = self.now();
+        let flight = Flight {
+            source,
+            target,
+            what: What::Datagram,
+            conn: 0,
+            hash: trace::hash32(payload),
+            payload: payload.to_vec(),
+            cut_epoch: 0,
+            down_epoch: 0,
+            first_sent: now,
+            resend: false,
+        };
+        self.route(now, flight);
+        Ok(())
+    }
+
+    #[inline]
+    pub(crate) fn deliver_datagram(&mut self, f: Flight) {
+        let target = f.target;
+        let slot = self.nodes[target.node.index()]
+            .udp
+            .get(&target.port)
+            .copied();
+        let Some(slot) = slot else {
+            return self.emit(trace::DROP, f.tag(), Some(DropReason::NoSocket));
+        };
+        let inbox_max = self.limits.inbox_datagrams_max;
+        let full = self
+            .sockets
+            .slot_mut(slot)
+            .is_none_or(|s| s.inbox.len() >= inbox_max);
+        if full {
+            return self.emit(trace::DROP, f.tag(), Some(DropReason::InboxFull));
+        }
+        self.emit(trace::DELIVER, f.tag(), None);
+        let socket = self.sockets.slot_mut(slot).expect("checked above");
+        socket.inbox.push_back(Datagram {
+            source: f.source,
+            payload: f.payload,
+        });
+        // Keep the waker: the receiver usually polls again with the same
+        // one, and then needs no clone.
+        if let Some(waker) = &socket.waker {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Closes every datagram socket of a crashed node.
+    pub(crate) fn close_datagram_sockets(&mut self, node: detsim::NodeId) {
+        let mut ports: Vec<(u16, u32)> = self.nodes[node.index()].udp.drain().collect();
+        ports.sort_unstable();
+        for (_, slot) in ports {
+            if let Some(socket) = self.sockets.slot_mut(slot) {
+                socket.open = false;
+                socket.inbox.clear();
+                if let Some(waker) = socket.waker.take() {
+                    waker.wake();
+                }
+            }
+        }
+    }
+}
