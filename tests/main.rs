@@ -3,5 +3,6 @@
 mod core;
 mod disk;
 mod history;
+mod lb;
 mod net;
 mod sweep;

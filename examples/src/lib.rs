@@ -1,3 +1,4 @@
 //! Shared code of the runnable examples and of the `detsim-bench` benchmark.
 
 pub mod bench;
+pub mod lb;
