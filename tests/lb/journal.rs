@@ -48,9 +48,20 @@ fn acknowledged_records_survive_crashes() {
         assert_eq!(log.len(), 5);
         for pair in log.windows(2) {
             let (before, after) = (pair[0], pair[1]);
-            assert!(after.0 >= before.1, "seed {seed}: acknowledged {} recovered {}", before.1, after.0);
-            assert!(after.0 <= before.1 + 1, "seed {seed}: recovered more than was written");
+            assert!(
+                after.0 >= before.1,
+                "seed {seed}: acknowledged {} recovered {}",
+                before.1,
+                after.0
+            );
+            assert!(
+                after.0 <= before.1 + 1,
+                "seed {seed}: recovered more than was written"
+            );
         }
-        assert!(log.last().unwrap().1 > 10, "seed {seed}: the journal made progress");
+        assert!(
+            log.last().unwrap().1 > 10,
+            "seed {seed}: the journal made progress"
+        );
     }
 }

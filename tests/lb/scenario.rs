@@ -18,8 +18,16 @@ fn failover_keeps_availability_through_chaos_kong() {
     // of service and the load balancer's retries hide the in-flight losses.
     let kong = outcome().row("chaos kong");
     assert!(kong.stats.requests > 1000, "{kong:?}");
-    assert!(kong.stats.availability() >= 99.9, "{}", table(&outcome().rows));
-    assert_eq!(kong.healthy, (6, 9), "the zone's 3 backends of 9 left service");
+    assert!(
+        kong.stats.availability() >= 99.9,
+        "{}",
+        table(&outcome().rows)
+    );
+    assert_eq!(
+        kong.healthy,
+        (6, 9),
+        "the zone's 3 backends of 9 left service"
+    );
     let out: Vec<_> = outcome()
         .recorder
         .reactions
@@ -111,9 +119,16 @@ fn rising_load_adds_a_backend_per_zone_while_the_world_runs() {
     let o = outcome();
     assert_eq!(o.added_backends(), ["api-1a-3", "api-1b-3", "api-1c-3"]);
     let rises = &o.row("load rises").phase;
-    let added = o.recorder.reactions.iter().find(|r| r.what.starts_with("added"));
+    let added = o
+        .recorder
+        .reactions
+        .iter()
+        .find(|r| r.what.starts_with("added"));
     let added = added.expect("a scale-out").at;
-    assert!(added > rises.start && added < rises.end, "{added:?} outside {rises:?}");
+    assert!(
+        added > rises.start && added < rises.end,
+        "{added:?} outside {rises:?}"
+    );
     for name in o.added_backends() {
         let in_service = o
             .recorder
@@ -142,15 +157,25 @@ fn the_plot_is_an_svg_with_every_phase() {
     assert!(back.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(back.trim_end().ends_with("</svg>"));
     for phase in &o.phases {
-        assert!(back.contains(&format!(">{}</text>", phase.name)), "{}", phase.name);
+        assert!(
+            back.contains(&format!(">{}</text>", phase.name)),
+            "{}",
+            phase.name
+        );
     }
     for class in ["p50", "p99", "availability", "healthy-backends"] {
         assert!(back.contains(&format!("class=\"{class}\"")), "{class}");
     }
-    assert!(!back.contains("http://") || back.matches("http://").count() == 1, "no external resource");
+    assert!(
+        !back.contains("http://") || back.matches("http://").count() == 1,
+        "no external resource"
+    );
     let buckets = plot::series(o, Duration::from_secs(1));
     assert_eq!(buckets.len(), 28);
-    assert_eq!(buckets.iter().map(|b| b.stats.requests).sum::<u64>(), o.recorder.requests.len() as u64);
+    assert_eq!(
+        buckets.iter().map(|b| b.stats.requests).sum::<u64>(),
+        o.recorder.requests.len() as u64
+    );
 }
 
 #[test]

@@ -60,9 +60,7 @@ async fn control(ctx: NodeContext, shared: Rc<Shared>) {
             healthy,
         });
         let rate = match previous {
-            Some((at, count)) if now > at => {
-                (requests - count) as f64 / (now - at).as_secs_f64()
-            }
+            Some((at, count)) if now > at => (requests - count) as f64 / (now - at).as_secs_f64(),
             _ => 0.0,
         };
         previous = Some((now, requests));

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use detsim::{NodeContext, random, time};
 use detsim_net::{Addr, UdpSocket};
-use futures::channel::mpsc;
 use futures::StreamExt;
+use futures::channel::mpsc;
 
 use crate::lb::journal::Journal;
 use crate::lb::proto::{BACKEND_PORT, HEALTH_PORT, LB_ADMIN_PORT, Message, Status};

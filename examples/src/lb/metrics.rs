@@ -124,7 +124,10 @@ impl WindowStats {
     pub fn of(requests: &[RequestRecord], start: Duration, end: Duration) -> WindowStats {
         let mut latencies = Vec::new();
         let (mut count, mut retries) = (0, 0);
-        for r in requests.iter().filter(|r| r.start >= start && r.start < end) {
+        for r in requests
+            .iter()
+            .filter(|r| r.start >= start && r.start < end)
+        {
             count += 1;
             retries += u64::from(r.attempts.saturating_sub(1));
             if r.ok {
@@ -171,7 +174,7 @@ impl PhaseStats {
         phases
             .iter()
             .map(|phase| {
-                let samples = recorder
+                let mut samples = recorder
                     .fleet
                     .iter()
                     .filter(|s| s.at >= phase.start && s.at < phase.end);
@@ -183,7 +186,7 @@ impl PhaseStats {
                     phase: phase.clone(),
                     stats: WindowStats::of(&recorder.requests, phase.start, phase.end),
                     healthy: healthy.unwrap_or((0, 0)),
-                    registered: samples.last().map_or(0, |s| s.registered),
+                    registered: samples.next_back().map_or(0, |s| s.registered),
                 }
             })
             .collect()

@@ -76,7 +76,10 @@ fn escape(text: &str) -> String {
 /// Draws the run as an SVG document.
 pub fn svg(outcome: &Outcome) -> String {
     let buckets = series(outcome, Duration::from_secs(1));
-    let begin = outcome.phases.first().map_or(0.0, |p| p.start.as_secs_f64());
+    let begin = outcome
+        .phases
+        .first()
+        .map_or(0.0, |p| p.start.as_secs_f64());
     let end = outcome.phases.last().map_or(1.0, |p| p.end.as_secs_f64());
     let x = |t: f64| LEFT + (RIGHT - LEFT) * (t - begin) / (end - begin);
     let mut out = String::new();
@@ -95,7 +98,10 @@ pub fn svg(outcome: &Outcome) -> String {
         escape(&table(&outcome.rows)),
         escape(&outcome.plan.to_string())
     );
-    let _ = writeln!(out, r#"<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>"#);
+    let _ = writeln!(
+        out,
+        r#"<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>"#
+    );
     // Phase bands with their names.
     for (i, phase) in outcome.phases.iter().enumerate() {
         let (x0, x1) = (x(phase.start.as_secs_f64()), x(phase.end.as_secs_f64()));
@@ -143,11 +149,30 @@ pub fn svg(outcome: &Outcome) -> String {
         tick(&mut out, y_latency(ms), &format!("{ms:.0}"));
     }
     let point = |b: &Bucket, d: Option<Duration>| {
-        d.map(|d| (x(b.start.as_secs_f64() + 0.5), y_latency(d.as_secs_f64() * 1000.0)))
+        d.map(|d| {
+            (
+                x(b.start.as_secs_f64() + 0.5),
+                y_latency(d.as_secs_f64() * 1000.0),
+            )
+        })
     };
-    line(&mut out, buckets.iter().map(|b| point(b, b.stats.p50)), "#1f77b4", "p50");
-    line(&mut out, buckets.iter().map(|b| point(b, b.stats.p99)), "#d62728", "p99");
-    legend(&mut out, LATENCY.0, &[("p50", "#1f77b4"), ("p99", "#d62728")]);
+    line(
+        &mut out,
+        buckets.iter().map(|b| point(b, b.stats.p50)),
+        "#1f77b4",
+        "p50",
+    );
+    line(
+        &mut out,
+        buckets.iter().map(|b| point(b, b.stats.p99)),
+        "#d62728",
+        "p99",
+    );
+    legend(
+        &mut out,
+        LATENCY.0,
+        &[("p50", "#1f77b4"), ("p99", "#d62728")],
+    );
 
     // Availability, from the lowest tenth of a percent seen (at most 90%) to 100%.
     let lowest = buckets
@@ -163,8 +188,12 @@ pub fn svg(outcome: &Outcome) -> String {
         tick(&mut out, y_avail(pct), &format!("{pct:.0}"));
     }
     let points = buckets.iter().map(|b| {
-        (b.stats.requests > 0)
-            .then(|| (x(b.start.as_secs_f64() + 0.5), y_avail(b.stats.availability())))
+        (b.stats.requests > 0).then(|| {
+            (
+                x(b.start.as_secs_f64() + 0.5),
+                y_avail(b.stats.availability()),
+            )
+        })
     });
     line(&mut out, points, "#2ca02c", "availability");
 
@@ -199,7 +228,10 @@ pub fn svg(outcome: &Outcome) -> String {
         );
     }
     let points = buckets.iter().map(|b| {
-        Some((x(b.start.as_secs_f64() + 0.5), y_load(b.stats.requests as f64, load_max)))
+        Some((
+            x(b.start.as_secs_f64() + 0.5),
+            y_load(b.stats.requests as f64, load_max),
+        ))
     });
     line(&mut out, points, "#7f7f7f", "offered load");
     let step = |pick: fn((u32, u32)) -> u32| {
@@ -207,13 +239,26 @@ pub fn svg(outcome: &Outcome) -> String {
             .iter()
             .map(move |b| {
                 b.fleet.map(|f| {
-                    (x(b.start.as_secs_f64() + 1.0), y_load(f64::from(pick(f)), backends_max))
+                    (
+                        x(b.start.as_secs_f64() + 1.0),
+                        y_load(f64::from(pick(f)), backends_max),
+                    )
                 })
             })
             .collect::<Vec<_>>()
     };
-    line(&mut out, step(|f| f.0).into_iter(), "#9467bd", "healthy backends");
-    line(&mut out, step(|f| f.1).into_iter(), "#c5b0d5", "registered backends");
+    line(
+        &mut out,
+        step(|f| f.0).into_iter(),
+        "#9467bd",
+        "healthy backends",
+    );
+    line(
+        &mut out,
+        step(|f| f.1).into_iter(),
+        "#c5b0d5",
+        "registered backends",
+    );
     legend(
         &mut out,
         LOAD.0,
@@ -268,7 +313,10 @@ fn line(
         }
     }
     for segment in segments.iter().filter(|s| !s.is_empty()) {
-        let points: Vec<String> = segment.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+        let points: Vec<String> = segment
+            .iter()
+            .map(|(x, y)| format!("{x:.1},{y:.1}"))
+            .collect();
         let _ = writeln!(
             out,
             r#"<polyline class="{}" points="{}" fill="none" stroke="{color}" stroke-width="1.8"/>"#,

@@ -317,10 +317,16 @@ impl Scenario {
     ///
     /// With fewer than one backend per zone.
     pub fn plan(&self) -> Plan {
-        assert!(self.backends_per_zone >= 1, "the scenario needs a backend per zone");
+        assert!(
+            self.backends_per_zone >= 1,
+            "the scenario needs a backend per zone"
+        );
         let phases = self.phases();
         let at = |name: &str| {
-            let phase = phases.iter().find(|p| p.name == name).expect("a phase of the scenario");
+            let phase = phases
+                .iter()
+                .find(|p| p.name == name)
+                .expect("a phase of the scenario");
             (phase.start, Some(phase.end - phase.start))
         };
         let mut entries = Vec::new();
@@ -388,19 +394,23 @@ impl Scenario {
             recorder: RefCell::new(Recorder::default()),
         });
         let mut placements = vec![(LB.to_owned(), ZONES[0]), (AUTOSCALER.to_owned(), ZONES[0])];
-        sim.add_node(LB, balancer::init(shared.clone())).map_err(setup)?;
+        sim.add_node(LB, balancer::init(shared.clone()))
+            .map_err(setup)?;
         for i in 1..=self.tuning.clients {
             let name = format!("client-{i}");
-            sim.add_node(&name, client::init(shared.clone(), i)).map_err(setup)?;
+            sim.add_node(&name, client::init(shared.clone(), i))
+                .map_err(setup)?;
             placements.push((name, ZONES[0]));
         }
         for zone in ZONES {
             for name in self.initial_backends(zone) {
-                sim.add_node(&name, backend::init(shared.clone(), zone)).map_err(setup)?;
+                sim.add_node(&name, backend::init(shared.clone(), zone))
+                    .map_err(setup)?;
                 placements.push((name, zone));
             }
         }
-        sim.add_node(AUTOSCALER, autoscaler::init(shared.clone())).map_err(setup)?;
+        sim.add_node(AUTOSCALER, autoscaler::init(shared.clone()))
+            .map_err(setup)?;
         let mut net = Net::builder()
             .region(REGION)
             .within_zone(LinkProfile::lan())
@@ -429,7 +439,9 @@ impl Scenario {
             recorder,
             fingerprint: report.trace.fingerprint,
             steps: report.steps,
-            elapsed: report.elapsed.saturating_duration_since(time::Instant::ZERO),
+            elapsed: report
+                .elapsed
+                .saturating_duration_since(time::Instant::ZERO),
         })
     }
 
