@@ -44,3 +44,7 @@ pub struct StorageChapter;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/network.md")]
 pub struct NetworkChapter;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/load-balancer.md")]
+pub struct LoadBalancerChapter;
