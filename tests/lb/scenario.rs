@@ -206,3 +206,22 @@ fn the_plan_reads_in_plain_words() {
          t=22.000000s zone us-east-1b outage for 4s"
     );
 }
+
+#[test]
+fn failover_and_scale_out_hold_for_other_seeds() {
+    // Proves the story is not one lucky seed: for a few more seeds, no
+    // request is lost to any fault and the autoscaler adds a backend per zone.
+    for seed in [1, 2, 3] {
+        let o = short(seed).run().unwrap();
+        for row in &o.rows {
+            assert_eq!(
+                row.stats.availability(),
+                100.0,
+                "seed {seed}\n{}",
+                table(&o.rows)
+            );
+        }
+        assert_eq!(o.added_backends().len(), 3, "seed {seed}");
+        assert_eq!(o.row("chaos kong").healthy, (6, 9), "seed {seed}");
+    }
+}

@@ -18,6 +18,9 @@ use crate::lb::journal::Journal;
 use crate::lb::proto::{BACKEND_PORT, HEALTH_PORT, LB_ADMIN_PORT, Message, Status};
 use crate::lb::scenario::{LB, Shared};
 
+/// How often a registered backend registers again.
+const REGISTER_PERIOD: Duration = Duration::from_secs(5);
+
 /// One queued request.
 struct Work {
     id: u64,
@@ -49,17 +52,21 @@ async fn serve(ctx: NodeContext, shared: Rc<Shared>, zone: &'static str) {
     let requests = Rc::new(UdpSocket::bind(BACKEND_PORT).expect("the request port is free"));
     let health = UdpSocket::bind(HEALTH_PORT).expect("the health port is free");
 
-    // Health checks are answered at once: the process is up and reachable.
-    // (A slow disk is a gray failure that this check does not see.)
+    // Health checks are answered at once while the journal works: the
+    // process is up and reachable. (A slow disk is a gray failure that this
+    // check does not see.)
+    let failed = Rc::new(Cell::new(false));
+    let broken = failed.clone();
     ctx.spawn(async move {
         while let Ok(check) = health.recv().await {
-            if Message::decode(&check.payload) == Some(Message::HealthCheck) {
+            if !broken.get() && Message::decode(&check.payload) == Some(Message::HealthCheck) {
                 let _ = health.send_to(&Message::Healthy.encode(), check.source);
             }
         }
     });
 
-    // Register with the load balancer until it acknowledges.
+    // Register with the load balancer, and again every few seconds, so that
+    // a load balancer that lost its state learns its backends again.
     let register = Message::Register {
         name: name.clone(),
         zone: zone.to_owned(),
@@ -69,11 +76,17 @@ async fn serve(ctx: NodeContext, shared: Rc<Shared>, zone: &'static str) {
         let lb = Addr::resolve(&format!("{LB}:{LB_ADMIN_PORT}")).expect("the load balancer exists");
         loop {
             let _ = socket.send_to(&register.encode(), lb);
-            let reply = time::timeout(Duration::from_millis(500), socket.recv()).await;
-            if let Ok(Ok(d)) = reply {
-                if Message::decode(&d.payload) == Some(Message::Registered) {
-                    return;
+            let acknowledged = time::timeout(Duration::from_millis(500), async {
+                while let Ok(d) = socket.recv().await {
+                    if Message::decode(&d.payload) == Some(Message::Registered) {
+                        return true;
+                    }
                 }
+                false
+            })
+            .await;
+            if acknowledged == Ok(true) {
+                time::sleep(REGISTER_PERIOD).await;
             }
         }
     });
@@ -100,7 +113,10 @@ async fn serve(ctx: NodeContext, shared: Rc<Shared>, zone: &'static str) {
                 let status = match journal.append(&record).await {
                     Ok(()) => Status::Ok,
                     Err(e) => {
-                        tracing::warn!("journal append failed: {e}");
+                        // Fail-stop: never retry a failed sync; fail the
+                        // health checks until a restart recovers the journal.
+                        tracing::warn!("journal append failed: {e}; failing health checks");
+                        failed.set(true);
                         Status::Failed
                     }
                 };

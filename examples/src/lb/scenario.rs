@@ -173,6 +173,8 @@ impl Default for Scenario {
 /// Why a scenario could not run.
 #[derive(Debug)]
 pub enum ScenarioError {
+    /// A value of the scenario or its tuning is out of range.
+    Invalid(String),
     /// The world could not be set up (a network, disk or node error).
     Setup(String),
     /// The fault plan was rejected.
@@ -184,6 +186,7 @@ pub enum ScenarioError {
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ScenarioError::Invalid(message) => write!(f, "invalid scenario: {message}"),
             ScenarioError::Setup(message) => write!(f, "setting up the world: {message}"),
             ScenarioError::Plan(error) => write!(f, "{error}"),
             ScenarioError::Sim(failure) => write!(f, "{failure}"),
@@ -366,6 +369,81 @@ impl Scenario {
         Plan::new(entries)
     }
 
+    /// Checks every value.
+    ///
+    /// # Errors
+    ///
+    /// [`ScenarioError::Invalid`] naming the first value out of range: a
+    /// zero phase length, load, backend count, client count, attempt or try
+    /// count, timeout, interval or queue bound; a peak load below the base
+    /// load; an inverted service-time range; a slow-down below 1; too few
+    /// backends allowed for the initial fleet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use examples::lb::Scenario;
+    ///
+    /// assert!(Scenario::default().validate().is_ok());
+    /// let mut scenario = Scenario::default();
+    /// scenario.tuning.attempts = 0;
+    /// let error = scenario.validate().unwrap_err();
+    /// assert_eq!(error.to_string(), "invalid scenario: tuning.attempts must be at least 1");
+    /// ```
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        let t = &self.tuning;
+        let invalid = |what: &str| Err(ScenarioError::Invalid(what.to_owned()));
+        let counts = [
+            ("load_base", self.load_base),
+            ("backends_per_zone", self.backends_per_zone),
+            ("tuning.clients", t.clients),
+            ("tuning.attempts", t.attempts),
+            ("tuning.tries", t.tries),
+            ("tuning.healthy_threshold", t.healthy_threshold),
+            ("tuning.unhealthy_threshold", t.unhealthy_threshold),
+        ];
+        for (name, value) in counts {
+            if value == 0 {
+                return invalid(&format!("{name} must be at least 1"));
+            }
+        }
+        let durations = [
+            ("phase_length", self.phase_length),
+            ("tuning.attempt_timeout", t.attempt_timeout),
+            ("tuning.try_timeout", t.try_timeout),
+            ("tuning.health_interval", t.health_interval),
+            ("tuning.health_timeout", t.health_timeout),
+            ("tuning.scale_interval", t.scale_interval),
+        ];
+        for (name, value) in durations {
+            if value.is_zero() {
+                return invalid(&format!("{name} must be longer than zero"));
+            }
+        }
+        if self.load_peak < self.load_base {
+            return invalid("load_peak must be at least load_base");
+        }
+        if t.attempts > 16 {
+            return invalid("tuning.attempts must be at most 16");
+        }
+        if t.service_time.0 > t.service_time.1 {
+            return invalid("tuning.service_time: the minimum exceeds the maximum");
+        }
+        if t.queue_max == 0 {
+            return invalid("tuning.queue_max must be at least 1");
+        }
+        if !(self.disk_slowdown.is_finite() && self.disk_slowdown >= 1.0) {
+            return invalid("disk_slowdown must be a finite number of at least 1");
+        }
+        if !(t.scale_threshold.is_finite() && t.scale_threshold > 0.0) {
+            return invalid("tuning.scale_threshold must be a positive number");
+        }
+        if t.backends_max < self.backends_per_zone * ZONES.len() as u32 {
+            return invalid("tuning.backends_max is below the initial fleet");
+        }
+        Ok(())
+    }
+
     /// Runs the scenario in a quiet world of its seed.
     ///
     /// # Errors
@@ -381,10 +459,12 @@ impl Scenario {
     ///
     /// # Errors
     ///
-    /// [`ScenarioError::Setup`] if the world cannot be built (for instance a
-    /// zone without backends), [`ScenarioError::Plan`] if the plan is
+    /// [`ScenarioError::Invalid`] (see [`Scenario::validate`]),
+    /// [`ScenarioError::Setup`] if the world cannot be built (nodes of the
+    /// same names already in `sim`, for instance), [`ScenarioError::Plan`] if the plan is
     /// rejected, [`ScenarioError::Sim`] if the simulation fails.
     pub fn run_in(&self, mut sim: Sim) -> Result<Outcome, ScenarioError> {
+        self.validate()?;
         let shared = Rc::new(Shared {
             scenario: Scenario {
                 seed: sim.seed(),
