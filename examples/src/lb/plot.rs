@@ -170,7 +170,7 @@ pub fn svg(outcome: &Outcome) -> String {
     );
     legend(
         &mut out,
-        LATENCY.0,
+        LATENCY.1 - 22.0,
         &[("p50", "#1f77b4"), ("p99", "#d62728")],
     );
 
