@@ -9,6 +9,59 @@ use crate::net::Net;
 use crate::partition::{Partition, PartitionId};
 
 impl Net {
+    /// The world as a chaos generator sees it: every node, and the nodes of
+    /// each zone and region — pass it to [`detsim::Nemesis::plan`] so zone and
+    /// region outages (Chaos Kong) aim at real zones.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use detsim::{Nemesis, NemesisKind, Seed, Sim};
+    /// use detsim_net::Net;
+    ///
+    /// let mut sim = Sim::new(Seed::new(1));
+    /// for n in ["a", "b", "c"] {
+    ///     sim.add_node(n, |_| async {}).unwrap();
+    /// }
+    /// let net = Net::builder().region("eu").zone("z1", "eu").zone("z2", "eu")
+    ///     .place("a", "z1").place("b", "z1").place("c", "z2")
+    ///     .install(&mut sim).unwrap();
+    /// let topology = net.topology();
+    /// assert_eq!(topology.zones["z1"], ["a", "b"]);
+    /// assert_eq!(topology.regions["eu"], ["a", "b", "c"]);
+    /// let plan = Nemesis::default().kinds(&[NemesisKind::ZoneOutage]).plan(Seed::new(1), &topology);
+    /// sim.apply_plan(plan).unwrap();
+    /// ```
+    pub fn topology(&self) -> detsim::Topology {
+        let state = self.state.borrow();
+        let mut topology = detsim::Topology::default();
+        for (index, node) in state.nodes.iter().enumerate() {
+            topology.nodes.push(node.name.to_string());
+            let zone = state.topology.placement.get(index).copied().flatten();
+            if let Some(zone) = zone {
+                let (zone_name, region) = &state.topology.zones[zone];
+                topology
+                    .zones
+                    .entry(zone_name.to_string())
+                    .or_default()
+                    .push(node.name.to_string());
+                let region_name = &state.topology.regions[*region];
+                topology
+                    .regions
+                    .entry(region_name.to_string())
+                    .or_default()
+                    .push(node.name.to_string());
+            }
+        }
+        for (zone, _) in &state.topology.zones {
+            topology.zones.entry(zone.to_string()).or_default();
+        }
+        for region in &state.topology.regions {
+            topology.regions.entry(region.to_string()).or_default();
+        }
+        topology
+    }
+
     /// Checks a network fault of a plan before the run: zones and regions
     /// exist, the link change is valid. `None`: not a network fault.
     pub(crate) fn validate_plan_fault(&self, fault: &Fault) -> Option<Result<(), String>> {

@@ -5,8 +5,12 @@ use std::time::Duration;
 use detsim::{EventKind, Seed, Sim, Trace, TraceMode, time};
 
 fn recorded_run() -> Trace {
+    run_with(TraceMode::RECORD)
+}
+
+fn run_with(mode: TraceMode) -> Trace {
     let mut sim = Sim::builder(Seed::new(1))
-        .trace(TraceMode::RECORD)
+        .trace(mode)
         .quiet()
         .build()
         .unwrap();
@@ -92,21 +96,6 @@ fn traces_export_to_json_lines_and_read_back() {
 #[test]
 fn recording_does_not_change_the_fingerprint() {
     // The fingerprint covers the same events whether or not they are kept.
-    let fingerprint_only = {
-        let mut sim = Sim::builder(Seed::new(1)).quiet().build().unwrap();
-        sim.add_node("n2", |_| async {
-            time::sleep(Duration::from_millis(12)).await;
-            tracing::info!(key = 7, "hello from a node");
-            tracing::debug!("not in the trace: below INFO");
-        })
-        .unwrap();
-        sim.run(async {
-            time::sleep(Duration::from_millis(20)).await;
-            detsim::handle().crash("n2").unwrap();
-        })
-        .unwrap()
-        .trace
-        .fingerprint
-    };
+    let fingerprint_only = run_with(TraceMode::Fingerprint).fingerprint;
     assert_eq!(fingerprint_only, recorded_run().fingerprint);
 }

@@ -46,5 +46,9 @@ pub struct StorageChapter;
 pub struct NetworkChapter;
 
 #[cfg(doctest)]
+#[doc = include_str!("../../book/src/pingpong.md")]
+pub struct PingPong;
+
+#[cfg(doctest)]
 #[doc = include_str!("../../book/src/load-balancer.md")]
 pub struct LoadBalancerChapter;

@@ -96,23 +96,8 @@ impl NemesisKind {
         NemesisKind::DiskSlow,
     ];
 
-    /// The process and network kinds (no disk faults).
-    pub const PROCESS_AND_NETWORK: [NemesisKind; 14] = [
-        NemesisKind::Crash,
-        NemesisKind::Pause,
-        NemesisKind::ClockJump,
-        NemesisKind::ClockDrift,
-        NemesisKind::PartitionHalves,
-        NemesisKind::PartitionMajorityRing,
-        NemesisKind::PartitionBridge,
-        NemesisKind::Isolate,
-        NemesisKind::OneWay,
-        NemesisKind::PartialPartition,
-        NemesisKind::Clog,
-        NemesisKind::LatencySpike,
-        NemesisKind::ZoneOutage,
-        NemesisKind::RegionOutage,
-    ];
+    /// The process and network kinds (no disk faults): the first fourteen of [`NemesisKind::ALL`].
+    pub const PROCESS_AND_NETWORK: &'static [NemesisKind] = NemesisKind::ALL.split_at(14).0;
 
     fn takes_down(self) -> bool {
         matches!(
