@@ -5,4 +5,5 @@ mod disk;
 mod history;
 mod lb;
 mod net;
+mod raft;
 mod sweep;

@@ -3,3 +3,4 @@
 pub mod bench;
 pub mod lb;
 pub mod pingpong;
+pub mod raft;

@@ -52,3 +52,7 @@ pub struct PingPong;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/load-balancer.md")]
 pub struct LoadBalancerChapter;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/raft.md")]
+pub struct RaftChapter;
