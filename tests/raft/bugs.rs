@@ -1,16 +1,17 @@
-//! Each planted bug is found by a sweep, with a replay line and (for those
-//! found from a plan) a minimized plan. The seeds start where a release
-//! sweep from seed 0 first fails, to keep `cargo test` fast; `kv-sweep
-//! --bug NAME` shows the search from scratch.
+//! Each planted bug is found: its seed fails, with a replay line, and a
+//! stale read's plan is minimized. To keep `cargo test` fast, each test
+//! starts at the seed where a release sweep from seed 0 first fails (see the
+//! book's table); `kv-sweep --bug NAME` shows the search from scratch.
 
 use detsim::Sweep;
 use examples::raft::Bug;
 use examples::raft::cluster::{self, Options};
 
-/// Sweeps `seeds` seeds from `first` with `bug` planted; returns the report.
-fn sweep(bug: Bug, first: u64, seeds: u64, minimize: bool) -> detsim::SweepReport {
+/// Sweeps `seeds` seeds from `first` with `bug` planted on `nodes` nodes.
+fn sweep(bug: Bug, nodes: usize, first: u64, seeds: u64, minimize: bool) -> detsim::SweepReport {
     let options = Options {
         bug: Some(bug),
+        nodes,
         ..Options::default()
     };
     Sweep::new(&format!("raft_bug_{bug}"))
@@ -21,40 +22,101 @@ fn sweep(bug: Bug, first: u64, seeds: u64, minimize: bool) -> detsim::SweepRepor
         .progress(false)
         .minimize(minimize)
         .replay_command(format!(
-            "cargo run --release -p examples --bin kv-sweep -- --bug {bug}"
+            "cargo run --release -p examples --bin kv-sweep -- --nodes {nodes} --bug {bug}"
         ))
         .run(|case| cluster::run(case, &options))
         .unwrap()
 }
 
 #[test]
-fn stale_leader_reads_are_found_and_minimized() {
-    // Proves the sweep finds reads served by a deposed leader, reports a
-    // non-linearizable history, and shrinks the plan to a few faults.
-    let report = sweep(Bug::StaleLeaderRead, 0x45, 1, true);
+fn every_planted_bug_fails_its_first_seed() {
+    // Proves each bug is caught, and by which check: (bug, nodes, the first
+    // failing seed of a sweep from 0, what catches it).
+    let table = [
+        (
+            Bug::AckBeforeDurable,
+            5,
+            0x16,
+            "entries applied at an index are the same",
+        ),
+        (
+            Bug::VoteWithoutPersist,
+            5,
+            0x2d,
+            "entries applied at an index are the same",
+        ),
+        (
+            Bug::Figure8,
+            3,
+            0x169,
+            "committed entries are never truncated",
+        ),
+        (Bug::StaleLeaderRead, 5, 0x17, "the history is linearizable"),
+        (
+            Bug::SkipChecksum,
+            5,
+            0x11,
+            "entries applied at an index are the same",
+        ),
+        (
+            Bug::NoTruncate,
+            5,
+            0x1,
+            "entries applied at an index are the same",
+        ),
+    ];
+    for (bug, nodes, seed, check) in table {
+        let report = sweep(bug, nodes, seed, 1, false);
+        assert_eq!(report.failures.len(), 1, "{bug} passed seed {seed:#x}");
+        let failure = &report.failures[0];
+        assert!(
+            failure.failure.to_string().contains(check),
+            "{bug}: {report}"
+        );
+        assert!(failure.replay.contains(&format!("--bug {bug}")));
+    }
+}
+
+#[test]
+fn a_stale_read_is_minimized_to_a_few_faults() {
+    // Proves minimization: the failing plan shrinks, the failure stays the
+    // same, and the replay line imposes the saved plan.
+    let report = sweep(Bug::StaleLeaderRead, 5, 0x17, 1, true);
     let failure = &report.failures[0];
-    assert!(
-        failure.failure.to_string().contains("linearizable"),
-        "{report}"
-    );
     let minimized = failure.minimized.as_ref().expect("a minimized plan");
     let original = failure.failure.details().plan.as_ref().unwrap().len();
     assert!(minimized.len() < original, "{report}");
     assert!(
         failure
             .replay
-            .starts_with("SIM_SEED=0x0000000000000045 SIM_PLAN=")
+            .starts_with("SIM_SEED=0x0000000000000017 SIM_PLAN=")
     );
 }
 
 #[test]
-fn not_truncating_conflicts_is_found() {
-    // Proves kept conflicting entries make nodes apply different entries.
-    let report = sweep(Bug::NoTruncate, 0, 4, false);
-    assert!(!report.passed());
-    let text = report.failures[0].failure.to_string();
-    assert!(
-        text.contains("entries applied at an index are the same"),
-        "{report}"
-    );
+fn the_correct_store_passes_the_seeds_that_catch_the_bugs() {
+    // Proves the failures above come from the bugs: the same seeds pass
+    // without them.
+    for (nodes, seed) in [
+        (5, 0x16),
+        (5, 0x2d),
+        (3, 0x169),
+        (5, 0x17),
+        (5, 0x11),
+        (5, 0x1),
+    ] {
+        let options = Options {
+            nodes,
+            ..Options::default()
+        };
+        let report = Sweep::new("raft_bug_seeds_without_bugs")
+            .first_seed(seed)
+            .seeds(1)
+            .ignore_env()
+            .regressions(None)
+            .progress(false)
+            .run(|case| cluster::run(case, &options))
+            .unwrap();
+        report.assert_passed();
+    }
 }

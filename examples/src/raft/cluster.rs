@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use detsim::history::{Checker, CheckerOptions, KeyValue, KvInput, KvOutput, Recorder};
+use detsim::history::{
+    Checker, CheckerOptions, KeyValue, KvInput, KvOutput, Recorder, render_html,
+};
 use detsim::time::Instant;
 use detsim::{
     Case, Failure, Fault, Nemesis, NemesisKind, NodeContext, NodeState, Plan, PlanEntry, PollOrder,
@@ -107,7 +109,9 @@ pub fn nemesis(options: &Options) -> Nemesis {
         .max_down((options.nodes.max(1) - 1) / 2)
 }
 
-/// The seed's fault plan: the swarm's faults, plus, now and then, a power
+/// The seed's fault plan: the swarm's faults (data-destroying disk faults,
+/// corruption and latent sector errors, on at most a minority of the nodes:
+/// no replication survives more), plus, now and then, a power
 /// loss (a majority or all of the nodes crash at the same instant, as when a
 /// rack loses power), quick process restarts (a crash the supervisor
 /// restarts within a few hundred milliseconds), and crashes of whoever leads
@@ -115,6 +119,8 @@ pub fn nemesis(options: &Options) -> Nemesis {
 pub fn chaos(seed: Seed, options: &Options) -> Plan {
     let topology = topology(options.nodes);
     let mut entries = Vec::new();
+    let faulty_max = (options.nodes.max(1) - 1) / 2;
+    let mut rotten = std::collections::BTreeSet::new();
     for entry in Swarm::new(nemesis(options)).plan(seed, &topology).entries {
         // Two lasting disk faults of one kind on one node must not overlap:
         // the later one's undo would restore the state the earlier one set
@@ -128,6 +134,15 @@ pub fn chaos(seed: Seed, options: &Options) -> Plan {
         let lasting_disk = entry.fault.kind().starts_with("disk") && entry.duration.is_some();
         if lasting_disk && entries.iter().any(overlaps) {
             continue;
+        }
+        // Replication tolerates f faulty disks, not more: silent corruption
+        // and latent sector errors (data unreadable until rewritten) hit at
+        // most a minority of the nodes in a run.
+        if let Fault::DiskCorrupt { node, .. } | Fault::DiskReadErrors { node, .. } = &entry.fault {
+            if !rotten.contains(node) && rotten.len() >= faulty_max {
+                continue;
+            }
+            rotten.insert(node.clone());
         }
         entries.push(entry);
     }
@@ -437,6 +452,7 @@ pub fn run(case: &Case, options: &Options) -> Result<Report<Summary>, Failure> {
     });
 
     let liveness_within = options.liveness_within;
+    let (replay, seed) = (case.is_replay(), case.seed());
     let probe_id = options.clients as u64 + 1;
     let (probe_recorder, probe_addresses) = (recorder.clone(), addresses.clone());
     let body = async move {
@@ -488,6 +504,18 @@ pub fn run(case: &Case, options: &Options) -> Result<Report<Summary>, Failure> {
             },
         );
         let result = checker.check(&history);
+        if result.is_not_linearizable() && replay {
+            // A replay also draws the history, where the trace goes.
+            let dir = std::env::var_os("SIM_ARTIFACTS")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| std::env::temp_dir().join("detsim"));
+            let path = dir.join(format!("kv-history-{seed}.html"));
+            let html = render_html(checker.model(), &history, &result);
+            match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, html)) {
+                Ok(()) => eprintln!("the history is drawn in {}", path.display()),
+                Err(error) => eprintln!("cannot write {}: {error}", path.display()),
+            }
+        }
         if result.is_not_linearizable() {
             *verdict.borrow_mut() = Some(result.to_string());
             time::sleep(Duration::from_millis(1)).await;

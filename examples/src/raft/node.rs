@@ -12,8 +12,8 @@
 //! only for entries of the leader's own term (§5.4.2), check-quorum (a leader
 //! that cannot reach a majority steps down) and read-index reads (§6.4 of
 //! Ongaro's thesis). Plus one addition for disks that lose acknowledged data:
-//! a node in *amnesia* (see [`HardState::amnesia_term`]) neither votes nor
-//! campaigns until it holds an entry of a later term.
+//! a node in *amnesia* (see [`HardState::amnesia_term`]) votes as if it
+//! still held what it lost, and does not campaign until it has caught up.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -228,7 +228,15 @@ impl RaftNode {
 
     /// Whether the node is in amnesia (may not vote or campaign).
     pub fn in_amnesia(&self) -> bool {
-        self.hard.amnesia_term > 0 && self.log.last_term() <= self.hard.amnesia_term
+        (self.log.last_term(), self.log.last_index()) < self.acknowledged()
+    }
+
+    /// The most up-to-date position this node ever acknowledged: its log's
+    /// end, or what its disk lost (amnesia), whichever is later. Votes are
+    /// granted only to candidates at least this up to date.
+    fn acknowledged(&self) -> (u64, u64) {
+        let log = (self.log.last_term(), self.log.last_index());
+        log.max((self.hard.amnesia_term, self.hard.amnesia_index))
     }
 
     /// Takes what the driver must do now.
@@ -386,8 +394,7 @@ impl RaftNode {
     fn campaign(&mut self) {
         self.reset_election_timer();
         if self.in_amnesia() {
-            // It may have lost entries it acknowledged: its log cannot vouch
-            // for what is committed.
+            // Its log lacks entries it acknowledged: it cannot lead.
             return;
         }
         self.role = Role::Candidate;
@@ -414,7 +421,7 @@ impl RaftNode {
 
     fn on_request_vote(&mut self, from: NodeId, last_index: u64, last_term: u64) {
         let free = self.hard.voted_for.is_none_or(|v| v == from);
-        let granted = free && !self.in_amnesia() && self.log.is_behind(last_index, last_term);
+        let granted = free && (last_term, last_index) >= self.acknowledged();
         if granted {
             self.hard.voted_for = Some(from);
             if !self.config.bugs.has(Bug::VoteWithoutPersist) {
@@ -950,6 +957,7 @@ mod tests {
             term: 3,
             voted_for: None,
             amnesia_term: 0,
+            amnesia_index: 0,
         };
         let mut leader = RaftNode::new(config, hard, log, 1);
         for _ in 0..40 {
@@ -995,12 +1003,15 @@ mod tests {
     }
 
     #[test]
-    fn a_node_in_amnesia_neither_votes_nor_campaigns() {
-        // Proves the rule for disks that lost acknowledged entries.
+    fn a_node_in_amnesia_votes_as_if_it_had_not_forgotten() {
+        // Proves the rule for disks that lost acknowledged entries: no
+        // campaign, and votes only for candidates as up to date as what was
+        // acknowledged; catching up ends it.
         let hard = HardState {
             term: 5,
             voted_for: None,
-            amnesia_term: 5,
+            amnesia_term: 4,
+            amnesia_index: 3,
         };
         let mut node = RaftNode::new(Config::new(1, 3), hard, Log::default(), 3);
         for _ in 0..100 {
@@ -1008,30 +1019,38 @@ mod tests {
         }
         assert_eq!(node.role(), Role::Follower);
         node.take_ready();
-        node.step(RaftMessage {
-            from: 0,
+        let ask = |from, term, last_index, last_term| RaftMessage {
+            from,
             to: 1,
-            term: 6,
+            term,
             body: Body::RequestVote {
-                last_index: 0,
-                last_term: 0,
+                last_index,
+                last_term,
             },
-        });
-        let ready = node.take_ready();
-        assert_eq!(ready.messages[0].body, Body::Vote { granted: false });
-        // An entry of term 6 from a leader ends it.
+        };
+        node.step(ask(0, 6, 2, 4));
+        assert_eq!(
+            node.take_ready().messages[0].body,
+            Body::Vote { granted: false }
+        );
+        node.step(ask(2, 7, 3, 4));
+        assert_eq!(
+            node.take_ready().messages[0].body,
+            Body::Vote { granted: true }
+        );
+        let e = |index, term| Entry {
+            index,
+            term,
+            command: Command::Noop,
+        };
         node.step(RaftMessage {
-            from: 0,
+            from: 2,
             to: 1,
-            term: 6,
+            term: 7,
             body: Body::Append {
                 prev_index: 0,
                 prev_term: 0,
-                entries: vec![Entry {
-                    index: 1,
-                    term: 6,
-                    command: Command::Noop,
-                }],
+                entries: vec![e(1, 2), e(2, 4), e(3, 4)],
                 commit: 0,
                 read_round: 0,
             },
@@ -1055,6 +1074,7 @@ mod tests {
                 term: 3,
                 voted_for: None,
                 amnesia_term: 0,
+                amnesia_index: 0,
             };
             let mut node = RaftNode::new(config, hard, log, 5);
             node.step(RaftMessage {

@@ -330,6 +330,7 @@ mod tests {
                     term: 3,
                     voted_for: Some(1),
                     amnesia_term: 0,
+                    amnesia_index: 0,
                 };
                 disk.persist(Some(hard), None, &entries(1, 5, 3), true)
                     .await
@@ -367,6 +368,7 @@ mod tests {
                     term: 2,
                     voted_for: None,
                     amnesia_term: 0,
+                    amnesia_index: 0,
                 };
                 disk.persist(Some(hard), None, &entries(1, 50, 2), true)
                     .await
@@ -397,8 +399,9 @@ mod tests {
         let seen = seen.borrow();
         assert!(seen[1].lost_acknowledged);
         assert!(seen[1].scan.entries.len() < 50);
-        assert_eq!(seen[1].hard.amnesia_term, 2);
-        assert_eq!(seen[2].hard.amnesia_term, 2, "amnesia is durable");
+        let amnesia = |r: &Recovered| (r.hard.amnesia_term, r.hard.amnesia_index);
+        assert_eq!(amnesia(&seen[1]), (2, 50));
+        assert_eq!(amnesia(&seen[2]), (2, 50), "amnesia is durable");
         assert!(!seen[2].lost_acknowledged);
     }
 

@@ -109,7 +109,8 @@ where
     if recovered.lost_acknowledged {
         tracing::warn!(
             entries = recovered.scan.entries.len(),
-            amnesia_term = recovered.hard.amnesia_term,
+            acknowledged_term = recovered.hard.amnesia_term,
+            acknowledged_index = recovered.hard.amnesia_index,
             "the disk lost acknowledged entries: amnesia until caught up"
         );
     }

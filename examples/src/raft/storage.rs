@@ -47,10 +47,14 @@ pub struct HardState {
     pub term: u64,
     /// Whom it voted for in `term`.
     pub voted_for: Option<NodeId>,
-    /// The node lost entries it had acknowledged (its disk failed them) while
-    /// in this term: it must not vote or campaign until its log holds an
-    /// entry of a later term (0: no such loss).
+    /// The node lost entries it had acknowledged (its disk failed them): the
+    /// last acknowledged position was entry `amnesia_index` of term
+    /// `amnesia_term` (0, 0: no such loss). Until its log is at least that up
+    /// to date again, it votes only for candidates at least that up to date,
+    /// and does not campaign.
     pub amnesia_term: u64,
+    /// See `amnesia_term`.
+    pub amnesia_index: u64,
 }
 
 /// The state file's content.
@@ -239,7 +243,7 @@ pub struct Recovered {
 
 /// Combines the two files: the log's valid prefix must still hold the entry
 /// the state file says was durable; if it does not, acknowledged entries
-/// are gone and the node is in amnesia from its current term on.
+/// are gone and the node is in amnesia until it is that up to date again.
 pub fn recover(state: StateRecord, scan: LogScan) -> Recovered {
     let mut hard = state.hard;
     let holds = |index: u64| -> Option<u64> {
@@ -250,7 +254,9 @@ pub fn recover(state: StateRecord, scan: LogScan) -> Recovered {
     };
     let lost_acknowledged = holds(state.durable_index) != Some(state.durable_term);
     if lost_acknowledged {
-        hard.amnesia_term = hard.amnesia_term.max(hard.term);
+        let lost = (state.durable_term, state.durable_index);
+        let before = (hard.amnesia_term, hard.amnesia_index);
+        (hard.amnesia_term, hard.amnesia_index) = before.max(lost);
     }
     Recovered {
         hard,
@@ -333,6 +339,7 @@ mod tests {
                 term: 4,
                 voted_for: Some(2),
                 amnesia_term: 0,
+                amnesia_index: 0,
             },
             durable_index: 17,
             durable_term: 3,
@@ -359,6 +366,7 @@ mod tests {
                 term: 5,
                 voted_for: None,
                 amnesia_term: 0,
+                amnesia_index: 0,
             },
             durable_index: 3,
             durable_term: 2,
@@ -368,6 +376,6 @@ mod tests {
         assert_eq!(whole.hard.amnesia_term, 0);
         let short = recover(state, scan_log(&encode_entries(&entries[..2]), true));
         assert!(short.lost_acknowledged);
-        assert_eq!(short.hard.amnesia_term, 5);
+        assert_eq!((short.hard.amnesia_term, short.hard.amnesia_index), (2, 3));
     }
 }
