@@ -3,6 +3,7 @@
 mod core;
 mod disk;
 mod history;
+mod lb;
 mod net;
 mod raft;
 mod sweep;

@@ -1,5 +1,6 @@
 //! Shared code of the runnable examples and of the `detsim-bench` benchmark.
 
 pub mod bench;
+pub mod lb;
 pub mod pingpong;
 pub mod raft;

@@ -50,5 +50,9 @@ pub struct NetworkChapter;
 pub struct PingPong;
 
 #[cfg(doctest)]
+#[doc = include_str!("../../book/src/load-balancer.md")]
+pub struct LoadBalancerChapter;
+
+#[cfg(doctest)]
 #[doc = include_str!("../../book/src/raft.md")]
 pub struct RaftChapter;
