@@ -61,6 +61,8 @@ pub struct Disks {
     disks: RefCell<BTreeMap<NodeId, Rc<Disk>>>,
     /// Per node, the stream that picks what a plan's corruption hits.
     pub(crate) plan_rngs: RefCell<BTreeMap<NodeId, detsim::SimRng>>,
+    /// Per node and fault kind: active plan faults and the value before them.
+    pub(crate) plan_held: RefCell<BTreeMap<(NodeId, &'static str), (u32, crate::plan::Baseline)>>,
 }
 
 impl fmt::Debug for Disks {
@@ -110,6 +112,7 @@ impl Disks {
             config,
             disks: RefCell::default(),
             plan_rngs: RefCell::default(),
+            plan_held: RefCell::default(),
         });
         handle.install(disks.clone())?;
         Ok(disks)

@@ -9,6 +9,15 @@ use crate::fs::{Fs, Kind, ROOT};
 
 type PlanFault = detsim::Fault;
 
+/// What a disk fault of a plan changed, as it was before the first of
+/// overlapping faults of its kind.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Baseline {
+    Faults(crate::FaultConfig),
+    Capacity(u64),
+    Slow(u32),
+}
+
 impl Disks {
     /// Checks a disk fault of a plan: the node has a disk, the values are in range.
     pub(crate) fn validate_plan_fault(&self, fault: &PlanFault) -> Option<Result<(), String>> {
@@ -34,17 +43,13 @@ impl Disks {
         let disks = handle
             .extension::<Disks>()
             .ok_or("disks are not installed")?;
-        let restore_faults = |disks: std::rc::Rc<Disks>, previous| -> Option<Undo> {
-            Some(Box::new(move || {
-                let _ = disks.set_faults(id, previous);
-            }))
-        };
         match fault {
             PlanFault::DiskReadErrors { probability, .. }
             | PlanFault::DiskWriteErrors { probability, .. }
             | PlanFault::DiskFsyncErrors { probability, .. } => {
-                let previous = disk.state.borrow().faults;
-                let mut faults = previous;
+                let kind = fault.kind();
+                let current = disk.state.borrow().faults;
+                let mut faults = current;
                 match fault {
                     PlanFault::DiskReadErrors { .. } => {
                         faults.read_error_probability = *probability
@@ -55,7 +60,8 @@ impl Disks {
                     _ => faults.sync_error_probability = *probability,
                 }
                 disks.set_faults(id, faults).map_err(|e| e.to_string())?;
-                Ok(restore_faults(disks, previous))
+                self.hold(id, kind, Baseline::Faults(current));
+                Ok(Some(self.release(id, kind)))
             }
             PlanFault::DiskFull { .. } => {
                 let usage = disks.usage(id).map_err(|e| e.to_string())?;
@@ -63,17 +69,15 @@ impl Disks {
                 disks
                     .set_capacity(id, usage.used.max(1))
                     .map_err(|e| e.to_string())?;
-                Ok(Some(Box::new(move || {
-                    let _ = disks.set_capacity(id, usage.capacity);
-                })))
+                self.hold(id, "disk_full", Baseline::Capacity(usage.capacity));
+                Ok(Some(self.release(id, "disk_full")))
             }
             PlanFault::DiskSlow { factor, .. } => {
-                let previous = disk.state.borrow().slow;
+                let current = disk.state.borrow().slow;
                 let factor = factor.round().clamp(1.0, f64::from(u32::MAX)) as u32;
                 disks.set_slow(id, factor).map_err(|e| e.to_string())?;
-                Ok(Some(Box::new(move || {
-                    let _ = disks.set_slow(id, previous);
-                })))
+                self.hold(id, "disk_slow", Baseline::Slow(current));
+                Ok(Some(self.release(id, "disk_slow")))
             }
             PlanFault::DiskCorrupt { file, .. } => {
                 let (path, len, sector_size) = {
@@ -125,6 +129,58 @@ impl Disks {
             }
             _ => Err("not a disk fault".into()),
         }
+    }
+
+    /// Counts one more active fault of `kind` on `node`; the first one keeps
+    /// the value from before any of them, which the last one restores.
+    fn hold(&self, node: NodeId, kind: &'static str, before: Baseline) {
+        let mut held = self.plan_held.borrow_mut();
+        held.entry((node, kind)).or_insert((0, before)).0 += 1;
+    }
+
+    /// The undo of one fault of `kind`: when the last overlapping one ends,
+    /// the baseline comes back (not whatever an overlapping fault had set).
+    fn release(&self, node: NodeId, kind: &'static str) -> Undo {
+        let handle = self.handle();
+        Box::new(move || {
+            let Some(disks) = handle.extension::<Disks>() else {
+                return;
+            };
+            let restore = {
+                let mut held = disks.plan_held.borrow_mut();
+                let Some(entry) = held.get_mut(&(node, kind)) else {
+                    return;
+                };
+                entry.0 -= 1;
+                if entry.0 > 0 {
+                    return;
+                }
+                let baseline = entry.1;
+                held.remove(&(node, kind));
+                baseline
+            };
+            let _ = match restore {
+                Baseline::Faults(faults) => {
+                    // Restore only this kind's probability: others may be active.
+                    let Ok(disk) = disks.disk_of(node) else {
+                        return;
+                    };
+                    let mut now = disk.state.borrow().faults;
+                    match kind {
+                        "disk_read_errors" => {
+                            now.read_error_probability = faults.read_error_probability
+                        }
+                        "disk_write_errors" => {
+                            now.write_error_probability = faults.write_error_probability
+                        }
+                        _ => now.sync_error_probability = faults.sync_error_probability,
+                    }
+                    disks.set_faults(node, now)
+                }
+                Baseline::Capacity(capacity) => disks.set_capacity(node, capacity),
+                Baseline::Slow(factor) => disks.set_slow(node, factor),
+            };
+        })
     }
 
     /// The node's stream for plan decisions (which file and sector rot).

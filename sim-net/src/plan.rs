@@ -160,25 +160,46 @@ impl Net {
         })))
     }
 
-    /// Changes the link's profile; the undo restores the previous one.
+    /// Changes the link's profile; when the last of overlapping changes of
+    /// the link ends, the profile from before the first one comes back.
     fn change_link(
         &self,
         from: &str,
         to: &str,
         change: &LinkChange,
     ) -> Result<Option<Undo>, crate::NetError> {
+        let key = (self.node(from)?, self.node(to)?);
         let explicit = self
             .state
             .borrow()
             .profiles
             .links
-            .get(&(self.node(from)?, self.node(to)?))
+            .get(&key)
             .map(|p| (**p).clone());
         let current = self.link_profile(from, to)?;
         self.set_link(from, to, Some(changed(&current, change)))?;
+        self.state
+            .borrow_mut()
+            .plan_links
+            .entry(key)
+            .or_insert((0, explicit))
+            .0 += 1;
         let (net, from, to) = (self.clone(), from.to_owned(), to.to_owned());
         Ok(Some(Box::new(move || {
-            let _ = net.set_link(from.as_str(), to.as_str(), explicit);
+            let restore = {
+                let mut state = net.state.borrow_mut();
+                let Some(entry) = state.plan_links.get_mut(&key) else {
+                    return;
+                };
+                entry.0 -= 1;
+                if entry.0 > 0 {
+                    return;
+                }
+                state.plan_links.remove(&key).map(|(_, explicit)| explicit)
+            };
+            if let Some(explicit) = restore {
+                let _ = net.set_link(from.as_str(), to.as_str(), explicit);
+            }
         })))
     }
 }

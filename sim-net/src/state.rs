@@ -112,6 +112,9 @@ pub(crate) struct State {
     pub(crate) listeners: Slab<ListenerSlot>,
     pub(crate) conns: BTreeMap<u64, Conn>,
     pub(crate) conn_next: u64,
+    /// Per link, the plan's active link changes and the explicit profile
+    /// from before the first of them (restored when the last one ends).
+    pub(crate) plan_links: BTreeMap<(NodeId, NodeId), (u32, Option<LinkProfile>)>,
 }
 
 /// The world timer's callback: captures nothing, finds the network again.

@@ -87,6 +87,45 @@ fn write_errors_and_a_full_disk_hold_for_their_duration() {
 }
 
 #[test]
+fn overlapping_faults_of_one_kind_restore_the_baseline_when_the_last_ends() {
+    // Two overlapping full-disk faults (1–3 s and 1.5–3.5 s): full until 3.5 s, then space again.
+    let outcomes = sync_outcomes(Plan::new(vec![
+        entry(1000, Fault::DiskFull { node: "n1".into() }, 2000),
+        entry(1500, Fault::DiskFull { node: "n1".into() }, 2000),
+    ]));
+    assert_eq!(outcomes, ["0: ok", "1: full", "2: full", "3: ok", "4: ok"]);
+    // The same for fsync errors overlapping with different probabilities.
+    let outcomes = sync_outcomes(Plan::new(vec![
+        entry(
+            1000,
+            Fault::DiskFsyncErrors {
+                node: "n1".into(),
+                probability: 1.0,
+            },
+            1000,
+        ),
+        entry(
+            1200,
+            Fault::DiskFsyncErrors {
+                node: "n1".into(),
+                probability: 1.0,
+            },
+            2500,
+        ),
+    ]));
+    assert_eq!(
+        outcomes,
+        [
+            "0: ok",
+            "1: sync EIO",
+            "2: sync EIO",
+            "3: sync EIO",
+            "4: ok"
+        ]
+    );
+}
+
+#[test]
 fn a_slow_disk_multiplies_latency_until_undone() {
     // With 1 ms per write, a 10x slow disk from 1 s to 2 s makes the write at 1.5 s take 10 ms.
     let mut cfg = config();

@@ -194,6 +194,53 @@ fn a_latency_spike_from_a_plan_delays_one_link_until_undone() {
 }
 
 #[test]
+fn overlapping_link_changes_restore_the_original_profile_at_the_end() {
+    // +100 ms from 100 ms to 1.1 s, +300 ms from 300 ms to 700 ms: back to 1 ms only after both end.
+    let mut w = world(
+        1,
+        &NODES,
+        Net::builder().default_link(LinkProfile::default()),
+    );
+    let spike = |ms| Fault::Link {
+        from: "a".into(),
+        to: "b".into(),
+        change: LinkChange {
+            extra_latency: Some(Duration::from_millis(ms)),
+            ..LinkChange::default()
+        },
+    };
+    w.sim
+        .apply_plan(Plan::new(vec![
+            entry(100, spike(100), 1000),
+            entry(300, spike(300), 400),
+        ]))
+        .unwrap();
+    w.sim
+        .run(async {
+            sleep_ms(900).await;
+            send("a", "b", "late");
+            sleep_ms(600).await;
+            send("a", "b", "normal");
+            sleep_ms(100).await;
+        })
+        .unwrap();
+    let got: Vec<(String, u64)> = w
+        .log
+        .borrow()
+        .iter()
+        .map(|r| (r.short(), r.at.as_nanos() / 1_000_000))
+        .collect();
+    // At 0.9 s the second spike stacked on the first (1 + 100 + 300 ms) still holds: the first undo did not erase it.
+    assert_eq!(
+        got,
+        [
+            ("a->b:late".to_owned(), 1301),
+            ("a->b:normal".to_owned(), 1501)
+        ]
+    );
+}
+
+#[test]
 fn zone_outages_cut_the_zone_and_unknown_zones_are_rejected() {
     // A zone outage cuts its nodes from the rest; a plan naming a zone that does not exist is rejected.
     let builder = Net::builder()

@@ -128,9 +128,10 @@ impl fmt::Display for SweepReport {
                 }
                 if let Some(path) = &failure.minimized_path {
                     writeln!(f, "  saved:  {}", path.display())?;
+                    // With the minimized plan: the line to paste.
+                    writeln!(f, "  replay: {}", failure.replay)?;
                 }
             }
-            writeln!(f, "  replay: {}", failure.replay)?;
         }
         Ok(())
     }
