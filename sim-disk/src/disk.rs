@@ -62,7 +62,7 @@ pub struct Disks {
     /// Per node, the stream that picks what a plan's corruption hits.
     pub(crate) plan_rngs: RefCell<BTreeMap<NodeId, detsim::SimRng>>,
     /// Per node and fault kind: active plan faults and the value before them.
-    pub(crate) plan_held: RefCell<BTreeMap<(NodeId, &'static str), (u32, crate::plan::Baseline)>>,
+    pub(crate) plan_held: RefCell<crate::plan::Held>,
 }
 
 impl fmt::Debug for Disks {

@@ -9,6 +9,10 @@ use crate::fs::{Fs, Kind, ROOT};
 
 type PlanFault = detsim::Fault;
 
+/// Per node and fault kind: how many plan faults are active, and the value
+/// from before the first of them.
+pub(crate) type Held = std::collections::BTreeMap<(NodeId, &'static str), (u32, Baseline)>;
+
 /// What a disk fault of a plan changed, as it was before the first of
 /// overlapping faults of its kind.
 #[derive(Clone, Copy, Debug)]
