@@ -106,138 +106,92 @@ fn isolate_one_way_and_cut_links_cut_exactly_their_links() {
     assert_eq!(during, without(&["ab", "ba", "cd", "dc"]));
 }
 
-#[test]
-fn a_clogged_node_gets_its_traffic_late_when_the_clog_ends() {
-    // Traffic to and from a clogged node is held, then delivered at 1.1 s, when the plan unclogs it.
+/// Runs `plan` on a 1 ms network while `sends` (at ms, from, to, tag) go
+/// out; returns every delivery as (`from->to:tag`, arrival ms), in arrival order.
+fn deliveries(
+    plan: Vec<PlanEntry>,
+    sends: &[(u64, &'static str, &'static str, &'static str)],
+) -> Vec<(String, u64)> {
     let mut w = world(
         1,
         &NODES,
         Net::builder().default_link(LinkProfile::default()),
     );
+    w.sim.apply_plan(Plan::new(plan)).unwrap();
+    let sends = sends.to_vec();
     w.sim
-        .apply_plan(Plan::new(vec![entry(
-            100,
-            Fault::ClogNode { node: "b".into() },
-            1000,
-        )]))
-        .unwrap();
-    w.sim
-        .run(async {
-            sleep_ms(500).await;
-            send("a", "b", "held");
-            send("a", "c", "free");
+        .run(async move {
+            for (at, from, to, tag) in sends {
+                let now = detsim::handle().now().as_nanos() / 1_000_000;
+                sleep_ms(at.saturating_sub(now)).await;
+                send(from, to, tag);
+            }
             sleep_ms(1000).await;
         })
         .unwrap();
-    let got: Vec<(String, u64)> = w
-        .log
-        .borrow()
-        .iter()
+    let log = w.log.borrow();
+    log.iter()
         .map(|r| (r.short(), r.at.as_nanos() / 1_000_000))
-        .collect();
-    assert_eq!(
-        got,
-        [
-            ("a->c:free".to_owned(), 501),
-            ("a->b:held".to_owned(), 1100)
-        ]
-    );
+        .collect()
 }
 
-#[test]
-fn a_latency_spike_from_a_plan_delays_one_link_until_undone() {
-    // +200 ms on a -> b from 100 ms to 1.1 s; b -> a unaffected; back to 1 ms after.
-    let mut w = world(
-        1,
-        &NODES,
-        Net::builder().default_link(LinkProfile::default()),
-    );
-    let change = LinkChange {
-        extra_latency: Some(Duration::from_millis(200)),
-        ..LinkChange::default()
-    };
-    w.sim
-        .apply_plan(Plan::new(vec![entry(
-            100,
-            Fault::Link {
-                from: "a".into(),
-                to: "b".into(),
-                change,
-            },
-            1000,
-        )]))
-        .unwrap();
-    w.sim
-        .run(async {
-            sleep_ms(500).await;
-            send("a", "b", "slow");
-            send("b", "a", "fast");
-            sleep_ms(1000).await;
-            send("a", "b", "again");
-            sleep_ms(100).await;
-        })
-        .unwrap();
-    let got: Vec<(String, u64)> = w
-        .log
-        .borrow()
-        .iter()
-        .map(|r| (r.short(), r.at.as_nanos() / 1_000_000))
-        .collect();
-    assert_eq!(
-        got,
-        [
-            ("b->a:fast".to_owned(), 501),
-            ("a->b:slow".to_owned(), 701),
-            ("a->b:again".to_owned(), 1501)
-        ]
-    );
-}
-
-#[test]
-fn overlapping_link_changes_restore_the_original_profile_at_the_end() {
-    // +100 ms from 100 ms to 1.1 s, +300 ms from 300 ms to 700 ms: back to 1 ms only after both end.
-    let mut w = world(
-        1,
-        &NODES,
-        Net::builder().default_link(LinkProfile::default()),
-    );
-    let spike = |ms| Fault::Link {
+fn spike(ms: u64) -> Fault {
+    Fault::Link {
         from: "a".into(),
         to: "b".into(),
         change: LinkChange {
             extra_latency: Some(Duration::from_millis(ms)),
             ..LinkChange::default()
         },
-    };
-    w.sim
-        .apply_plan(Plan::new(vec![
-            entry(100, spike(100), 1000),
-            entry(300, spike(300), 400),
-        ]))
-        .unwrap();
-    w.sim
-        .run(async {
-            sleep_ms(900).await;
-            send("a", "b", "late");
-            sleep_ms(600).await;
-            send("a", "b", "normal");
-            sleep_ms(100).await;
-        })
-        .unwrap();
-    let got: Vec<(String, u64)> = w
-        .log
-        .borrow()
-        .iter()
-        .map(|r| (r.short(), r.at.as_nanos() / 1_000_000))
-        .collect();
-    // At 0.9 s the second spike stacked on the first (1 + 100 + 300 ms) still holds: the first undo did not erase it.
+    }
+}
+
+fn at(text: &str, ms: u64) -> (String, u64) {
+    (text.to_owned(), ms)
+}
+
+#[test]
+fn a_clogged_node_gets_its_traffic_late_when_the_clog_ends() {
+    // Traffic to and from a clogged node is held, then delivered at 1.1 s, when the plan unclogs it.
+    let got = deliveries(
+        vec![entry(100, Fault::ClogNode { node: "b".into() }, 1000)],
+        &[(500, "a", "b", "held"), (500, "a", "c", "free")],
+    );
+    assert_eq!(got, [at("a->c:free", 501), at("a->b:held", 1100)]);
+}
+
+#[test]
+fn a_latency_spike_from_a_plan_delays_one_link_until_undone() {
+    // +200 ms on a -> b from 100 ms to 1.1 s; b -> a unaffected; back to 1 ms after.
+    let got = deliveries(
+        vec![entry(100, spike(200), 1000)],
+        &[
+            (500, "a", "b", "slow"),
+            (500, "b", "a", "fast"),
+            (1500, "a", "b", "again"),
+        ],
+    );
     assert_eq!(
         got,
         [
-            ("a->b:late".to_owned(), 1301),
-            ("a->b:normal".to_owned(), 1501)
+            at("b->a:fast", 501),
+            at("a->b:slow", 701),
+            at("a->b:again", 1501)
         ]
     );
+}
+
+#[test]
+fn overlapping_link_changes_restore_the_original_profile_at_the_end() {
+    // +100 ms from 100 ms to 1.1 s, and +300 ms stacked on it from 300 ms to
+    // 700 ms: overlapping changes of one link hold until the last of them
+    // ends (at 0.9 s a datagram takes 1 + 100 + 300 ms), then the original
+    // 1 ms profile returns — not the one the second change found.
+    let got = deliveries(
+        vec![entry(100, spike(100), 1000), entry(300, spike(300), 400)],
+        &[(900, "a", "b", "late"), (1500, "a", "b", "normal")],
+    );
+    assert_eq!(got, [at("a->b:late", 1301), at("a->b:normal", 1501)]);
 }
 
 #[test]
