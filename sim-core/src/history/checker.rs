@@ -161,24 +161,7 @@ where
                 outcomes.push((index, outcome));
             }
         };
-        let outcomes = if threads == 1 {
-            work(&mut self.workspaces[0])
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = self.workspaces[..threads]
-                    .iter_mut()
-                    .map(|workspace| scope.spawn(|| work(workspace)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|handle| {
-                        handle
-                            .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    })
-                    .collect()
-            })
-        };
+        let outcomes = fan_out(&mut self.workspaces[..threads], work);
         combine(outcomes)
     }
 
@@ -223,24 +206,7 @@ where
                 results.push((index, combine(outcomes)));
             }
         };
-        let mut results = if threads == 1 {
-            work(&mut self.workspaces[0])
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = self.workspaces[..threads]
-                    .iter_mut()
-                    .map(|workspace| scope.spawn(|| work(workspace)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .flat_map(|handle| {
-                        handle
-                            .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    })
-                    .collect::<Vec<_>>()
-            })
-        };
+        let mut results = fan_out(&mut self.workspaces[..threads], work);
         results.sort_by_key(|(index, _)| *index);
         results.into_iter().map(|(_, result)| result).collect()
     }
@@ -250,6 +216,31 @@ where
             self.workspaces.push(Workspace::default());
         }
     }
+}
+
+/// Runs `work` on each workspace, one thread per workspace (none for just
+/// one), and concatenates the results in workspace order.
+fn fan_out<W: Send, R: Send>(
+    workspaces: &mut [W],
+    work: impl Fn(&mut W) -> Vec<R> + Sync,
+) -> Vec<R> {
+    if let [workspace] = workspaces {
+        return work(workspace);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = workspaces
+            .iter_mut()
+            .map(|workspace| scope.spawn(|| work(workspace)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// Checks `history` against `model` with the default [`CheckerOptions`].
