@@ -7,3 +7,4 @@ mod lb;
 mod net;
 mod raft;
 mod sweep;
+mod view;

@@ -289,6 +289,15 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_without_replay(f)?;
+        write!(f, "  replay: {}", self.0.replay)
+    }
+}
+
+impl Failure {
+    /// The report's lines up to (not including) the replay line, each ending
+    /// in a newline: a sweep report prints its own replay line after them.
+    pub(crate) fn fmt_without_replay(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.0;
         writeln!(f, "simulation failed")?;
         writeln!(f, "  seed:   {}", inner.seed)?;
@@ -306,7 +315,7 @@ impl fmt::Display for Failure {
                 writeln!(f, "          {entry}")?;
             }
         }
-        write!(f, "  replay: {}", inner.replay)
+        Ok(())
     }
 }
 

@@ -75,6 +75,7 @@ pub use sim::{AsNode, NodeContext, Report, Sim, SimBuilder, SimHandle, Timer};
 pub use sweep::{Case, SeedFailure, Shard, Sweep, SweepError, SweepReport};
 pub use task::{YieldNow, context, current_node, handle, spawn, yield_now};
 pub use trace::{
-    Detail, Divergence, Event, EventKind, Fingerprint, Trace, TraceMode, check_determinism,
+    Arrow, ArrowEnd, Detail, Divergence, Event, EventKind, FailureMark, Fingerprint, OpMark,
+    RunView, Trace, TraceMode, check_determinism,
 };
 pub use world::{Coverage, JoinError, JoinHandle, NodeId, NodeState, PollOrder, TaskId};

@@ -298,6 +298,7 @@ impl NetBuilder {
             listeners: Slab::default(),
             conns: BTreeMap::new(),
             conn_next: 0,
+            message_next: 0,
             plan_links: BTreeMap::new(),
         };
         for node in handle.nodes() {

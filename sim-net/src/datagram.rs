@@ -255,6 +255,7 @@ impl State {
             down_epoch: 0,
             first_sent: now,
             resend: false,
+            id: 0,
         };
         self.route(now, flight);
         Ok(())

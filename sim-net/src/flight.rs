@@ -60,6 +60,9 @@ pub(crate) struct Flight {
     pub(crate) first_sent: u64,
     /// Due for retransmission rather than delivery.
     pub(crate) resend: bool,
+    /// The message's number, from 1 in send order (0: not sent yet);
+    /// retransmissions, duplicates and replays keep it.
+    pub(crate) id: u64,
 }
 
 impl Flight {
@@ -70,6 +73,7 @@ impl Flight {
             kind: self.what.kind(),
             len: self.payload.len(),
             hash: self.hash,
+            id: self.id,
         }
     }
 }
@@ -171,6 +175,7 @@ mod tests {
             down_epoch: 0,
             first_sent: 0,
             resend: false,
+            id: 0,
         }
     }
 

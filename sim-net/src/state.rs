@@ -112,6 +112,8 @@ pub(crate) struct State {
     pub(crate) listeners: Slab<ListenerSlot>,
     pub(crate) conns: BTreeMap<u64, Conn>,
     pub(crate) conn_next: u64,
+    /// The number of the last message sent (trace ids, from 1).
+    pub(crate) message_next: u64,
     /// Per link, the plan's active link changes and the explicit profile
     /// from before the first of them (restored when the last one ends).
     pub(crate) plan_links: BTreeMap<(NodeId, NodeId), (u32, Option<LinkProfile>)>,
@@ -289,6 +291,10 @@ impl State {
     /// A message leaves its socket: the link model decides its fate.
     #[inline]
     pub(crate) fn route(&mut self, now: u64, mut f: Flight) {
+        if f.id == 0 {
+            self.message_next += 1;
+            f.id = self.message_next;
+        }
         self.emit(trace::SEND, f.tag(), None);
         let (s, d) = (f.source.node.index(), f.target.node.index());
         self.ensure_link(s, d, now);
@@ -573,6 +579,7 @@ impl Flight {
             down_epoch: self.down_epoch,
             first_sent: self.first_sent,
             resend: false,
+            id: self.id,
         }
     }
 }

@@ -871,5 +871,6 @@ fn control(source: Addr, target: Addr, what: What, conn: u64, now: u64) -> Fligh
         down_epoch: 0,
         first_sent: now,
         resend: false,
+        id: 0,
     }
 }

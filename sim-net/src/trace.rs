@@ -6,10 +6,14 @@
 //!
 //! | arg | content |
 //! |---|---|
-//! | 0 | source node index |
-//! | 1 | target node index |
+//! | 0 | source node index (low 32 bits), message id's low 32 bits << 32 |
+//! | 1 | target node index (low 32 bits), message id's high 32 bits << 32 |
 //! | 2 | source port, target port << 16, message kind << 32, drop reason << 40 |
 //! | 3 | payload length, payload hash << 32 |
+//!
+//! The message id numbers messages from 1 in send order; a retransmission,
+//! a duplicate and a Byzantine replay keep the id of the message they copy,
+//! so a viewer pairs each send with its delivery or drop.
 
 use std::fmt;
 
@@ -153,6 +157,7 @@ pub(crate) struct Tag {
     pub(crate) kind: MessageKind,
     pub(crate) len: usize,
     pub(crate) hash: u32,
+    pub(crate) id: u64,
 }
 
 /// Appends a `net.*` event; the text is only rendered when the trace is recorded.
@@ -173,8 +178,8 @@ pub(crate) fn emit(
         Some(tag.target.node),
         name,
         [
-            tag.source.node.index() as u64,
-            tag.target.node.index() as u64,
+            tag.source.node.index() as u64 & 0xffff_ffff | tag.id << 32,
+            tag.target.node.index() as u64 & 0xffff_ffff | tag.id >> 32 << 32,
             ports,
             payload,
         ],
@@ -277,6 +282,9 @@ pub struct NetEvent {
     pub len: u32,
     /// Payload hash.
     pub hash: u32,
+    /// The message's id: from 1 in send order; a retransmission, a
+    /// duplicate or a replay keeps the id of the message it copies.
+    pub id: u64,
 }
 
 impl NetEvent {
@@ -308,10 +316,15 @@ impl NetEvent {
             time: event.time,
             kind,
             message: MessageKind::from_code(ports >> 32 & 0xff)?,
-            source: format!("{}:{}", name_of(args[0]), ports & 0xffff),
-            target: format!("{}:{}", name_of(args[1]), ports >> 16 & 0xffff),
+            source: format!("{}:{}", name_of(args[0] & 0xffff_ffff), ports & 0xffff),
+            target: format!(
+                "{}:{}",
+                name_of(args[1] & 0xffff_ffff),
+                ports >> 16 & 0xffff
+            ),
             len: args[3] as u32,
             hash: (args[3] >> 32) as u32,
+            id: args[0] >> 32 | args[1] >> 32 << 32,
         })
     }
 

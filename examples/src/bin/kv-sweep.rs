@@ -46,6 +46,9 @@ struct Args {
     /// Do not minimize the fault plan of a failure.
     #[arg(long)]
     no_minimize: bool,
+    /// Seconds of chaos (faults from 1 s to this instant, then healed).
+    #[arg(long, default_value_t = 20)]
+    chaos_seconds: u64,
 }
 
 fn main() {
@@ -54,12 +57,16 @@ fn main() {
         nodes: args.nodes,
         clients: args.clients,
         bug: args.bug,
+        chaos_end: std::time::Duration::from_secs(args.chaos_seconds.max(2)),
         ..Options::default()
     };
     let mut command = format!(
         "cargo run --release -p examples --bin kv-sweep -- --nodes {} --clients {}",
         args.nodes, args.clients
     );
+    if args.chaos_seconds != 20 {
+        command.push_str(&format!(" --chaos-seconds {}", args.chaos_seconds));
+    }
     let name = match args.bug {
         Some(bug) => {
             command.push_str(&format!(" --bug {bug}"));

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo run --release -p examples --bin lb-zones -- --seed 0x2a
+//! cargo run --release -p examples --bin lb-zones -- --seed 0x2a --view lb.html  # and draw the run
 //! ```
 
 use std::path::PathBuf;
@@ -34,6 +35,9 @@ struct Args {
     /// One try per request: no failover in the load balancer, no client retries.
     #[arg(long)]
     no_retries: bool,
+    /// Record the trace and draw the run (the run viewer's HTML) here.
+    #[arg(long)]
+    view: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -58,7 +62,12 @@ fn main() -> ExitCode {
 
     #[allow(clippy::disallowed_methods)] // wall time of the whole run, outside the world
     let started = std::time::Instant::now();
-    let outcome = match scenario.run() {
+    let run = if args.view.is_some() {
+        scenario.run_recorded()
+    } else {
+        scenario.run()
+    };
+    let outcome = match run {
         Ok(outcome) => outcome,
         Err(e) => {
             eprintln!("lb-zones: {e}");
@@ -93,6 +102,20 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     println!("\nplot: {}", out.display());
+    if let Some(view) = &args.view {
+        let title = format!("lb-zones seed {}", outcome.seed);
+        let html = detsim::RunView::new(&outcome.trace)
+            .title(title)
+            .render_html();
+        if let Err(e) = std::fs::write(view, html) {
+            eprintln!(
+                "lb-zones: cannot write the picture to {}: {e}",
+                view.display()
+            );
+            return ExitCode::FAILURE;
+        }
+        println!("the run is drawn in {}", view.display());
+    }
     println!(
         "simulated {:.1}s in {:.2}s of wall time ({} steps); trace fingerprint {}",
         outcome.elapsed.as_secs_f64(),

@@ -6,7 +6,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use detsim::{Fault, Fingerprint, LinkChange, Plan, PlanEntry, Seed, Sim, time};
+use detsim::{Fault, Fingerprint, LinkChange, Plan, PlanEntry, Seed, Sim, Trace, TraceMode, time};
 use detsim_disk::{DiskConfig, Disks};
 use detsim_net::{Latency, LinkProfile, Net};
 
@@ -215,6 +215,9 @@ pub struct Outcome {
     pub recorder: Recorder,
     /// The trace fingerprint (equal for equal seeds).
     pub fingerprint: Fingerprint,
+    /// The run's trace: its events too if the world recorded them
+    /// ([`Scenario::run_recorded`]).
+    pub trace: Trace,
     /// Steps the world took.
     pub steps: u64,
     /// Virtual time at the end.
@@ -454,6 +457,21 @@ impl Scenario {
         self.run_in(sim)
     }
 
+    /// Runs the scenario in a quiet world of its seed that keeps its trace,
+    /// for the run viewer ([`detsim::RunView`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Scenario::run_in`].
+    pub fn run_recorded(&self) -> Result<Outcome, ScenarioError> {
+        let sim = Sim::builder(self.seed)
+            .quiet()
+            .trace(TraceMode::RECORD)
+            .build()
+            .map_err(setup)?;
+        self.run_in(sim)
+    }
+
     /// Runs the scenario in `sim` (a fresh world; its seed wins over
     /// [`Scenario::seed`]).
     ///
@@ -518,6 +536,7 @@ impl Scenario {
             phases,
             recorder,
             fingerprint: report.trace.fingerprint,
+            trace: report.trace,
             steps: report.steps,
             elapsed: report
                 .elapsed

@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use detsim::history::{
-    Checker, CheckerOptions, KeyValue, KvInput, KvOutput, Recorder, render_html,
+    Checker, CheckerOptions, KeyValue, KvInput, KvOutput, Model, Recorder, render_html,
 };
 use detsim::time::Instant;
 use detsim::{
@@ -375,7 +375,9 @@ pub fn run(case: &Case, options: &Options) -> Result<Report<Summary>, Failure> {
         })
         .expect("unique node names");
     }
-    let recorder: Recorder<Input, Output> = Recorder::default();
+    let recorder: Recorder<Input, Output> = Recorder::default().describe_with(|input, output| {
+        KeyValue::<String, u64>::default().describe_operation(input, output)
+    });
     let stop = Rc::new(Cell::new(false));
     let client_options = ClientOptions::default();
     for client in 1..=options.clients as u64 {

@@ -1,6 +1,7 @@
 //! The recorder clients write their operations to.
 
 use std::cell::RefCell;
+use std::fmt::{self, Debug};
 use std::rc::Rc;
 
 use super::recorded::check_operation;
@@ -11,6 +12,37 @@ use crate::time::Instant;
 fn true_now(api: &'static str) -> Instant {
     crate::world::with_world(api, |w| w.now())
 }
+
+/// Adds a `history.*` event to the trace of the running world: the numbers
+/// (operation, client) are fingerprinted; the label is only rendered when
+/// the trace is recorded.
+#[track_caller]
+fn emit(
+    api: &'static str,
+    name: &'static str,
+    op: OpId,
+    client: u64,
+    label: impl FnOnce() -> String,
+) {
+    crate::world::with_world(api, |w| {
+        let detail = if w.recording() {
+            label()
+        } else {
+            String::new()
+        };
+        w.emit(
+            w.current_node(),
+            crate::trace::EventKind::Ext {
+                name: name.into(),
+                args: [op.index() as u64, client, 0, 0],
+                detail: crate::trace::Detail(detail),
+            },
+        );
+    });
+}
+
+/// How a recorder words an operation in the trace.
+type Describer<I, O> = Rc<dyn Fn(&I, Option<&O>) -> String>;
 
 /// Where the clients of a simulated test record what they asked and what they saw.
 ///
@@ -35,15 +67,24 @@ fn true_now(api: &'static str) -> Instant {
 /// recorder.ok_at(read, RegisterOutput::Read(3), t(25));
 /// assert_eq!(recorder.history().len(), 2);
 /// ```
-#[derive(Debug)]
 pub struct Recorder<I, O> {
     history: Rc<RefCell<History<I, O>>>,
+    describe: Option<Describer<I, O>>,
+}
+
+impl<I: Debug, O: Debug> Debug for Recorder<I, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recorder")
+            .field("history", &self.history)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<I, O> Clone for Recorder<I, O> {
     fn clone(&self) -> Self {
         Recorder {
             history: Rc::clone(&self.history),
+            describe: self.describe.clone(),
         }
     }
 }
@@ -52,11 +93,32 @@ impl<I, O> Default for Recorder<I, O> {
     fn default() -> Self {
         Recorder {
             history: Rc::new(RefCell::new(History::default())),
+            describe: None,
         }
     }
 }
 
 impl<I, O> Recorder<I, O> {
+    /// Words operations with `describe` (usually the model's
+    /// [`describe_operation`](super::Model::describe_operation)) in the
+    /// trace's `history.*` events, which the run viewer draws; the default is
+    /// the input's and output's `Debug` form.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use detsim::history::{KeyValue, KvInput, KvOutput, Model, Recorder};
+    ///
+    /// let model = KeyValue::<&str, u64>::default();
+    /// let recorder: Recorder<KvInput<&str, u64>, KvOutput<u64>> =
+    ///     Recorder::default().describe_with(move |input, output| model.describe_operation(input, output));
+    /// # let _ = recorder;
+    /// ```
+    pub fn describe_with(mut self, describe: impl Fn(&I, Option<&O>) -> String + 'static) -> Self {
+        self.describe = Some(Rc::new(describe));
+        self
+    }
+
     /// Records that `client` called an operation with `input` at `at`.
     ///
     /// Returns the id to complete it with.
@@ -107,9 +169,39 @@ impl<I, O> Recorder<I, O> {
     /// # Panics
     ///
     /// Panics outside a simulation (use [`Recorder::invoke_at`] there).
+    ///
+    /// In a world, the call is also a `history.invoke` event of the trace
+    /// (args: operation, client), on the calling node.
     #[track_caller]
-    pub fn invoke(&self, client: u64, input: I) -> OpId {
-        self.invoke_at(client, input, true_now("Recorder::invoke"))
+    pub fn invoke(&self, client: u64, input: I) -> OpId
+    where
+        I: Debug,
+        O: Debug,
+    {
+        let op = self.invoke_at(client, input, true_now("Recorder::invoke"));
+        self.emit_op("Recorder::invoke", "history.invoke", op);
+        op
+    }
+
+    /// Emits `history.<name>` for an operation, worded with its output if it has one.
+    #[track_caller]
+    fn emit_op(&self, api: &'static str, name: &'static str, op: OpId)
+    where
+        I: Debug,
+        O: Debug,
+    {
+        let history = self.history.borrow();
+        let Some(operation) = history.operations().get(op.index()) else {
+            return;
+        };
+        let client = operation.client;
+        emit(api, name, op, client, || match &self.describe {
+            Some(describe) => describe(&operation.input, operation.output()),
+            None => match operation.output() {
+                Some(output) => format!("{:?} → {output:?}", operation.input),
+                None => format!("{:?}", operation.input),
+            },
+        });
     }
 
     /// Records that `op` took effect and returned `output` now (true virtual time).
@@ -118,8 +210,13 @@ impl<I, O> Recorder<I, O> {
     ///
     /// As [`Recorder::ok_at`], and outside a simulation.
     #[track_caller]
-    pub fn ok(&self, op: OpId, output: O) {
+    pub fn ok(&self, op: OpId, output: O)
+    where
+        I: Debug,
+        O: Debug,
+    {
         self.ok_at(op, output, true_now("Recorder::ok"));
+        self.emit_op("Recorder::ok", "history.ok", op);
     }
 
     /// Records that `op` definitely did not take effect, learnt now.
@@ -128,8 +225,13 @@ impl<I, O> Recorder<I, O> {
     ///
     /// As [`Recorder::ok_at`], and outside a simulation.
     #[track_caller]
-    pub fn fail(&self, op: OpId) {
+    pub fn fail(&self, op: OpId)
+    where
+        I: Debug,
+        O: Debug,
+    {
         self.fail_at(op, true_now("Recorder::fail"));
+        self.emit_op("Recorder::fail", "history.fail", op);
     }
 
     /// Records that the client gave up on `op` now without knowing its outcome.
@@ -138,8 +240,13 @@ impl<I, O> Recorder<I, O> {
     ///
     /// As [`Recorder::ok_at`], and outside a simulation.
     #[track_caller]
-    pub fn unknown(&self, op: OpId) {
+    pub fn unknown(&self, op: OpId)
+    where
+        I: Debug,
+        O: Debug,
+    {
         self.unknown_at(op, true_now("Recorder::unknown"));
+        self.emit_op("Recorder::unknown", "history.unknown", op);
     }
 
     /// A copy of the history so far; operations still pending have an unknown outcome.

@@ -11,6 +11,8 @@ pub struct Case {
     pub(crate) seed: Seed,
     pub(crate) plan: Option<Plan>,
     pub(crate) replay: bool,
+    /// Keep the trace, quietly: the sweep re-runs a failure so to tell its story.
+    pub(crate) record: bool,
     pub(crate) replay_command: String,
 }
 
@@ -22,6 +24,7 @@ impl Case {
             seed,
             plan,
             replay: false,
+            record: false,
             replay_command: format!("SIM_SEED={seed} {}", crate::error::default_command()),
         }
     }
@@ -44,6 +47,8 @@ impl Case {
         let builder = SimBuilder::new(self.seed).replay(self.replay_command.clone());
         if self.replay {
             builder.trace(TraceMode::RECORD)
+        } else if self.record {
+            builder.quiet().trace(TraceMode::RECORD)
         } else {
             builder.quiet()
         }

@@ -2,6 +2,7 @@
 //! machines, remember failing seeds, replay one exactly, and minimize the
 //! fault plan of a failure.
 
+mod artifacts;
 mod case;
 mod env;
 mod minimize;

@@ -25,6 +25,11 @@ pub struct SeedFailure {
     pub minimized_path: Option<PathBuf>,
     /// The command line that replays the failure (with the minimized plan when there is one).
     pub replay: String,
+    /// The last events before the failure, one line each (time, node, what
+    /// happened), from a recorded run of the seed; empty if it could not be recorded.
+    pub timeline: Vec<String>,
+    /// The picture of the recorded run (the run viewer's HTML), if written.
+    pub view: Option<PathBuf>,
 }
 
 /// The outcome of a sweep: seeds run, failures (sorted by seed position),
@@ -80,6 +85,7 @@ impl SweepReport {
     #[track_caller]
     pub fn assert_passed(&self) {
         assert!(self.passed(), "{self}");
+        eprint!("{self}");
     }
 }
 
@@ -119,7 +125,7 @@ impl fmt::Display for SweepReport {
         }
         for failure in &self.failures {
             writeln!(f)?;
-            writeln!(f, "{}", failure.failure)?;
+            super::artifacts::FailureBody(&failure.failure).fmt(f)?;
             if let Some(plan) = &failure.minimized {
                 let original = failure.failure.details().plan.as_ref().map_or(0, Plan::len);
                 writeln!(f, "  minimized plan: {} of {original} faults", plan.len())?;
@@ -128,8 +134,21 @@ impl fmt::Display for SweepReport {
                 }
                 if let Some(path) = &failure.minimized_path {
                     writeln!(f, "  saved:  {}", path.display())?;
-                    // With the minimized plan: the line to paste.
-                    writeln!(f, "  replay: {}", failure.replay)?;
+                }
+            }
+            // One line to paste: with the minimized plan when there is one.
+            writeln!(f, "  replay: {}", failure.replay)?;
+            if let Some(view) = &failure.view {
+                writeln!(f, "  picture: {}", view.display())?;
+            }
+            if !failure.timeline.is_empty() {
+                writeln!(
+                    f,
+                    "  the last {} events before the failure:",
+                    failure.timeline.len()
+                )?;
+                for line in &failure.timeline {
+                    writeln!(f, "    {line}")?;
                 }
             }
         }

@@ -11,7 +11,7 @@ use super::case::Case;
 use super::env::{Env, Shard, SweepError};
 use super::progress::Progress;
 use super::report::{SeedFailure, SweepReport};
-use super::{minimize, regressions};
+use super::{artifacts, minimize, regressions};
 use crate::error::{Cause, Failure, FailureInner};
 use crate::fault::Plan;
 use crate::time::Instant;
@@ -222,20 +222,20 @@ impl Sweep {
 
     fn case(&self, seed: Seed, plan: Option<Plan>, replay: bool, command: &str) -> Case {
         let plan_part = match &plan {
-            Some(_) => format!(" SIM_PLAN={}", self.plan_path(seed).display()),
+            Some(plan) => format!(" SIM_PLAN={}", self.plan_path(seed, plan).display()),
             None => String::new(),
         };
         Case {
             seed,
             plan,
             replay,
+            record: false,
             replay_command: format!("SIM_SEED={seed}{plan_part} {command}"),
         }
     }
 
-    fn plan_path(&self, seed: Seed) -> PathBuf {
-        self.artifacts
-            .join(format!("{}-{seed}.plan.json", self.name))
+    fn plan_path(&self, seed: Seed, plan: &Plan) -> PathBuf {
+        artifacts::plan_path(&self.artifacts, &self.name, seed, plan)
     }
 
     fn run_seeds<T, F>(
@@ -381,7 +381,7 @@ impl Sweep {
             // Only a test that applies the plan it is given can be minimized.
             if reproduces(&plan) {
                 let (small, _runs) = minimize::minimize(&plan, reproduces);
-                let path = self.plan_path(seed);
+                let path = self.plan_path(seed, &small);
                 match small.save(&path) {
                     Ok(()) => minimized_path = Some(path),
                     Err(e) => eprintln!(
@@ -396,12 +396,52 @@ impl Sweep {
             Some(path) => format!("SIM_SEED={seed} SIM_PLAN={} {command}", path.display()),
             None => format!("SIM_SEED={seed} {command}"),
         };
+        let (timeline, view) = self.record_story(&failure, minimized.as_ref(), command, test);
         SeedFailure {
             seed,
             failure,
             minimized,
             minimized_path,
             replay,
+            timeline,
+            view,
+        }
+    }
+
+    /// Runs a failing seed once more with its trace kept (with the minimized
+    /// plan if there is one), for the report's timeline and the picture.
+    fn record_story<T, F>(
+        &self,
+        failure: &Failure,
+        minimized: Option<&Plan>,
+        command: &str,
+        test: &F,
+    ) -> (Vec<String>, Option<PathBuf>)
+    where
+        F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
+    {
+        let seed = failure.seed();
+        let plan = minimized
+            .cloned()
+            .or_else(|| failure.details().plan.clone());
+        let mut case = self.case(seed, plan, false, command);
+        case.record = true;
+        let Err(recorded) = run_case_full(test, &case) else {
+            return (Vec::new(), None);
+        };
+        let trace = recorded.trace();
+        if trace.events.is_empty() {
+            return (Vec::new(), None);
+        }
+        let timeline = artifacts::timeline(trace, artifacts::TIMELINE_LINES_MAX);
+        let stem = format!("{}-{seed}", self.name);
+        let title = format!("{} seed {seed}", self.name);
+        match artifacts::write_trace_and_view(&self.artifacts, &stem, &title, trace) {
+            Ok((_, view)) => (timeline, Some(view)),
+            Err(e) => {
+                eprintln!("detsim: cannot write the picture of seed {seed}: {e}");
+                (timeline, None)
+            }
         }
     }
 
@@ -430,6 +470,17 @@ impl Sweep {
         F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
     {
         let mut progress = Progress::new(&self.name, 1, false);
+        if let Some(plan) = &plan {
+            // The replay line names the plan by its content; make sure it is there.
+            let path = self.plan_path(seed, plan);
+            if !path.exists() {
+                if let Err(e) =
+                    std::fs::create_dir_all(&self.artifacts).and_then(|()| plan.save(&path))
+                {
+                    eprintln!("detsim: cannot save the plan to {}: {e}", path.display());
+                }
+            }
+        }
         let case = self.case(seed, plan, true, command);
         eprintln!("sweep {}: replaying seed {seed}", self.name);
         let outcome = run_case_full(test, &case);
@@ -450,30 +501,40 @@ impl Sweep {
                 )
             }
         };
-        let path = self
-            .artifacts
-            .join(format!("{}-{seed}.trace.jsonl", self.name));
-        let written = std::fs::create_dir_all(&self.artifacts)
-            .and_then(|()| std::fs::File::create(&path))
-            .and_then(|file| trace.write_json_lines(std::io::BufWriter::new(file)));
-        match written {
-            Ok(()) => eprintln!(
-                "sweep {}: {} events, fingerprint {}, trace written to {}",
-                self.name,
-                trace.count,
-                trace.fingerprint,
-                path.display()
+        let stem = format!("{}-{seed}", self.name);
+        let title = format!("{} seed {seed}", self.name);
+        let mut view = None;
+        match artifacts::write_trace_and_view(&self.artifacts, &stem, &title, &trace) {
+            Ok((trace_path, view_path)) => {
+                eprintln!(
+                    "sweep {}: {} events, fingerprint {}, trace written to {}",
+                    self.name,
+                    trace.count,
+                    trace.fingerprint,
+                    trace_path.display()
+                );
+                eprintln!(
+                    "sweep {}: the run is drawn in {}",
+                    self.name,
+                    view_path.display()
+                );
+                view = Some(view_path);
+            }
+            Err(e) => eprintln!(
+                "detsim: cannot write the trace and its picture to {}: {e}",
+                self.artifacts.display()
             ),
-            Err(e) => eprintln!("detsim: cannot write the trace to {}: {e}", path.display()),
         }
         progress.finish();
         let failures = failure
             .map(|failure| SeedFailure {
                 seed,
-                replay: format!("SIM_SEED={seed} {command}"),
+                replay: failure.replay().to_owned(),
+                timeline: artifacts::timeline(failure.trace(), artifacts::TIMELINE_LINES_MAX),
                 failure,
                 minimized: None,
                 minimized_path: None,
+                view,
             })
             .into_iter()
             .collect();

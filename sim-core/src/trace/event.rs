@@ -90,19 +90,22 @@ pub enum EventKind {
     },
     /// A plan entry was applied.
     Fault {
-        /// The entry's index in the plan.
+        /// The entry's index in the plan (`entry` in JSON: `index` is the event's).
+        #[serde(rename = "entry")]
         index: u64,
         /// The entry in plain words.
         fault: String,
     },
     /// A plan entry's duration ended and the fault was undone.
     FaultEnd {
-        /// The entry's index in the plan.
+        /// The entry's index in the plan (`entry` in JSON: `index` is the event's).
+        #[serde(rename = "entry")]
         index: u64,
     },
     /// A plan entry could not be applied at its time (the run goes on).
     FaultSkipped {
-        /// The entry's index in the plan.
+        /// The entry's index in the plan (`entry` in JSON: `index` is the event's).
+        #[serde(rename = "entry")]
         index: u64,
         /// Why.
         reason: String,
@@ -111,6 +114,11 @@ pub enum EventKind {
     Buggify {
         /// `file:line:column` of the site.
         site: String,
+    },
+    /// The run failed here: the last event of a failed run.
+    Failure {
+        /// The cause, as the failure report words it.
+        cause: String,
     },
     /// An event of an extension (network, disk, …).
     Ext {
@@ -194,6 +202,7 @@ impl fmt::Display for EventKind {
                 write!(f, "fault #{index} skipped: {reason}")
             }
             EventKind::Buggify { site } => write!(f, "buggify fired at {site}"),
+            EventKind::Failure { cause } => write!(f, "failed: {cause}"),
             EventKind::Ext { name, args, detail } => {
                 if detail.0.is_empty() {
                     write!(f, "{name} {args:?}")

@@ -3,6 +3,7 @@
 mod check;
 mod event;
 mod subscriber;
+mod view;
 
 use std::fmt;
 use std::hash::Hasher;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use check::{Divergence, check_determinism};
 pub use event::{Detail, Event, EventKind};
 pub(crate) use subscriber::{ConsoleLevel, dispatch};
+pub use view::{Arrow, ArrowEnd, FailureMark, OpMark, RunView};
 
 use crate::time::Instant;
 use crate::world::NodeId;
@@ -171,6 +173,33 @@ impl Trace {
             out.write_all(b"\n")?;
         }
         Ok(())
+    }
+
+    /// Reads a trace written by [`Trace::write_json_lines`]: its events, and
+    /// the node names from their `node_added` events (the fingerprint is not
+    /// in the file: it stays the default).
+    ///
+    /// # Errors
+    ///
+    /// Names the first line that is not an event.
+    pub fn from_json_lines(input: &str) -> Result<Trace, String> {
+        let events = Trace::read_json_lines(input)?;
+        let mut node_names: Vec<String> = Vec::new();
+        for event in &events {
+            if let (EventKind::NodeAdded { name }, Some(node)) = (&event.kind, event.node) {
+                if node_names.len() <= node.index() {
+                    node_names.resize(node.index() + 1, "?".to_owned());
+                }
+                node_names[node.index()].clone_from(name);
+            }
+        }
+        Ok(Trace {
+            fingerprint: Fingerprint::default(),
+            count: events.len() as u64,
+            events,
+            truncated: false,
+            node_names,
+        })
     }
 
     /// Reads events written by [`Trace::write_json_lines`].

@@ -55,7 +55,7 @@ impl ConsoleLevel {
         }
     }
 
-    fn allows(self, level: Level) -> bool {
+    pub(crate) fn allows(self, level: Level) -> bool {
         self.0.is_some_and(|max| level <= max)
     }
 }

@@ -3,7 +3,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::{NodeState, World};
+use super::{NodeId, NodeState, World};
 use crate::extension::{FaultOutcome, Undo};
 use crate::fault::{Fault, Plan, PlanError};
 use crate::time::Instant;
@@ -93,9 +93,29 @@ impl World {
         Ok(())
     }
 
+    /// Prints a plan event on the console, between the logs, when it shows `INFO`.
+    fn console_fault(&self, what: std::fmt::Arguments<'_>) {
+        if self.console.allows(tracing::Level::INFO) {
+            eprintln!("t={} sim FAULT {what}", self.now());
+        }
+    }
+
+    /// Prints a node's crash, restart, pause or resume on the console, when it shows `INFO`.
+    pub(crate) fn console_node(&self, node: NodeId, what: &str) {
+        if self.console.allows(tracing::Level::INFO) {
+            eprintln!("t={} {} NODE {what}", self.now(), self.node_name(node));
+        }
+    }
+
     fn apply_entry(&self, index: u64, fault: &Fault, text: &str, duration: Option<Duration>) {
         match self.apply_fault(fault) {
             Ok(undo) => {
+                // The entry's words start with its time, which the line already shows.
+                let words = text
+                    .split_once(' ')
+                    .filter(|(at, _)| at.starts_with("t="))
+                    .map_or(text, |(_, rest)| rest);
+                self.console_fault(format_args!("#{index} applied: {words}"));
                 self.emit(
                     None,
                     EventKind::Fault {
@@ -109,13 +129,19 @@ impl World {
                         self.now().saturating_add(duration),
                         None,
                         Box::new(move || {
-                            handle.with(|w| w.emit(None, EventKind::FaultEnd { index }));
+                            handle.with(|w| {
+                                w.console_fault(format_args!("#{index} ended"));
+                                w.emit(None, EventKind::FaultEnd { index });
+                            });
                             undo();
                         }),
                     );
                 }
             }
-            Err(reason) => self.emit(None, EventKind::FaultSkipped { index, reason }),
+            Err(reason) => {
+                self.console_fault(format_args!("#{index} skipped: {reason}"));
+                self.emit(None, EventKind::FaultSkipped { index, reason });
+            }
         }
     }
 

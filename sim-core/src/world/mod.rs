@@ -549,6 +549,7 @@ impl World {
             self.paused.set(self.paused.get() - 1);
         }
         self.emit(Some(node), EventKind::Crash);
+        self.console_node(node, "crashed");
         let dropped: Vec<task::BoxTask> = {
             let mut tasks = self.tasks.borrow_mut();
             let mut dropped = Vec::new();
@@ -576,6 +577,7 @@ impl World {
         self.require_state(node, "restart", &[NodeState::Crashed])?;
         self.nodes.borrow_mut()[node.index()].state = NodeState::Running;
         self.emit(Some(node), EventKind::Restart);
+        self.console_node(node, "restarted");
         self.notify(node, NodeEvent::Restart);
         self.start_node(node);
         Ok(())
@@ -586,6 +588,7 @@ impl World {
         self.nodes.borrow_mut()[node.index()].state = NodeState::Paused;
         self.paused.set(self.paused.get() + 1);
         self.emit(Some(node), EventKind::Pause);
+        self.console_node(node, "paused");
         self.notify(node, NodeEvent::Pause);
         Ok(())
     }
@@ -601,6 +604,7 @@ impl World {
         self.paused.set(self.paused.get() - 1);
         self.ready.borrow_mut().extend(parked);
         self.emit(Some(node), EventKind::Resume);
+        self.console_node(node, "resumed");
         self.notify(node, NodeEvent::Resume);
         Ok(())
     }
@@ -934,6 +938,13 @@ impl World {
 
     pub(crate) fn failure(&self, cause: Cause, node: Option<NodeId>) -> Failure {
         let seed = self.config.seed;
+        // The failure's instant ends the trace, so a viewer can mark it.
+        self.emit(
+            node,
+            EventKind::Failure {
+                cause: cause.to_string(),
+            },
+        );
         Failure::new(FailureInner {
             seed,
             time: self.now.get(),
