@@ -81,3 +81,47 @@ fn the_picture_of_a_linearizable_history_highlights_nothing() {
     assert!(!html.contains("class=\"op unplaced\"") && !html.contains("class=\"op linearized\""));
     assert!(!html.contains("<pre class=\"report\">"));
 }
+
+#[test]
+fn the_picture_explains_the_counterexample_and_dashes_assumed_operations() {
+    // Proves an unknown-outcome write the search applied is drawn apart from completed ones, times read in their unit, and the failure is put in words.
+    use detsim::history::{Register, RegisterInput as In, RegisterOutput as Out};
+
+    use super::timed_out;
+
+    let history = history(vec![
+        ok(1, In::Write(1), Out::Written, 0, 10),
+        timed_out(2, In::Write(2), 15, 25),
+        ok(1, In::Read, Out::Read(2), 20, 30),
+        ok(1, In::Read, Out::Read(1), 40, 1_500),
+    ]);
+    let model = Register::new(0);
+    let result = check(&model, &history);
+    assert!(result.is_not_linearizable());
+    let html = render_html(&model, &history, &result);
+    assert!(html.contains("4 operations in 1 partition: <b>not linearizable</b>"));
+    assert!(html.contains("partition 0: all operations (4 operations)"));
+    assert!(
+        html.contains("<g class=\"op assumed\"><title>op 1, client 2: write(2) → ?\ncalled at t=15 ns, gave up at t=25 ns, outcome unknown\noutcome unknown — assumed applied here, #2, state after: 2</title>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<g class=\"op linearized\"><title>op 0, client 1: write(1)\ncalled at t=0 ns"
+        )
+    );
+    assert!(html.contains("returned ok at t=1.5 µs"));
+    let explain = html
+        .split("<p class=\"explain\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next())
+        .expect("the counterexample is explained");
+    assert_eq!(
+        explain,
+        "read() → 1 (op 3, client 1) called at t=40 ns, returned ok at t=1.5 µs: the last operation \
+         to complete before it was called was read() → 2 (op 2, client 1, returned at t=30 ns); the \
+         last change of the state to complete before it was called was write(1) (op 0, client 1, \
+         returned at t=10 ns); after the linearized operations the state is 2; the model forbids it \
+         in that state, and no operation overlaps it in time."
+    );
+}

@@ -11,9 +11,6 @@ use super::{
 
 const LANE_HEIGHT: u64 = 26;
 const BAR_HEIGHT: u64 = 20;
-const TICK_WIDTH: u64 = 120;
-/// The width of a label character, to shorten labels that would overflow their bar.
-const CHAR_WIDTH: u64 = 6;
 const LEFT_MARGIN: u64 = 90;
 
 /// Renders `history` and its `result` as a self-contained HTML page (inline CSS and
@@ -72,19 +69,30 @@ pub fn render_html<M: Model>(
     };
     let _ = writeln!(
         page,
-        "<p class=\"verdict {}\">{} operations in {} partitions: <b>{verdict}</b></p>",
+        "<p class=\"verdict {}\">{} in {}: <b>{verdict}</b></p>",
         verdict.replace(' ', "-"),
-        history.len(),
-        parts.len()
+        plural(history.len(), "operation"),
+        plural(parts.len(), "partition")
     );
+    if let Some(counterexample) = result.counterexample() {
+        let _ = writeln!(
+            page,
+            "<p class=\"explain\">{}</p>",
+            escape(&explain(model, history, counterexample))
+        );
+    }
     page.push_str(
         "<p class=\"legend\"><span class=\"key linearized\">linearized prefix (numbered)</span> ",
+    );
+    page.push_str(
+        "<span class=\"key assumed\">outcome unknown, assumed applied (numbered)</span> ",
     );
     page.push_str("<span class=\"key unplaced\">could not be placed next</span> ");
     page.push_str(
         "<span class=\"key ok\">ok</span> <span class=\"key unknown\">outcome unknown</span> ",
     );
-    page.push_str("<span class=\"key failed\">failed</span></p>\n");
+    page.push_str("<span class=\"key failed\">failed</span> ");
+    page.push_str("<span class=\"zoom\">time axis: <button data-zoom=\"1\">fit</button><button data-zoom=\"2\">×2</button><button data-zoom=\"4\">×4</button><button data-zoom=\"8\">×8</button><button data-zoom=\"16\">×16</button></span></p>\n");
     if !result.is_linearizable() {
         let _ = writeln!(
             page,
@@ -103,8 +111,146 @@ pub fn render_html<M: Model>(
             first.contains(&index),
         );
     }
-    page.push_str("</body>\n</html>\n");
+    page.push_str("<script>\n");
+    page.push_str(SCRIPT);
+    page.push_str("</script>\n</body>\n</html>\n");
     page
+}
+
+/// The counterexample in words: the operation that cannot come next, what
+/// completed last before it was called, where the state it is judged
+/// against comes from, and what ran concurrently with it.
+fn explain<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    counterexample: &super::Counterexample,
+) -> String {
+    let Some(first) = counterexample.unplaced.first() else {
+        return String::new();
+    };
+    let op = history.operation(first.op);
+    let describe = |id: OpId| {
+        let operation = history.operation(id);
+        model.describe_operation(&operation.input, operation.output())
+    };
+    let mut text = format!(
+        "{} ({}, client {}) called at t={}, {}: ",
+        describe(first.op),
+        first.op,
+        op.client,
+        format_instant(op.call.as_nanos()),
+        outcome_text(op)
+    );
+    let placed: Vec<OpId> = counterexample.prefix.iter().map(|step| step.op).collect();
+    let last_completed = placed
+        .iter()
+        .filter(|&&id| history.operation(id).is_ok())
+        .filter_map(|&id| {
+            let returned = history.operation(id).returned()?;
+            (returned <= op.call).then_some((returned, id))
+        })
+        .max();
+    let last_change = placed
+        .iter()
+        .filter(|&&id| {
+            let other = history.operation(id);
+            other.is_ok() && !model.is_read_only(&other.input, other.output())
+        })
+        .filter_map(|&id| {
+            let returned = history.operation(id).returned()?;
+            (returned <= op.call).then_some((returned, id))
+        })
+        .max();
+    let mut said = |what: &str, last: Option<(crate::time::Instant, OpId)>| match last {
+        Some((returned, id)) => {
+            let _ = write!(
+                text,
+                "the last {what} to complete before it was called was {} ({id}, client {}, returned at t={}); ",
+                describe(id),
+                history.operation(id).client,
+                format_instant(returned.as_nanos())
+            );
+        }
+        None => {
+            let _ = write!(text, "no {what} completed before it was called; ");
+        }
+    };
+    said("operation", last_completed);
+    if last_change != last_completed {
+        said("change of the state", last_change);
+    }
+    if let Some(step) = counterexample.prefix.last() {
+        let last = history.operation(step.op);
+        if last.is_unknown() {
+            let _ = write!(
+                text,
+                "the state it is judged against, {}, comes from {} ({}, client {}) whose outcome is unknown: the search assumed it applied just before; ",
+                counterexample.state,
+                describe(step.op),
+                step.op,
+                last.client
+            );
+        } else {
+            let _ = write!(
+                text,
+                "after the linearized operations the state is {}; ",
+                counterexample.state
+            );
+        }
+    }
+    let end = op
+        .returned()
+        .unwrap_or(crate::time::Instant::from_nanos(u64::MAX));
+    let partition = partitions(model, history)
+        .into_iter()
+        .nth(counterexample.partition)
+        .map(|partition| partition.operations)
+        .unwrap_or_default();
+    let concurrent: Vec<OpId> = partition
+        .into_iter()
+        .filter(|&id| {
+            let other = history.operation(id);
+            id != first.op
+                && !other.is_failed()
+                && other.call <= end
+                && other.returned().is_none_or(|r| r >= op.call)
+        })
+        .collect();
+    let reason = match first.reason {
+        UnplacedReason::Illegal => "the model forbids it in that state",
+        UnplacedReason::DeadEnd => "the model allows it, but nothing can follow it",
+    };
+    if concurrent.is_empty() {
+        let _ = write!(text, "{reason}, and no operation overlaps it in time.");
+    } else {
+        let named: Vec<String> = concurrent
+            .iter()
+            .take(5)
+            .map(|&id| format!("{id} {}", describe(id)))
+            .collect();
+        let more = concurrent.len().saturating_sub(5);
+        let _ = write!(
+            text,
+            "{reason}, and no order of the {} overlapping it in time ({}{}) allows it.",
+            plural(concurrent.len(), "operation"),
+            named.join(", "),
+            if more > 0 {
+                format!(", and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    text
+}
+
+/// `1 operation`, `2 operations`.
+fn plural(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
 }
 
 /// How one bar is drawn.
@@ -139,22 +285,32 @@ fn render_partition<M: Model>(
             let mut class = class_of(operation);
             let mut label = description.clone();
             let mut title = format!(
-                "{op}, client {}: {description}\ncalled at {}, {}",
+                "{op}, client {}: {description}\ncalled at t={}, {}",
                 operation.client,
-                precise(operation.call.as_nanos()),
+                format_instant(operation.call.as_nanos()),
                 outcome_text(operation)
             );
             if let Some(counterexample) = counterexample {
                 if let Some(position) = counterexample.prefix.iter().position(|step| step.op == op)
                 {
-                    class = "linearized";
                     label = format!("{}. {description}", position + 1);
-                    let _ = write!(
-                        title,
-                        "\nlinearized #{}, state after: {}",
-                        position + 1,
-                        counterexample.prefix[position].state
-                    );
+                    if operation.is_unknown() {
+                        class = "assumed";
+                        let _ = write!(
+                            title,
+                            "\noutcome unknown — assumed applied here, #{}, state after: {}",
+                            position + 1,
+                            counterexample.prefix[position].state
+                        );
+                    } else {
+                        class = "linearized";
+                        let _ = write!(
+                            title,
+                            "\nlinearized #{}, state after: {}",
+                            position + 1,
+                            counterexample.prefix[position].state
+                        );
+                    }
                 } else if let Some(unplaced) = counterexample
                     .unplaced
                     .iter()
@@ -198,7 +354,6 @@ fn render_partition<M: Model>(
             .expect("every instant has a tick") as u64
     };
     let ticks = instants.len() as u64 + 1;
-    let x = |tick: u64| LEFT_MARGIN + tick * TICK_WIDTH;
 
     // A row per client, with as many lanes as it has overlapping operations.
     let mut lanes: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
@@ -226,15 +381,17 @@ fn render_partition<M: Model>(
         row_top.insert(*client, top);
         top += client_lanes.len() as u64 * LANE_HEIGHT + 6;
     }
-    let width = x(ticks) + 20;
     let height = top + 10;
+    // Percent of the figure's width: the figure fits the window, and the
+    // zoom buttons widen it inside its scroller while the labels stay put.
+    let x = |tick: u64| tick as f64 * 100.0 / ticks as f64;
 
     let _ = writeln!(
         page,
-        "<details{}><summary>partition {index}: {} ({} operations){}</summary>",
+        "<details{}><summary>partition {index}: {} ({}){}</summary>",
         if open { " open" } else { "" },
         escape(&partition.label),
-        partition.operations.len(),
+        plural(partition.operations.len(), "operation"),
         if counterexample.is_some() {
             " — counterexample"
         } else {
@@ -243,16 +400,8 @@ fn render_partition<M: Model>(
     );
     let _ = writeln!(
         page,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\">"
+        "<div class=\"figure\"><svg class=\"clients\" width=\"{LEFT_MARGIN}\" height=\"{height}\">"
     );
-    for (position, at) in instants.iter().enumerate() {
-        let tx = x(position as u64);
-        let _ = writeln!(
-            page,
-            "<line class=\"tick\" x1=\"{tx}\" y1=\"16\" x2=\"{tx}\" y2=\"{height}\"><title>{}</title></line>",
-            precise(*at)
-        );
-    }
     for (client, y) in &row_top {
         let _ = writeln!(
             page,
@@ -260,41 +409,51 @@ fn render_partition<M: Model>(
             y + 14
         );
     }
-    for (bar, (start, end, lane)) in bars.iter().zip(placed) {
-        let bx = x(start);
-        let bw = (x(end) - bx).max(8);
-        let by = row_top[&bar.client] + lane as u64 * LANE_HEIGHT;
-        let label = shorten(
-            &bar.label,
-            usize::try_from((bw.saturating_sub(8)) / CHAR_WIDTH).unwrap_or(usize::MAX),
-        );
+    let _ = writeln!(
+        page,
+        "</svg><div class=\"scroller\"><svg class=\"bars\" width=\"100%\" height=\"{height}\">"
+    );
+    for (position, at) in instants.iter().enumerate() {
+        let tx = x(position as u64);
         let _ = writeln!(
             page,
-            "<g class=\"op {}\"><title>{}</title><rect x=\"{bx}\" y=\"{by}\" width=\"{bw}\" height=\"{BAR_HEIGHT}\" rx=\"3\"/>\
-             <text x=\"{}\" y=\"{}\">{}</text></g>",
-            bar.class,
-            escape(&bar.title),
-            bx + 4,
-            by + 14,
-            escape(&label)
+            "<line class=\"tick\" x1=\"{tx:.3}%\" y1=\"16\" x2=\"{tx:.3}%\" y2=\"{height}\"><title>t={}</title></line>",
+            format_instant(*at)
         );
     }
-    page.push_str("</svg>\n</details>\n");
-}
-
-/// `label`, cut to `chars` characters with an ellipsis if longer (the bar's title has it whole).
-fn shorten(label: &str, chars: usize) -> String {
-    if label.chars().count() <= chars.max(1) {
-        return label.to_string();
+    for (bar, (start, end, lane)) in bars.iter().zip(placed) {
+        let bx = x(start);
+        let bw = x(end) - bx;
+        let by = row_top[&bar.client] + lane as u64 * LANE_HEIGHT;
+        // A nested svg clips its label to the bar, whatever the zoom.
+        let _ = writeln!(
+            page,
+            "<g class=\"op {}\"><title>{}</title><svg x=\"{bx:.3}%\" y=\"{by}\" width=\"{bw:.3}%\" height=\"{BAR_HEIGHT}\" style=\"overflow:hidden\">\
+             <rect width=\"100%\" height=\"{}\" rx=\"3\"/>\
+             <text x=\"4\" y=\"14\">{}</text></svg></g>",
+            bar.class,
+            escape(&bar.title),
+            BAR_HEIGHT,
+            escape(&bar.label)
+        );
     }
-    let mut short: String = label.chars().take(chars.saturating_sub(1).max(1)).collect();
-    short.push('…');
-    short
+    page.push_str("</svg></div></div>\n</details>\n");
 }
 
-/// An instant in seconds with nanosecond precision.
-fn precise(nanos: u64) -> String {
-    format!("{}.{:09}s", nanos / 1_000_000_000, nanos % 1_000_000_000)
+/// An instant in the unit that suits it: `84 ns`, `1.5 µs`, `12.25 ms`,
+/// `10.56529794 s` (exact, trailing zeros trimmed).
+fn format_instant(nanos: u64) -> String {
+    let (whole, fraction, digits, unit) = match nanos {
+        0..1_000 => return format!("{nanos} ns"),
+        1_000..1_000_000 => (nanos / 1_000, nanos % 1_000, 3, "µs"),
+        1_000_000..1_000_000_000 => (nanos / 1_000_000, nanos % 1_000_000, 6, "ms"),
+        _ => (nanos / 1_000_000_000, nanos % 1_000_000_000, 9, "s"),
+    };
+    if fraction == 0 {
+        return format!("{whole} {unit}");
+    }
+    let fraction = format!("{fraction:0digits$}");
+    format!("{whole}.{} {unit}", fraction.trim_end_matches('0'))
 }
 
 fn class_of<I, O>(operation: &Operation<I, O>) -> &'static str {
@@ -307,10 +466,13 @@ fn class_of<I, O>(operation: &Operation<I, O>) -> &'static str {
 
 fn outcome_text<I, O>(operation: &Operation<I, O>) -> String {
     match &operation.outcome {
-        Outcome::Ok { at, .. } => format!("returned ok at {}", precise(at.as_nanos())),
-        Outcome::Failed { at } => format!("failed at {}", precise(at.as_nanos())),
+        Outcome::Ok { at, .. } => format!("returned ok at t={}", format_instant(at.as_nanos())),
+        Outcome::Failed { at } => format!("failed at t={}", format_instant(at.as_nanos())),
         Outcome::Unknown { at: Some(at) } => {
-            format!("gave up at {}, outcome unknown", precise(at.as_nanos()))
+            format!(
+                "gave up at t={}, outcome unknown",
+                format_instant(at.as_nanos())
+            )
         }
         Outcome::Unknown { at: None } => "still pending, outcome unknown".to_string(),
     }
@@ -335,19 +497,43 @@ const STYLE: &str = "body { font-family: system-ui, sans-serif; margin: 1.5em; c
 .verdict.not-linearizable b { color: #b3261e; }
 .verdict.linearizable b { color: #2e7d32; }
 .verdict.unknown b { color: #a15c00; }
-pre.report { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
+.explain { max-width: 70em; background: #fff4f2; border-left: 4px solid #b3261e; padding: 0.5em 0.8em; }
+pre.report { background: #f6f6f6; padding: 0.8em; overflow-x: auto; max-height: 16em; }
 .legend .key { display: inline-block; padding: 0 0.5em; margin-right: 0.5em; border-radius: 3px; }
+.legend .zoom { margin-left: 1em; }
 summary { cursor: pointer; font-weight: 600; margin: 0.6em 0; }
+.figure { display: flex; }
+.figure svg.clients { flex: none; }
+.figure .scroller { flex: 1; overflow-x: auto; }
 svg { display: block; font-size: 12px; }
-line.tick { stroke: #e4e4e4; }
+line.tick { stroke: #ececec; }
 text.client { fill: #555; }
 .op rect { stroke-width: 1.2; }
 .op text { fill: #111; pointer-events: none; }
 .op:hover rect { stroke-width: 2.5; }
 .ok rect, .key.ok { fill: #dce6f2; stroke: #6b8db5; background: #dce6f2; }
 .linearized rect, .key.linearized { fill: #c8e6c9; stroke: #2e7d32; background: #c8e6c9; }
-.unplaced rect, .key.unplaced { fill: #f8c9c4; stroke: #b3261e; background: #f8c9c4; }
+.assumed rect, .key.assumed { fill: #eef7ee; stroke: #2e7d32; stroke-dasharray: 5 3; background: #eef7ee; border: 1px dashed #2e7d32; }
+.unplaced rect, .key.unplaced { fill: #f8c9c4; stroke: #b3261e; stroke-width: 2.5; background: #f8c9c4; }
 .unknown rect, .key.unknown { fill: #fff3d6; stroke: #a15c00; stroke-dasharray: 4 3; background: #fff3d6; }
 .failed rect, .key.failed { fill: #eeeeee; stroke: #999999; background: #eeeeee; }
 .failed text { fill: #888; text-decoration: line-through; }
 ";
+
+/// Zoom on the time axis: the bars' figure widens inside its scroller (the
+/// client labels stay), centred on the first operation that could not be placed.
+const SCRIPT: &str = r#"document.querySelectorAll("[data-zoom]").forEach(function (button) {
+  button.addEventListener("click", function () {
+    var zoom = +button.dataset.zoom;
+    document.querySelectorAll("svg.bars").forEach(function (svg) {
+      svg.setAttribute("width", (100 * zoom) + "%");
+    });
+    var bad = document.querySelector(".op.unplaced");
+    if (bad) {
+      var scroller = bad.closest(".scroller");
+      var box = bad.getBoundingClientRect(), outer = scroller.getBoundingClientRect();
+      scroller.scrollLeft += box.left - outer.left - outer.width / 3;
+    }
+  });
+});
+"#;

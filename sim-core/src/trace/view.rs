@@ -96,6 +96,10 @@ pub struct OpMark {
     pub culprit: bool,
 }
 
+/// More lanes than a trace can name: a message event naming a node beyond
+/// this is not one.
+const NODES_MAX: usize = 1 << 20;
+
 /// Kinds of marks on a lane, in the order of the page's legend.
 const MARK_KINDS: [&str; 15] = [
     "crash",
@@ -297,7 +301,7 @@ impl RunView {
                 }
                 EventKind::Ext { name, args, detail } => {
                     if let Some(what) = name.strip_prefix("net.") {
-                        view.net(t, what, args, &detail.0, &mut pending, &mut seen_ids);
+                        view.net(t, lane, what, args, &detail.0, &mut pending, &mut seen_ids);
                     } else if let Some(what) = name.strip_prefix("history.") {
                         let lane = lane_or_sim(&mut view);
                         view.history(t, lane, what, args, &detail.0, &mut ops);
@@ -373,6 +377,7 @@ impl RunView {
     fn net(
         &mut self,
         t: u64,
+        lane: usize,
         what: &str,
         args: &[u64; 4],
         detail: &str,
@@ -403,6 +408,22 @@ impl RunView {
             held: false,
             retransmitted,
         };
+        let message = matches!(
+            what,
+            "send" | "dup" | "replay" | "corrupt" | "hold" | "deliver" | "drop" | "release"
+        );
+        if !message {
+            // Model changes (partitions, heals, clogs, resets): a mark on
+            // the lane of the node the event is stamped with, if any.
+            if lane != usize::MAX {
+                self.mark(t, lane, 14, format!("net.{what} {detail}"));
+            }
+            return;
+        }
+        // Node indices of a world are small; anything else is not a message event.
+        if source >= NODES_MAX || target >= NODES_MAX {
+            return;
+        }
         for lane in [source, target] {
             if self.lanes.len() <= lane {
                 self.lanes.resize(lane + 1, "?".to_owned());
@@ -456,15 +477,7 @@ impl RunView {
                     )
                 };
             }
-            "release" => {}
-            _ => {
-                // Model changes (partitions, heals, clogs, resets): a mark on
-                // the lane of the node they name, if any.
-                let lane = source.min(self.lanes.len().saturating_sub(1));
-                if !self.lanes.is_empty() {
-                    self.mark(t, lane, 14, format!("net.{what} {detail}"));
-                }
-            }
+            _ => {}
         }
     }
 
