@@ -4,4 +4,5 @@ mod assertions;
 mod nemesis;
 mod plans;
 mod planted;
+mod reports;
 mod sweeps;
