@@ -154,8 +154,17 @@ fn the_page_is_self_contained_and_carries_lanes_arrows_faults_and_the_failure() 
         "url() only refers inside the page"
     );
     // The data: the arrows as base64 varints, decoded as the script does.
-    let data = between(&html, "id=\"run-data\" data-arrows=\"2\">", "</script>");
+    let data = between(
+        &html,
+        "id=\"run-data\" data-arrows=\"2\" data-marks=\"2\">",
+        "</script>",
+    );
     let json: serde_json::Value = serde_json::from_str(data).unwrap();
+    // The marks: c crashes at 20 ms and restarts at 30 ms (time µs delta, lane, kind, text).
+    assert_eq!(
+        decode(json["marks"].as_str().unwrap()),
+        [20_000, 2, 0, 0, 10_000, 2, 1, 0]
+    );
     let msgs = decode(json["msgs"].as_str().unwrap());
     // (send µs delta, duration µs, source, target, kind, outcome | flags << 4, length)
     assert_eq!(msgs, [0, 1_000, 0, 1, 0, 0, 5, 5_000, 0, 0, 2, 0, 2 + 2, 4]);
@@ -237,4 +246,27 @@ fn decode(base64: &str) -> Vec<u64> {
         }
     }
     values
+}
+
+#[test]
+fn a_long_run_keeps_every_message_of_the_detail_window_and_counts_the_rest() {
+    // Proves the size bound: beyond `detail_max`, messages outside the window are counted, unusual ones kept.
+    let failure = run(1);
+    let view = RunView::new(failure.trace())
+        .window(40 * MS, 50 * MS)
+        .detail_max(1);
+    assert_eq!(view.detail_window(), (5 * MS, 50 * MS));
+    let html = view.render_html();
+    let data = between(&html, "id=\"run-data\" data-arrows=\"1\"", "</script>");
+    let json: serde_json::Value = serde_json::from_str(&data[data.find('{').unwrap()..]).unwrap();
+    assert_eq!(json["detail"], serde_json::json!([5_000, 50_000]));
+    assert_eq!(
+        json["elided"],
+        serde_json::json!([1]),
+        "the delivery at 0 ms is counted"
+    );
+    let msgs = decode(json["msgs"].as_str().unwrap());
+    assert_eq!(msgs, [5_000, 0, 0, 2, 0, 4, 4], "the drop is kept");
+    assert!(html.contains("every message, disk sync, info log and client operation is drawn from t=0.005000s to t=0.050000s"));
+    assert_eq!(json["window"], serde_json::json!([40_000, 50_000]));
 }

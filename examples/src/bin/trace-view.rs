@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo run --release -p examples --bin trace-view -- trace.jsonl -o view.html
+//! cargo run --release -p examples --bin trace-view -- trace.jsonl --from 312.5 --to 313   # a stretch of a long run
 //! ```
 
 use std::path::PathBuf;
@@ -25,6 +26,17 @@ struct Args {
     /// The page's title (default: the trace's file name).
     #[arg(long)]
     title: Option<String>,
+    /// Show from this instant first (seconds of virtual time), and draw
+    /// every message around it.
+    #[arg(long, requires = "to")]
+    from: Option<f64>,
+    /// … to this instant.
+    #[arg(long, requires = "from")]
+    to: Option<f64>,
+    /// Messages drawn one by one at most (a longer run keeps every message
+    /// of a window around the failure or `--from`/`--to`, and only the unusual ones elsewhere).
+    #[arg(long, default_value_t = RunView::DETAIL_MAX)]
+    detail_max: usize,
 }
 
 fn main() -> ExitCode {
@@ -52,7 +64,13 @@ fn main() -> ExitCode {
         let stem = stem.strip_suffix(".trace").unwrap_or(stem);
         args.trace.with_file_name(format!("{stem}.view.html"))
     });
-    let view = RunView::new(&trace).title(args.title.unwrap_or(name));
+    let mut view = RunView::new(&trace)
+        .title(args.title.unwrap_or(name))
+        .detail_max(args.detail_max);
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        let nanos = |seconds: f64| (seconds.max(0.0) * 1e9) as u64;
+        view = view.window(nanos(from), nanos(to));
+    }
     let html = view.render_html();
     if let Err(e) = std::fs::write(&out, &html) {
         eprintln!("trace-view: cannot write {}: {e}", out.display());

@@ -25,6 +25,18 @@
       const o = v(); OUT[i] = o & 15; FL[i] = o >> 4; LEN[i] = v();
     }
   }
+  {
+    // The marks: [time, lane, kind, text] from base64 varints too.
+    const raw = atob(D.marks), count = +dataEl.dataset.marks, marks = new Array(count);
+    let p = 0, t = 0;
+    const v = () => {
+      let x = 0, m = 1, b;
+      do { b = raw.charCodeAt(p++); x += (b & 127) * m; m *= 128; } while (b & 128);
+      return x;
+    };
+    for (let i = 0; i < count; i++) { t += v(); marks[i] = [t, v(), v(), v()]; }
+    D.marks = marks;
+  }
   let maxDur = 0;
   for (let i = 0; i < N; i++) maxDur = Math.max(maxDur, E[i] - S[i]);
   const markT = D.marks.map(m => m[0]);
@@ -209,6 +221,19 @@
         out.push("<g class=\"band\">" + title + "<rect x=\"" + x + "\" y=\"" + a + "\" width=\"9\" height=\"" + (b - a) + "\"/>" +
           "<text x=\"" + (x + 1) + "\" y=\"" + (Math.max(a, 0) + 10) + "\">" + f[0] + "</text></g>");
       });
+    }
+    // Messages left out of the page (outside the detail window), counted.
+    if (D.elided.length) {
+      const most = Math.max(...D.elided);
+      const b0 = Math.max(0, Math.floor(t0 / D.bucket)), b1 = Math.min(D.elided.length - 1, Math.floor(t1 / D.bucket));
+      for (let b = b0; b <= b1; b++) {
+        const n = D.elided[b];
+        if (!n) continue;
+        const a = y(b * D.bucket) - Y0, e = Math.max(y((b + 1) * D.bucket) - Y0, a + 1);
+        out.push("<rect class=\"elided\" x=\"" + (LEFT - 12) + "\" y=\"" + a.toFixed(1) + "\" width=\"8\" height=\"" + (e - a).toFixed(1) +
+          "\" style=\"opacity:" + (0.15 + 0.85 * n / most).toFixed(2) + "\"><title>" + n + " messages between t=" + fmt(b * D.bucket) + " and t=" + fmt((b + 1) * D.bucket) +
+          " are left out (the page draws every message from t=" + fmt(D.detail[0]) + " to t=" + fmt(D.detail[1]) + "); trace-view --from " + (b * D.bucket / 1e6).toFixed(3) + " --to " + ((b + 1) * D.bucket / 1e6).toFixed(3) + " draws them</title></rect>");
+      }
     }
     // Lanes, with down and paused stretches.
     lanes.forEach((_, lane) => {

@@ -96,6 +96,9 @@ pub struct OpMark {
     pub culprit: bool,
 }
 
+/// Buckets of the count of messages left out of the page.
+const ELIDED_BUCKETS: usize = 2_000;
+
 /// More lanes than a trace can name: a message event naming a node beyond
 /// this is not one.
 const NODES_MAX: usize = 1 << 20;
@@ -172,9 +175,16 @@ pub struct RunView {
     truncated: bool,
     kept: usize,
     count: u64,
+    detail_max: usize,
+    focus: Option<(u64, u64)>,
 }
 
 impl RunView {
+    /// Messages drawn one by one at most, by default: beyond, the page keeps
+    /// every message of a window around the failure (the detail window), and
+    /// elsewhere only the unusual ones, so a long run stays a few megabytes.
+    pub const DETAIL_MAX: usize = 150_000;
+
     /// Reads a recorded trace. A trace without kept events (fingerprint
     /// mode) gives an empty picture.
     pub fn new(trace: &Trace) -> RunView {
@@ -184,6 +194,7 @@ impl RunView {
             truncated: trace.truncated,
             kept: trace.events.len(),
             count: trace.count,
+            detail_max: RunView::DETAIL_MAX,
             ..RunView::default()
         };
         let mut sim_lane: Option<usize> = None;
@@ -347,6 +358,47 @@ impl RunView {
     pub fn title(mut self, title: impl Into<String>) -> RunView {
         self.title = title.into();
         self
+    }
+
+    /// Shows this window first (nanoseconds of true time) instead of the one
+    /// around the failure, and centres the detail window on it.
+    pub fn window(mut self, from: u64, to: u64) -> RunView {
+        self.focus = Some((from.min(to), from.max(to)));
+        self
+    }
+
+    /// How many messages the page draws one by one at most (default
+    /// [`RunView::DETAIL_MAX`]). A longer run keeps every message, disk sync, `INFO`
+    /// log and client operation of a window around the failure (or
+    /// [`RunView::window`]); outside it, drops, copies, corruption, faults,
+    /// node events, disk faults and warnings only, and the page counts the
+    /// messages it left out.
+    pub fn detail_max(mut self, messages: usize) -> RunView {
+        self.detail_max = messages.max(1);
+        self
+    }
+
+    /// The stretch of time (nanoseconds) in which everything is drawn: the
+    /// whole run if it has at most `detail_max` messages, else the
+    /// `detail_max` messages sent nearest the first window's middle.
+    pub fn detail_window(&self) -> (u64, u64) {
+        if self.arrows.len() <= self.detail_max {
+            return (0, self.end);
+        }
+        let (from, to) = self.first_window();
+        let middle = from / 2 + to / 2;
+        let at = self.arrows.partition_point(|a| a.sent < middle);
+        let half = self.detail_max / 2;
+        let lo = at.saturating_sub(half);
+        let hi = (lo + self.detail_max).min(self.arrows.len());
+        let lo = hi.saturating_sub(self.detail_max);
+        let start = self.arrows[lo].sent;
+        let end = if hi == self.arrows.len() {
+            self.end
+        } else {
+            self.arrows[hi].sent.saturating_sub(1)
+        };
+        (start.min(from), end.max(to.min(self.end)))
     }
 
     /// The lanes: node names by index, then `sim` if the harness had events to draw.
@@ -553,6 +605,17 @@ impl RunView {
                 self.kept, self.count
             );
         }
+        let detail = self.detail_window();
+        if detail != (0, self.end) {
+            let _ = write!(
+                page,
+                "<br>every message, disk sync, info log and client operation is drawn from t={} to t={}; \
+                 elsewhere only drops, copies, faults, node events, disk faults and warnings \
+                 (the grey strip on the left counts the rest; trace-view --from/--to draws another stretch)",
+                seconds(detail.0),
+                seconds(detail.1)
+            );
+        }
         page.push_str("</p>\n");
         if let Some(failure) = &self.failure {
             let _ = writeln!(
@@ -581,10 +644,48 @@ impl RunView {
             "<div id=\"scroller\"><div id=\"spacer\"></div><svg id=\"view\"></svg></div>\n<div id=\"tip\"></div>\n",
         );
 
-        // The data: small tables as JSON, arrows as base64 varints.
-        let mut bytes = Vec::with_capacity(self.arrows.len() * 8);
+        // What is drawn one by one: everything in the detail window, only the
+        // unusual outside it; the left-out messages are counted per bucket.
+        let detail = self.detail_window();
+        let inside = |t: u64| t >= detail.0 && t <= detail.1;
+        let bucket = (self.end / ELIDED_BUCKETS as u64).max(1);
+        let mut elided = Vec::new();
+        let arrows: Vec<&Arrow> = self
+            .arrows
+            .iter()
+            .filter(|arrow| {
+                let unusual = arrow.end != ArrowEnd::Delivered
+                    || arrow.duplicate
+                    || arrow.corrupted
+                    || arrow.replayed
+                    || arrow.held
+                    || arrow.retransmitted;
+                let keep = unusual || inside(arrow.sent);
+                if !keep {
+                    let index = (arrow.sent / bucket) as usize;
+                    if elided.len() <= index {
+                        elided.resize(index + 1, 0u64);
+                    }
+                    elided[index] += 1;
+                }
+                keep
+            })
+            .collect();
+        let marks: Vec<&(u64, usize, usize, String)> = self
+            .marks
+            .iter()
+            .filter(|(t, _, kind, _)| !matches!(kind, 9 | 11 | 14) || inside(*t))
+            .collect();
+        let ops: Vec<&OpMark> = self
+            .ops
+            .iter()
+            .filter(|op| op.culprit || inside(op.call) || op.end.is_some_and(inside))
+            .collect();
+
+        // The data: small tables as JSON, arrows and marks as base64 varints.
+        let mut bytes = Vec::with_capacity(arrows.len() * 8);
         let mut previous = 0u64;
-        for arrow in &self.arrows {
+        for arrow in &arrows {
             let sent = arrow.sent / 1_000;
             let ended = arrow.ended.map_or(sent, |t| t / 1_000);
             let outcome = match arrow.end {
@@ -610,18 +711,27 @@ impl RunView {
         }
         let _ = write!(
             page,
-            "<script type=\"application/json\" id=\"run-data\" data-arrows=\"{}\">{{",
-            self.arrows.len()
+            "<script type=\"application/json\" id=\"run-data\" data-arrows=\"{}\" data-marks=\"{}\">{{",
+            arrows.len(),
+            marks.len()
         );
         let _ = write!(page, "\"end\":{},\"lanes\":[", self.end / 1_000);
         join(&mut page, self.lanes.iter(), |p, lane| json_string(p, lane));
         page.push_str("],\"msgs\":\"");
         base64(&mut page, &bytes);
-        page.push_str("\",\"marks\":[");
-        join(&mut page, self.marks.iter(), |p, (t, lane, kind, text)| {
-            let _ = write!(p, "[{},{lane},{kind},{}]", t / 1_000, texts.index(text));
-        });
-        page.push_str("],\"intervals\":[");
+        page.push_str("\",\"marks\":\"");
+        let mut bytes = Vec::with_capacity(marks.len() * 5);
+        let mut previous = 0u64;
+        for (t, lane, kind, text) in &marks {
+            let t = t / 1_000;
+            varint(&mut bytes, t.saturating_sub(previous));
+            varint(&mut bytes, *lane as u64);
+            varint(&mut bytes, *kind as u64);
+            varint(&mut bytes, texts.index(text) as u64);
+            previous = t;
+        }
+        base64(&mut page, &bytes);
+        page.push_str("\",\"intervals\":[");
         join(&mut page, self.intervals.iter(), |p, (lane, a, b, kind)| {
             let _ = write!(p, "[{lane},{},{},{kind}]", a / 1_000, b / 1_000);
         });
@@ -631,7 +741,7 @@ impl RunView {
             let _ = write!(p, "[{entry},{},{end},{}]", a / 1_000, texts.index(text));
         });
         page.push_str("],\"ops\":[");
-        join(&mut page, self.ops.iter(), |p, op| {
+        join(&mut page, ops.iter(), |p, op| {
             let end = op.end.map_or(-1, |b| (b / 1_000) as i64);
             let _ = write!(
                 p,
@@ -659,8 +769,19 @@ impl RunView {
             }
             None => page.push_str("null"),
         }
-        let (from, to) = self.window();
+        let (from, to) = self.first_window();
         let _ = write!(page, ",\"window\":[{},{}]", from / 1_000, to / 1_000);
+        let _ = write!(
+            page,
+            ",\"detail\":[{},{}]",
+            detail.0 / 1_000,
+            detail.1 / 1_000
+        );
+        page.push_str(",\"elided\":[");
+        join(&mut page, elided.iter(), |p, n| {
+            let _ = write!(p, "{n}");
+        });
+        let _ = write!(page, "],\"bucket\":{}", bucket / 1_000);
         page.push_str(",\"markKinds\":[");
         join(&mut page, MARK_KINDS.iter(), |p, kind| json_string(p, kind));
         page.push_str("],\"dropReasons\":[");
@@ -678,8 +799,11 @@ impl RunView {
     /// The window shown first (nanoseconds): the operations the failure
     /// names, from call to return, else the second before the failure, else
     /// a second from just before the first fault, else the first second.
-    fn window(&self) -> (u64, u64) {
+    fn first_window(&self) -> (u64, u64) {
         const SECOND: u64 = 1_000_000_000;
+        if let Some(focus) = self.focus {
+            return focus;
+        }
         let culprits: Vec<&OpMark> = self.ops.iter().filter(|op| op.culprit).collect();
         if let (Some(first), Some(failure)) = (culprits.first(), &self.failure) {
             let from = culprits
