@@ -18,6 +18,10 @@ pub struct Nodes;
 pub struct Failures;
 
 #[cfg(doctest)]
+#[doc = include_str!("../../book/src/reading-failures.md")]
+pub struct ReadingFailures;
+
+#[cfg(doctest)]
 #[doc = include_str!("../../book/src/history.md")]
 pub struct HistoryChapter;
 

@@ -13,6 +13,9 @@ use detsim_net::{Net, Partition, UdpSocket};
 
 const MS: u64 = 1_000_000;
 
+/// An arrow as a row: id, sent, ended, source, target, kind, end.
+type ArrowRow<'a> = (u64, u64, Option<u64>, usize, usize, &'a str, ArrowEnd);
+
 /// Three nodes with a sink on port 1; `a` writes a register through a
 /// client operation while it sends to `b` (delivered) and to `c` (cut by a
 /// partition), `c` crashes for 10 ms by plan, and the run fails at 50 ms.
@@ -62,7 +65,7 @@ fn the_view_reads_lanes_arrows_drops_operations_and_the_failure() {
     let failure = run(1);
     let view = RunView::new(failure.trace());
     assert_eq!(view.lanes(), ["a", "b", "c"]);
-    let arrows: Vec<(u64, u64, Option<u64>, usize, usize, &str, ArrowEnd)> = view
+    let arrows: Vec<ArrowRow<'_>> = view
         .arrows()
         .iter()
         .map(|a| {

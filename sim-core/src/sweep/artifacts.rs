@@ -71,8 +71,8 @@ pub(crate) fn timeline(trace: &Trace, lines_max: usize) -> Vec<String> {
                 what = format!("{first} …");
             }
             format!(
-                "t={}  {:<width$}  {what}",
-                event.time,
+                "{:<13}  {:<width$}  {what}",
+                format!("t={}", event.time),
                 trace.node_name(event.node)
             )
         })
@@ -87,10 +87,11 @@ fn tells(kind: &EventKind) -> bool {
         | EventKind::Done { .. }
         | EventKind::NodeAdded { .. } => false,
         EventKind::Ext { name, .. } => {
-            !(matches!(name.as_ref(), "net.send" | "net.release")
-                || name.starts_with("disk.")
-                    && !name.starts_with("disk.fault")
-                    && !name.starts_with("disk.crash"))
+            let routine_disk = name.starts_with("disk.")
+                && !name.starts_with("disk.fault")
+                && !name.starts_with("disk.crash");
+            let noise = matches!(name.as_ref(), "net.send" | "net.release");
+            !(routine_disk || noise)
         }
         _ => true,
     }

@@ -400,4 +400,6 @@
   else if (wanted) show(+wanted[2] * 1e6, +wanted[3] * 1e6);
   else show(D.window[0], D.window[1]);
   document.body.dataset.ready = "1";
+  // When the first window was drawn, from the start of navigation (for measurements).
+  document.body.dataset.drawnMs = String(Math.round(performance.now()));
 })();
