@@ -72,7 +72,10 @@ pub use rng::SimRng;
 pub use runtime::{Clock, Entropy, Runtime, Spawn, timeout_on};
 pub use seed::{ParseSeedError, Seed};
 pub use sim::{AsNode, NodeContext, Report, Sim, SimBuilder, SimHandle, Timer};
-pub use sweep::{Case, SeedFailure, Shard, Sweep, SweepError, SweepReport};
+pub use sweep::{
+    Case, Nondeterminism, RunOutcome, SeedFailure, Shard, Sweep, SweepError, SweepReport,
+    Verification, check_case_determinism,
+};
 pub use task::{YieldNow, context, current_node, handle, spawn, yield_now};
 pub use trace::{
     Detail, Divergence, Event, EventKind, Fingerprint, Trace, TraceMode, check_determinism,

@@ -790,9 +790,38 @@ impl SimHandle {
     }
 
     /// Fails the run at the end of the current step with [`Cause::Check`].
+    ///
+    /// A minimizer compares such failures by the message with its numbers
+    /// masked; when the message carries particulars that change with the
+    /// plan (a counterexample), use [`fail_with`](SimHandle::fail_with).
     pub fn fail(&self, message: impl Into<String>) {
         let message = message.into();
         self.with(|w| w.fail_now(Cause::Check { message }, w.current_node()));
+    }
+
+    /// Fails the run at the end of the current step with [`Cause::Reported`]:
+    /// `title` names the failure (a minimizer keeps shrinking a plan while the
+    /// same title fails), `details` explain this occurrence (a history
+    /// checker's counterexample, say) and may differ from run to run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use detsim::{Cause, Seed, Sim};
+    ///
+    /// let mut sim = Sim::new(Seed::new(1));
+    /// let failure = sim.run(async {
+    ///     detsim::handle().fail_with("history is linearizable", "get(x) -> 3 after put(x, 4)");
+    /// }).unwrap_err();
+    /// assert_eq!(failure.cause().signature(), "reported history is linearizable");
+    /// assert!(failure.to_string().contains("history is linearizable: get(x) -> 3 after put(x, 4)"));
+    /// ```
+    pub fn fail_with(&self, title: impl Into<String>, details: impl Into<String>) {
+        let cause = Cause::Reported {
+            title: title.into(),
+            details: details.into(),
+        };
+        self.with(|w| w.fail_now(cause, w.current_node()));
     }
 
     /// Appends an extension event to the trace. `args` are what the

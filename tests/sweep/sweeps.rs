@@ -43,12 +43,24 @@ fn the_sweep_finds_the_bug_and_minimizes_it_to_the_two_faults() {
     // The minimized plan is saved and named in the replay line.
     let path = failure.minimized_path.as_ref().unwrap();
     assert_eq!(&detsim::Plan::load(path).unwrap(), minimized);
+    let replay = failure.replay.as_deref().expect("a verified replay line");
     assert!(
-        failure
-            .replay
-            .starts_with(&format!("SIM_SEED={} SIM_PLAN=", failure.seed)),
-        "{}",
-        failure.replay
+        replay.starts_with(&format!("SIM_SEED={} SIM_PLAN=", failure.seed)),
+        "{replay}"
+    );
+    // The sweep ran the seed again and saw the same failure, bit for bit.
+    assert_eq!(
+        failure.verification,
+        detsim::Verification::Verified {
+            fingerprint: failure.failure.trace().fingerprint
+        }
+    );
+    assert!(failure.minimized_fingerprint.is_some(), "{report}");
+    let text = report.to_string();
+    assert_eq!(text.matches("  replay: ").count(), 1, "{text}");
+    assert!(
+        text.contains("verified: run again, same cause, same fingerprint"),
+        "{text}"
     );
     // Seeds before the failing one passed: the sweep stopped at the first failure.
     assert_eq!(report.seeds_run, failure.seed.get() + 1);
