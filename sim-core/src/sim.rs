@@ -923,6 +923,12 @@ impl NodeContext {
         self.handle().with(|w| w.local_now(self.node))
     }
 
+    /// The node's wall clock (see [`time::system_now`](crate::time::system_now)).
+    pub fn system_time(&self) -> std::time::SystemTime {
+        self.handle()
+            .with(|w| crate::time::wall_time(w.wall_nanos(self.node)))
+    }
+
     /// Sleeps for `duration` of the node's local clock.
     pub fn sleep(&self, duration: Duration) -> crate::time::Sleep {
         self.handle().with(|w| {

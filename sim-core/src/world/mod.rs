@@ -616,6 +616,17 @@ impl World {
         }
     }
 
+    /// `node`'s wall clock, in nanoseconds since [`crate::time::WALL_CLOCK_START`]
+    /// (the harness reads true time).
+    pub(crate) fn wall_nanos(&self, node: Option<NodeId>) -> i128 {
+        match node {
+            Some(node) => self.nodes.borrow()[node.index()]
+                .clock
+                .wall_nanos(self.now.get()),
+            None => i128::from(self.now.get().as_nanos()),
+        }
+    }
+
     /// The true instant at which `node`'s clock reads `local`.
     pub(crate) fn true_deadline(&self, node: Option<NodeId>, local: Instant) -> Instant {
         match node {
@@ -645,7 +656,7 @@ impl World {
             let mut nodes = self.nodes.borrow_mut();
             let clock = &mut nodes[node.index()].clock;
             if jump_nanos != 0 {
-                clock.jump(now, jump_nanos);
+                clock.jump(jump_nanos);
             }
             if let Some(drift) = drift_ppm {
                 clock.set_drift(now, drift);
