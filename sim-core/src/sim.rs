@@ -56,6 +56,7 @@ impl SimBuilder {
                 trace: TraceMode::Fingerprint,
                 replay: None,
                 buggify: true,
+                intercept: true,
             },
             console: None,
         }
@@ -115,6 +116,15 @@ impl SimBuilder {
     /// Whether `buggify!()` sites may fire (default: yes).
     pub fn buggify(mut self, enabled: bool) -> SimBuilder {
         self.config.buggify = enabled;
+        self
+    }
+
+    /// Whether the world intercepts OS entropy and clocks (default: yes; it
+    /// takes effect only in a build with the `intercept` feature, see
+    /// [`INTERCEPTS_OS`](crate::INTERCEPTS_OS)). Off, third-party calls to
+    /// `getrandom` or `clock_gettime` reach the OS even inside the world.
+    pub fn intercept_os(mut self, intercept: bool) -> SimBuilder {
+        self.config.intercept = intercept;
         self
     }
 
