@@ -359,8 +359,10 @@ fn clones_of_a_socket_share_its_port_and_each_datagram_goes_to_one_receiver() {
                         detsim::spawn(async move {
                             loop {
                                 let d = socket.recv().await.unwrap();
-                                g.borrow_mut()
-                                    .push(format!("{task}:{}", String::from_utf8_lossy(&d.payload)));
+                                g.borrow_mut().push(format!(
+                                    "{task}:{}",
+                                    String::from_utf8_lossy(&d.payload)
+                                ));
                                 detsim::time::sleep(Duration::from_millis(5)).await;
                             }
                         });
@@ -376,7 +378,9 @@ fn clones_of_a_socket_share_its_port_and_each_datagram_goes_to_one_receiver() {
             h.spawn_on(client, async {
                 let socket = UdpSocket::bind(0).unwrap();
                 for i in 0..4 {
-                    socket.send_to(i.to_string().as_bytes(), "server:7000").unwrap();
+                    socket
+                        .send_to(i.to_string().as_bytes(), "server:7000")
+                        .unwrap();
                     detsim::time::sleep(Duration::from_millis(1)).await;
                 }
             })
