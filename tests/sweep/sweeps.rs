@@ -237,3 +237,49 @@ fn proptest_path_finds_and_shrinks_the_bug() {
         "{shrunk}"
     );
 }
+
+#[test]
+fn failures_that_differ_only_in_numbers_minimize_alike() {
+    // always! with arguments, fail_with with a counterexample, and a panic
+    // whose message carries the values all shrink to the same two faults as
+    // a literal always!: the signature masks numbers or compares the title.
+    for check in [
+        planted::Check::AlwaysFormatted,
+        planted::Check::FailWith,
+        planted::Check::Panic,
+    ] {
+        let report = sweep("planted-alike")
+            .seeds(200)
+            .run(|case: &detsim::Case| planted::run_with(case, check))
+            .unwrap();
+        assert_eq!(report.failures.len(), 1, "{check:?}: {report}");
+        let failure = &report.failures[0];
+        let minimized = failure.minimized.as_ref().expect("minimized");
+        assert_eq!(
+            fault_names(minimized),
+            ["crash r1", "crash p"],
+            "{check:?}: {report}"
+        );
+        let signature = failure.failure.cause().signature();
+        let expected = match check {
+            planted::Check::AlwaysFormatted => {
+                "always reads never go back in time: read {} after {}".to_owned()
+            }
+            planted::Check::FailWith => "reported reads never go back in time".to_owned(),
+            _ => format!(
+                "panic at {}: read # after #",
+                match failure.failure.cause() {
+                    Cause::Panic { location, .. } => location.clone().unwrap(),
+                    other => panic!("{other}"),
+                }
+            ),
+        };
+        assert_eq!(signature, expected);
+        assert!(
+            report
+                .to_string()
+                .contains(&format!("  signature: {expected}")),
+            "{report}"
+        );
+    }
+}
