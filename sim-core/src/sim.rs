@@ -623,8 +623,9 @@ impl SimHandle {
         self.with(|w| w.resume(node))
     }
 
-    /// Jumps a node's local clock by `delta_nanos` (negative: backwards).
-    /// Sleeps already waiting keep their true-time deadline.
+    /// Steps a node's wall clock ([`time::system_now`](crate::time::system_now))
+    /// by `delta_nanos` (negative: backwards). Its monotonic clock
+    /// ([`time::now`](crate::time::now), sleeps, timers) never jumps.
     ///
     /// # Errors
     ///
