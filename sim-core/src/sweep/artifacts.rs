@@ -10,16 +10,6 @@ use rustc_hash::FxHasher;
 use crate::fault::Plan;
 use crate::trace::{EventKind, RunView, Trace};
 
-/// A failure's report without its replay line (the sweep report prints
-/// one replay line of its own, with the minimized plan).
-pub(crate) struct FailureBody<'a>(pub(crate) &'a crate::Failure);
-
-impl std::fmt::Display for FailureBody<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt_without_replay(f)
-    }
-}
-
 /// Lines of the textual timeline at the end of a failure report.
 pub(crate) const TIMELINE_LINES_MAX: usize = 40;
 
