@@ -25,13 +25,14 @@ fn a_failure_report_has_one_replay_line_a_picture_and_a_timeline() {
         .unwrap();
     let text = report.to_string();
     let failure = &report.failures[0];
+    let replay = failure
+        .replay
+        .as_ref()
+        .expect("a verified failure has a replay line");
     assert_eq!(text.matches("replay:").count(), 1, "{text}");
+    assert!(text.contains(&format!("  replay: {replay}\n")), "{text}");
     assert!(
-        text.contains(&format!("  replay: {}\n", failure.replay)),
-        "{text}"
-    );
-    assert!(
-        failure.replay.contains("SIM_PLAN="),
+        replay.contains("SIM_PLAN="),
         "the line replays the minimized plan"
     );
     let view = failure.view.as_ref().expect("the picture is written");
