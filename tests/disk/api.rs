@@ -136,13 +136,25 @@ fn overflowing_offsets_are_invalid_input() {
         assert_eq!(kind(f.set_len(u64::MAX).await), ErrorKind::InvalidInput);
         let error = f.write_at(b"xy", u64::MAX - 1).await.unwrap_err();
         assert!(
-            error.to_string().contains("past the largest file size"),
+            error.to_string().contains("is not a valid file position"),
             "{error}"
         );
         assert_eq!(f.len().unwrap(), 0);
+        // Past ext4's largest file (16 TiB - 4 KiB) but inside an i64: EFBIG, nothing written.
+        let max = detsim_disk::FILE_SIZE_MAX;
+        assert_eq!(max, (16 << 40) - 4096);
+        assert_eq!(kind(f.write_at(b"z", max).await), ErrorKind::FileTooLarge);
+        assert_eq!(
+            kind(f.write_at(b"yz", max - 1).await),
+            ErrorKind::FileTooLarge
+        );
+        assert_eq!(kind(f.set_len(max + 1).await), ErrorKind::FileTooLarge);
+        f.write_at(b"", max + 1).await.unwrap();
+        assert_eq!(f.read_at(&mut [0; 8], max + 1).await.unwrap(), 0);
+        assert_eq!(f.len().unwrap(), 0);
         // The largest valid offset works, sparsely.
-        f.write_at(b"z", i64::MAX as u64 - 1).await.unwrap();
-        assert_eq!(f.len().unwrap(), i64::MAX as u64);
+        f.write_at(b"z", max - 1).await.unwrap();
+        assert_eq!(f.len().unwrap(), max);
         assert_eq!(disks.usage(n1).unwrap().used, 512);
     })
     .unwrap();
@@ -194,7 +206,9 @@ fn directories_list_sorted_and_refuse_wrong_operations() {
         assert_eq!(kind(s.remove_dir("/d/a").await), ErrorKind::NotADirectory);
         assert_eq!(kind(s.read_dir("/d/a").await), ErrorKind::NotADirectory);
         assert_eq!(kind(s.sync_dir("/d/a").await), ErrorKind::NotADirectory);
-        assert_eq!(kind(s.remove_dir("/").await), ErrorKind::InvalidInput);
+        assert_eq!(kind(s.remove_dir("/").await), ErrorKind::ResourceBusy);
+        assert_eq!(kind(s.remove_file("/").await), ErrorKind::IsADirectory);
+        assert_eq!(kind(s.create_dir("/").await), ErrorKind::AlreadyExists);
         assert_eq!(kind(s.read_dir("/nope").await), ErrorKind::NotFound);
         let meta = s.metadata("/d/sub").await.unwrap();
         assert!(meta.is_dir() && meta.is_empty());
@@ -230,7 +244,12 @@ fn rename_replaces_its_target_as_posix_says() {
         );
         assert_eq!(kind(s.rename("/b", "/d").await), ErrorKind::IsADirectory);
         assert_eq!(kind(s.rename("/d/e", "/b").await), ErrorKind::NotADirectory);
-        assert_eq!(kind(s.rename("/", "/x").await), ErrorKind::InvalidInput);
+        assert_eq!(kind(s.rename("/", "/x").await), ErrorKind::ResourceBusy);
+        assert_eq!(kind(s.rename("/b", "/").await), ErrorKind::ResourceBusy);
+        assert_eq!(
+            kind(s.rename("/d/e", "/d").await),
+            ErrorKind::DirectoryNotEmpty
+        );
         s.rename("/b", "/d/e/b").await.unwrap();
         s.rename("/d", "/moved").await.unwrap();
         assert_eq!(read_all(&s, "/moved/e/b").await.unwrap(), b"from a");
