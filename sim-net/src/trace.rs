@@ -169,8 +169,15 @@ pub(crate) fn emit(
         | tag.kind.code() << 32
         | reason.map_or(0, DropReason::code) << 40;
     let payload = (tag.len as u64 & 0xffff_ffff) | u64::from(tag.hash) << 32;
+    // A send happens on the sender; everything else (delivery, drops,
+    // holds) where the message is going.
+    let node = if name == SEND {
+        tag.source.node
+    } else {
+        tag.target.node
+    };
     handle.emit(
-        Some(tag.target.node),
+        Some(node),
         name,
         [
             tag.source.node.index() as u64,

@@ -338,3 +338,35 @@ fn heavy_tailed_latency_has_a_tail() {
     assert!(ms[1000] < 25, "median {} ms", ms[1000]);
     assert!(ms[1990] > 200, "p99.5 {} ms", ms[1990]);
 }
+
+#[test]
+fn a_send_is_stamped_with_the_sender_and_a_delivery_with_the_target() {
+    // Proves the trace puts `net.send` on the sending node and `net.deliver` on the receiver.
+    let mut w = world(1, &["a", "b"], Net::builder());
+    let report = w
+        .sim
+        .run(async move {
+            send("a", "b", "x".to_string());
+            sleep_ms(10).await;
+        })
+        .unwrap();
+    let trace = &report.trace;
+    let stamped: Vec<(String, String)> = trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            detsim::EventKind::Ext { name, .. } if name.starts_with("net.") => Some((
+                name.to_string(),
+                trace.node_names[e.node.unwrap().index()].clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        stamped,
+        [
+            ("net.send".to_string(), "a".to_string()),
+            ("net.deliver".to_string(), "b".to_string())
+        ]
+    );
+}

@@ -5,6 +5,7 @@
 mod case;
 mod env;
 mod minimize;
+mod order;
 mod progress;
 mod regressions;
 mod report;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::case::Case;
 use super::env::{Env, Shard, SweepError};
+use super::order::SeedOrder;
 use super::progress::Progress;
 use super::report::{SeedFailure, SweepReport};
 use super::{minimize, regressions};
@@ -201,22 +202,11 @@ impl Sweep {
         let seeds = env.seeds.unwrap_or(self.seeds);
         let first = env.first.unwrap_or(self.first);
         let shard = env.shard.or(self.shard);
-        let mut order: Vec<Seed> = Vec::new();
-        if let Some(path) = &self.regressions {
-            for seed in regressions::read(path)? {
-                if shard.is_none_or(|s| s.owns(seed.get())) {
-                    order.push(seed);
-                }
-            }
-        }
-        for position in 0..seeds {
-            if shard.is_none_or(|s| s.owns(position)) {
-                let seed = Seed::new(first.wrapping_add(position));
-                if !order.contains(&seed) {
-                    order.push(seed);
-                }
-            }
-        }
+        let regressions = match &self.regressions {
+            Some(path) => regressions::read(path)?,
+            None => Vec::new(),
+        };
+        let order = SeedOrder::new(regressions, first, seeds, shard);
         Ok(self.run_seeds(&order, shard, &command, &test))
     }
 
@@ -240,7 +230,7 @@ impl Sweep {
 
     fn run_seeds<T, F>(
         &self,
-        order: &[Seed],
+        order: &SeedOrder,
         shard: Option<Shard>,
         command: &str,
         test: &F,
@@ -257,7 +247,7 @@ impl Sweep {
         let next = AtomicUsize::new(0);
         // Position of the lowest failure so far: positions after it are not started.
         let lowest_failure = AtomicUsize::new(usize::MAX);
-        let results: Mutex<Vec<Done>> = Mutex::new(Vec::with_capacity(order.len()));
+        let results: Mutex<Vec<Done>> = Mutex::new(Vec::with_capacity(order.len().min(1 << 16)));
         let progress = Mutex::new(Progress::new(&self.name, order.len() as u64, self.progress));
         let failed = AtomicUsize::new(0);
         let budget_hit = std::sync::atomic::AtomicBool::new(false);
@@ -276,7 +266,7 @@ impl Sweep {
                         break;
                     }
                 }
-                let case = self.case(order[position], None, false, command);
+                let case = self.case(order.get(position), None, false, command);
                 let outcome = run_case(test, &case);
                 let done = match outcome {
                     Ok((simulated, coverage)) => Done {

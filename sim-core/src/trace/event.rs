@@ -90,19 +90,25 @@ pub enum EventKind {
     },
     /// A plan entry was applied.
     Fault {
-        /// The entry's index in the plan.
+        /// The entry's index in the plan (`entry` in JSON: an event's
+        /// own `index` is its position in the trace).
+        #[serde(rename = "entry")]
         index: u64,
         /// The entry in plain words.
         fault: String,
     },
     /// A plan entry's duration ended and the fault was undone.
     FaultEnd {
-        /// The entry's index in the plan.
+        /// The entry's index in the plan (`entry` in JSON: an event's
+        /// own `index` is its position in the trace).
+        #[serde(rename = "entry")]
         index: u64,
     },
     /// A plan entry could not be applied at its time (the run goes on).
     FaultSkipped {
-        /// The entry's index in the plan.
+        /// The entry's index in the plan (`entry` in JSON: an event's
+        /// own `index` is its position in the trace).
+        #[serde(rename = "entry")]
         index: u64,
         /// Why.
         reason: String,
