@@ -107,6 +107,9 @@ pub enum MessageKind {
     Data,
     /// A stream's clean end.
     Fin,
+    /// A stream's reset: data reached an end that was closed, or an end
+    /// was closed with data it had not read.
+    Rst,
 }
 
 impl MessageKind {
@@ -118,6 +121,7 @@ impl MessageKind {
             MessageKind::Refuse => 3,
             MessageKind::Data => 4,
             MessageKind::Fin => 5,
+            MessageKind::Rst => 6,
         }
     }
 
@@ -129,6 +133,7 @@ impl MessageKind {
             3 => MessageKind::Refuse,
             4 => MessageKind::Data,
             5 => MessageKind::Fin,
+            6 => MessageKind::Rst,
             _ => return None,
         })
     }
@@ -141,6 +146,7 @@ impl MessageKind {
             MessageKind::Refuse => "refuse",
             MessageKind::Data => "data",
             MessageKind::Fin => "fin",
+            MessageKind::Rst => "rst",
         }
     }
 }
