@@ -468,3 +468,54 @@ fn misuse_outside_a_node_or_a_simulation_is_an_error_not_a_panic() {
             .contains("test harness has no disk")
     );
 }
+
+#[test]
+fn paths_and_ranges_are_checked_as_linux_does() {
+    // Proves PATH_MAX (4096 bytes with the NUL) and NAME_MAX limits, and that an invalid
+    // range is InvalidInput even on a handle that lacks the access (Linux checks it first).
+    let (mut sim, disks, n1) = world(1, config());
+    sim.run(async move {
+        let s = disks.storage(n1).unwrap();
+        let longest = format!("/{}", ["x"; 2047].join("/"));
+        assert_eq!(longest.len(), detsim_disk::PATH_MAX - 1);
+        assert_eq!(kind(s.metadata(&longest).await), ErrorKind::NotFound);
+        let too_long = format!("{longest}y");
+        let error = s.metadata(&too_long).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+        assert!(error.to_string().contains("PATH_MAX is 4096"), "{error}");
+        let name = "n".repeat(detsim_disk::NAME_MAX + 1);
+        assert_eq!(kind(s.create_dir(&name).await), ErrorKind::InvalidInput);
+        s.create_dir(&name[1..]).await.unwrap();
+        let f = s
+            .open("/f", OpenOptions::read_write().create(true))
+            .await
+            .unwrap();
+        f.write_at(b"x", 0).await.unwrap();
+        let read_only = s.open("/f", OpenOptions::read_only()).await.unwrap();
+        assert_eq!(
+            kind(read_only.write_at(b"x", u64::MAX).await),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            kind(read_only.set_len(u64::MAX).await),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            kind(read_only.write_at(b"x", 0).await),
+            ErrorKind::PermissionDenied
+        );
+        let write_only = s
+            .open("/f", OpenOptions::default().write(true))
+            .await
+            .unwrap();
+        assert_eq!(
+            kind(write_only.read_at(&mut [0; 4], u64::MAX).await),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            kind(write_only.read_at(&mut [0; 4], 0).await),
+            ErrorKind::PermissionDenied
+        );
+    })
+    .unwrap();
+}

@@ -58,8 +58,13 @@ fn main() {
 
     let start = Instant::now();
     match crash::check(args.cases, args.seed) {
-        Ok(cases) => println!(
-            "crash: {cases} scenarios, every crash left a tree the reference allows ({:.1} s)",
+        Ok(summary) => println!(
+            "crash: {} scenarios ({} valid steps, {} renames across directories, {} directory renames), \
+             every crash left a tree the reference allows ({:.1} s)",
+            summary.cases,
+            summary.steps,
+            summary.renames_across,
+            summary.directory_renames,
             start.elapsed().as_secs_f64()
         ),
         Err(error) => {

@@ -38,39 +38,104 @@ pub enum Step {
     SyncDir(String),
 }
 
-fn path() -> impl Strategy<Value = String> {
-    proptest::collection::vec(prop_oneof![Just("a"), Just("b"), Just("x")], 1..=3)
-        .prop_map(|parts| format!("/{}", parts.join("/")))
+/// A step as generated: indices into what exists when it runs (so most
+/// steps are valid and renames move real files and directories), turned
+/// into a [`Step`] on paths by [`concrete`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // Each variant says what its indices pick.
+pub enum Gen {
+    /// A directory named `NAMES[name]` in the `parent`-th directory.
+    CreateDir { parent: usize, name: usize },
+    /// A synced file named `NAMES[name]` in the `parent`-th directory:
+    /// `len` copies of `byte`.
+    CreateFile {
+        parent: usize,
+        name: usize,
+        byte: u8,
+        len: usize,
+    },
+    /// Un-synced bytes over the `file`-th file.
+    Overwrite { file: usize, byte: u8, len: usize },
+    /// The `from`-th entry renamed to `NAMES[name]` in the `to`-th directory.
+    Rename { from: usize, to: usize, name: usize },
+    /// The `file`-th file removed.
+    RemoveFile { file: usize },
+    /// The `dir`-th directory (not the root) removed.
+    RemoveDir { dir: usize },
+    /// The `dir`-th directory synced (0 is the root).
+    SyncDir { dir: usize },
 }
 
-fn dir_path() -> impl Strategy<Value = String> {
+const NAMES: [&str; 4] = ["a", "b", "c", "d"];
+
+fn gen_step() -> impl Strategy<Value = Gen> {
+    let i = 0usize..16;
+    let name = 0usize..NAMES.len();
     prop_oneof![
-        1 => Just("/".to_string()),
-        3 => path(),
+        3 => (i.clone(), name.clone()).prop_map(|(parent, name)| Gen::CreateDir { parent, name }),
+        4 => (i.clone(), name.clone(), any::<u8>(), 1usize..600)
+            .prop_map(|(parent, name, byte, len)| Gen::CreateFile { parent, name, byte, len }),
+        1 => (i.clone(), any::<u8>(), 1usize..600)
+            .prop_map(|(file, byte, len)| Gen::Overwrite { file, byte, len }),
+        5 => (i.clone(), i.clone(), name).prop_map(|(from, to, name)| Gen::Rename { from, to, name }),
+        1 => i.clone().prop_map(|file| Gen::RemoveFile { file }),
+        1 => i.clone().prop_map(|dir| Gen::RemoveDir { dir }),
+        5 => i.prop_map(|dir| Gen::SyncDir { dir }),
     ]
 }
 
-/// One step.
-pub fn step() -> impl Strategy<Value = Step> {
-    prop_oneof![
-        3 => path().prop_map(Step::CreateDir),
-        3 => (path(), any::<u8>(), 1usize..600).prop_map(|(p, b, n)| Step::CreateFile(p, b, n)),
-        1 => (path(), any::<u8>(), 1usize..600).prop_map(|(p, b, n)| Step::Overwrite(p, b, n)),
-        4 => (path(), path()).prop_map(|(a, b)| Step::Rename(a, b)),
-        1 => path().prop_map(Step::RemoveFile),
-        1 => path().prop_map(Step::RemoveDir),
-        4 => dir_path().prop_map(Step::SyncDir),
-    ]
-}
-
-/// A scenario: steps, whether every directory is synced before the crash,
-/// and the crash mode (`true`: adversarial).
-pub fn scenario() -> impl Strategy<Value = (Vec<Step>, bool, bool)> {
+/// A scenario: generated steps, whether every directory is synced before
+/// the crash, and the crash mode (`true`: adversarial).
+pub fn scenario() -> impl Strategy<Value = (Vec<Gen>, bool, bool)> {
     (
-        proptest::collection::vec(step(), 1..30),
+        proptest::collection::vec(gen_step(), 1..40),
         any::<bool>(),
         any::<bool>(),
     )
+}
+
+/// Turns generated steps into steps on paths, against the model's tree as
+/// each step finds it. A step the model rejects is kept (the judge skips it).
+pub fn concrete(gens: &[Gen]) -> Vec<Step> {
+    let mut model = Model::new();
+    let mut steps = Vec::with_capacity(gens.len());
+    for g in gens {
+        let (dirs, files) = model.paths();
+        let pick = |list: &[String], i: usize| list[i % list.len()].clone();
+        let join = |dir: &str, name: usize| {
+            if dir == "/" {
+                format!("/{}", NAMES[name])
+            } else {
+                format!("{dir}/{}", NAMES[name])
+            }
+        };
+        let step = match *g {
+            Gen::CreateDir { parent, name } => Step::CreateDir(join(&pick(&dirs, parent), name)),
+            Gen::CreateFile {
+                parent,
+                name,
+                byte,
+                len,
+            } => Step::CreateFile(join(&pick(&dirs, parent), name), byte, len),
+            Gen::Overwrite { file, byte, len } if !files.is_empty() => {
+                Step::Overwrite(pick(&files, file), byte, len)
+            }
+            Gen::Rename { from, to, name } => {
+                let entries: Vec<String> = dirs[1..].iter().chain(&files).cloned().collect();
+                if entries.is_empty() {
+                    continue;
+                }
+                Step::Rename(pick(&entries, from), join(&pick(&dirs, to), name))
+            }
+            Gen::RemoveFile { file } if !files.is_empty() => Step::RemoveFile(pick(&files, file)),
+            Gen::RemoveDir { dir } if dirs.len() > 1 => Step::RemoveDir(pick(&dirs[1..], dir)),
+            Gen::SyncDir { dir } => Step::SyncDir(pick(&dirs, dir)),
+            _ => continue,
+        };
+        model.step(&step);
+        steps.push(step);
+    }
+    steps
 }
 
 /// A directory operation of the reference, by inode.
@@ -383,6 +448,26 @@ impl Model {
         out
     }
 
+    /// The cached tree's directories (the root first) and files, sorted.
+    fn paths(&self) -> (Vec<String>, Vec<String>) {
+        let mut dirs = self.all_dirs();
+        dirs[1..].sort();
+        let mut files = Vec::new();
+        let mut stack = vec![(0u64, String::new())];
+        while let Some((ino, path)) = stack.pop() {
+            for (name, child) in &self.dirs[&ino] {
+                let child_path = format!("{path}/{name}");
+                if self.is_dir[child] {
+                    stack.push((*child, child_path));
+                } else {
+                    files.push(child_path);
+                }
+            }
+        }
+        files.sort();
+        (dirs, files)
+    }
+
     /// Every directory of the cached tree.
     fn all_dirs(&self) -> Vec<String> {
         let mut out = vec!["/".to_string()];
@@ -438,6 +523,12 @@ async fn observe<S: Storage>(storage: &S) -> Vec<String> {
 /// What one scenario found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
+    /// Steps the model found valid (and the disk ran).
+    pub steps: usize,
+    /// Of them, renames between two directories.
+    pub renames_across: usize,
+    /// Of them, renames of a directory.
+    pub directory_renames: usize,
     /// The tree after the crash.
     pub observed: Vec<String>,
     /// The trees the model allows.
@@ -450,11 +541,18 @@ pub struct Verdict {
 pub fn judge(seed: u64, steps: &[Step], sync_all_first: bool, adversarial: bool) -> Verdict {
     let mut model = Model::new();
     let mut valid = Vec::new();
+    let (mut renames_across, mut directory_renames) = (0, 0);
     for step in steps {
+        let before = model.ops.len();
         if model.step(step) {
             valid.push(step.clone());
+            if let Some(MetaOp::Rename { from, to, ino }) = model.ops.get(before) {
+                renames_across += usize::from(from.0 != to.0);
+                directory_renames += usize::from(model.is_dir[ino]);
+            }
         }
     }
+    let steps = valid.len();
     let dirs = if sync_all_first {
         let dirs = model.all_dirs();
         for dir in &dirs {
@@ -553,6 +651,9 @@ pub fn judge(seed: u64, steps: &[Step], sync_all_first: bool, adversarial: bool)
         );
     }
     Verdict {
+        steps,
+        renames_across,
+        directory_renames,
         observed,
         allowed,
         fingerprint: report.trace.fingerprint.0,
@@ -567,13 +668,27 @@ fn names_only(tree: &[String]) -> Vec<String> {
     set.into_iter().collect()
 }
 
+/// What a run of many scenarios covered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Scenarios run.
+    pub cases: u32,
+    /// Valid steps run, in all.
+    pub steps: u64,
+    /// Renames between two directories, in all.
+    pub renames_across: u64,
+    /// Renames of a directory, in all.
+    pub directory_renames: u64,
+}
+
 /// Runs `cases` random scenarios (seeded by `seed`) and checks every one.
 ///
 /// # Errors
 ///
 /// The minimal scenario (after shrinking) whose crash left a tree the
 /// model does not allow.
-pub fn check(cases: u32, seed: u64) -> Result<u32, String> {
+pub fn check(cases: u32, seed: u64) -> Result<Summary, String> {
+    let summary = std::cell::RefCell::new(Summary::default());
     let config = Config {
         cases,
         failure_persistence: None,
@@ -583,19 +698,28 @@ pub fn check(cases: u32, seed: u64) -> Result<u32, String> {
     let mut runner = TestRunner::new_with_rng(config, super::disk::rng(seed));
     let result = runner.run(
         &(scenario(), any::<u64>()),
-        |((steps, sync_all_first, adversarial), world_seed)| {
+        |((gens, sync_all_first, adversarial), world_seed)| {
+            let steps = concrete(&gens);
             let verdict = judge(world_seed, &steps, sync_all_first, adversarial);
+            {
+                let mut summary = summary.borrow_mut();
+                summary.cases += 1;
+                summary.steps += verdict.steps as u64;
+                summary.renames_across += verdict.renames_across as u64;
+                summary.directory_renames += verdict.directory_renames as u64;
+            }
             if verdict.allowed.contains(&verdict.observed) {
                 Ok(())
             } else {
                 Err(TestCaseError::fail(format!(
-                    "after the crash the disk holds {:?}; the model allows {:?}",
+                    "steps {steps:?} (every directory synced first: {sync_all_first}, adversarial: \
+                     {adversarial}): after the crash the disk holds {:?}; the model allows {:?}",
                     verdict.observed, verdict.allowed
                 )))
             }
         },
     );
     result
-        .map(|()| cases)
+        .map(|()| summary.into_inner())
         .map_err(|e| format!("the crash model differs from its reference: {e}"))
 }
