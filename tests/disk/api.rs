@@ -476,7 +476,7 @@ fn paths_and_ranges_are_checked_as_linux_does() {
     let (mut sim, disks, n1) = world(1, config());
     sim.run(async move {
         let s = disks.storage(n1).unwrap();
-        let longest = format!("/{}", ["x"; 2047].join("/"));
+        let longest = format!("/{}/xx", ["x"; 2046].join("/"));
         assert_eq!(longest.len(), detsim_disk::PATH_MAX - 1);
         assert_eq!(kind(s.metadata(&longest).await), ErrorKind::NotFound);
         let too_long = format!("{longest}y");
