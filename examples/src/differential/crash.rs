@@ -351,13 +351,11 @@ impl Model {
                 }
                 match self.dirs[&to_dir].get(to) {
                     Some(&existing) if existing == ino => return false, // a no-op
-                    Some(&existing) => {
-                        // Only a file over a file in these scenarios.
-                        if self.is_dir[&existing] || self.is_dir[&ino] {
-                            return false;
-                        }
+                    // Only a file over a file in these scenarios.
+                    Some(&existing) if self.is_dir[&existing] || self.is_dir[&ino] => {
+                        return false;
                     }
-                    None => {}
+                    _ => {}
                 }
                 self.record(MetaOp::Rename {
                     from: (from_dir, from.to_string()),
@@ -386,9 +384,10 @@ impl Model {
                     chosen[j] = true;
                 }
                 if chosen[j] {
-                    for i in 0..j {
-                        if self.ops[j].depends_on(&self.ops[i]) {
-                            chosen[i] = true;
+                    let (earlier, later) = self.ops.split_at(j);
+                    for (op, chosen) in earlier.iter().zip(chosen.iter_mut()) {
+                        if later[0].depends_on(op) {
+                            *chosen = true;
                         }
                     }
                 }
