@@ -36,13 +36,13 @@ fn every_planted_bug_fails_its_first_seed() {
         (
             Bug::AckBeforeDurable,
             5,
-            0x16,
-            "entries applied at an index are the same",
+            0x1,
+            "a client is served after the faults heal",
         ),
         (
             Bug::VoteWithoutPersist,
             5,
-            0x2d,
+            0x1,
             "entries applied at an index are the same",
         ),
         (
@@ -55,13 +55,13 @@ fn every_planted_bug_fails_its_first_seed() {
         (
             Bug::SkipChecksum,
             5,
-            0x11,
+            0x0,
             "entries applied at an index are the same",
         ),
         (
             Bug::NoTruncate,
             5,
-            0x1,
+            0x0,
             "entries applied at an index are the same",
         ),
     ];
@@ -73,7 +73,8 @@ fn every_planted_bug_fails_its_first_seed() {
             failure.failure.to_string().contains(check),
             "{bug}: {report}"
         );
-        assert!(failure.replay.contains(&format!("--bug {bug}")));
+        let replay = failure.replay.as_deref().expect("a verified replay line");
+        assert!(replay.contains(&format!("--bug {bug}")));
     }
 }
 
@@ -89,7 +90,8 @@ fn a_stale_read_is_minimized_to_a_few_faults() {
     assert!(
         failure
             .replay
-            .starts_with("SIM_SEED=0x0000000000000017 SIM_PLAN=")
+            .as_deref()
+            .is_some_and(|r| r.starts_with("SIM_SEED=0x0000000000000017 SIM_PLAN="))
     );
 }
 
@@ -97,14 +99,7 @@ fn a_stale_read_is_minimized_to_a_few_faults() {
 fn the_correct_store_passes_the_seeds_that_catch_the_bugs() {
     // Proves the failures above come from the bugs: the same seeds pass
     // without them.
-    for (nodes, seed) in [
-        (5, 0x16),
-        (5, 0x2d),
-        (3, 0x169),
-        (5, 0x17),
-        (5, 0x11),
-        (5, 0x1),
-    ] {
+    for (nodes, seed) in [(5, 0x0), (5, 0x1), (3, 0x169), (5, 0x17)] {
         let options = Options {
             nodes,
             ..Options::default()
