@@ -517,6 +517,58 @@ mod tests {
     }
 
     #[test]
+    fn plans_round_trip_exactly_and_extra_latency_takes_words() {
+        // Proves 2^53 + 1 ns survives a JSON round trip, `extra_latency` reads words or
+        // nanoseconds, and a fractional number is an error naming it.
+        use crate::fault::{Fault, LinkChange};
+        use crate::{Plan, PlanEntry};
+        let odd = Duration::from_nanos((1 << 53) + 1);
+        let plan = Plan::new(vec![PlanEntry::new(
+            Duration::from_nanos(4_194_386_633_000_000),
+            Fault::Link {
+                from: "a".into(),
+                to: "b".into(),
+                change: LinkChange {
+                    extra_latency: Some(odd),
+                    ..LinkChange::default()
+                },
+            },
+            Some(odd),
+        )]);
+        let back = Plan::from_json(&plan.to_json()).unwrap();
+        assert_eq!(back, plan);
+        assert_eq!(back.entries[0].duration, Some(odd));
+        let link = |extra: &str| {
+            Plan::from_json(&format!(
+                r#"{{"entries": [{{"at": "4194386.633s", "fault": {{"kind": "link", "from": "a", "to": "b", "change": {{"extra_latency": {extra}}}}}}}]}}"#
+            ))
+        };
+        let extra = |plan: Plan| match &plan.entries[0].fault {
+            Fault::Link { change, .. } => change.extra_latency,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            extra(link(r#""100ms""#).unwrap()),
+            Some(Duration::from_millis(100))
+        );
+        assert_eq!(
+            extra(link("2500").unwrap()),
+            Some(Duration::from_nanos(2500))
+        );
+        assert_eq!(
+            link(r#""4194386.633s""#).unwrap().entries[0].at,
+            Duration::from_nanos(4_194_386_633_000_000)
+        );
+        let error = link("1.5").unwrap_err().to_string();
+        assert!(
+            error.contains("duration 1.5 is not a whole number of nanoseconds"),
+            "{error}"
+        );
+        let error = link(r#""1 s""#).unwrap_err().to_string();
+        assert!(error.contains(r#"duration "1 s""#), "{error}");
+    }
+
+    #[test]
     fn malformed_durations_are_refused_naming_the_text() {
         // Proves garbage that f64 parsing let through is a clear error naming the input.
         for (text, needle) in [
