@@ -9,17 +9,21 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::fault::{Armed, Corruption, Fate, corrupt};
-use crate::sector::{SectorMap, span};
+use crate::sector::{Sector, SectorMap, span};
 
 /// An operation in the write cache, not yet durable.
 #[derive(Clone, Debug)]
 pub(crate) enum PendingOp {
-    /// `data` written at `offset`.
+    /// `len > 0` bytes written at `offset`. The bytes are not copied: the
+    /// op holds the sectors the write made in the cached image (shared with
+    /// it, copy on write), whose part in `[offset, offset + len)` is exactly
+    /// what was written.
     Write {
         /// Disk-wide sequence number (the order operations were made in).
         seq: u64,
         offset: u64,
-        data: Box<[u8]>,
+        len: u64,
+        sectors: Vec<Sector>,
         fate: Fate,
     },
     /// The length set to `len`.
@@ -68,14 +72,26 @@ impl FileData {
         if data.is_empty() {
             return 0;
         }
-        let delta = self.current.write(sector_size, offset, data);
+        let (delta, sectors) = self.current.write_shared(sector_size, offset, data);
         self.pending.push(PendingOp::Write {
             seq,
             offset,
-            data: data.into(),
+            len: data.len() as u64,
+            sectors,
             fate,
         });
         delta
+    }
+
+    /// The bytes of the pending writes (what a sync would write back).
+    pub(crate) fn pending_bytes(&self) -> u64 {
+        self.pending
+            .iter()
+            .map(|op| match op {
+                PendingOp::Write { len, .. } => *len,
+                PendingOp::SetLen { .. } => 0,
+            })
+            .fold(0, u64::saturating_add)
     }
 
     /// Sets the length in the cache; returns the change in allocated sectors.
@@ -94,8 +110,8 @@ impl FileData {
         let mut dirty = BTreeSet::new();
         for op in &self.pending {
             match op {
-                PendingOp::Write { offset, data, .. } => {
-                    for index in span(sector_size, *offset, data.len() as u64) {
+                PendingOp::Write { offset, len, .. } => {
+                    for index in span(sector_size, *offset, *len) {
                         if range.contains(&index) {
                             dirty.insert(index);
                         }
@@ -123,9 +139,9 @@ impl FileData {
         for op in std::mem::take(&mut self.pending) {
             match op {
                 PendingOp::Write {
-                    offset, data, fate, ..
+                    offset, len, fate, ..
                 } => {
-                    for index in span(sector_size, offset, data.len() as u64) {
+                    for index in span(sector_size, offset, len) {
                         fates.insert(index, fate);
                     }
                 }

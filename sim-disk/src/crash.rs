@@ -91,37 +91,45 @@ pub(crate) fn crash_file(
             PendingOp::Write {
                 seq,
                 offset,
-                data: bytes,
+                len,
+                sectors: written,
                 fate,
             } => {
-                let sectors = span(sector_size, offset, bytes.len() as u64).count() as u64;
+                let sectors = span(sector_size, offset, len).count() as u64;
                 let mut outcome = decide(mode, rng, sectors, true);
                 if fate == Fate::Lost {
                     outcome = Outcome::Lost;
                 }
-                let end = offset + bytes.len() as u64;
+                let end = offset + len;
                 let target = match fate {
                     Fate::Misdirected(shift) => shift
                         .checked_mul(sector_size as i64)
                         .and_then(|delta| offset.checked_add_signed(delta))
-                        .filter(|t| {
-                            t.checked_add(bytes.len() as u64)
-                                .is_some_and(|e| e <= i64::MAX as u64)
-                        }),
+                        .filter(|t| t.checked_add(len).is_some_and(|e| e <= i64::MAX as u64)),
                     _ => Some(offset),
                 };
                 match (&outcome, target) {
                     (Outcome::Lost, _) | (_, None) => {}
                     (Outcome::Applied, Some(target)) => {
-                        data.durable
-                            .write_masked(sector_size, target, &bytes, |_| true);
+                        data.durable.apply_shared(
+                            sector_size,
+                            offset,
+                            len,
+                            &written,
+                            target,
+                            |_| true,
+                        );
                     }
                     (Outcome::Torn(kept), Some(target)) => {
                         let target_first = target / sector_size;
-                        data.durable
-                            .write_masked(sector_size, target, &bytes, |index| {
-                                kept[(index - target_first) as usize]
-                            });
+                        data.durable.apply_shared(
+                            sector_size,
+                            offset,
+                            len,
+                            &written,
+                            target,
+                            |index| kept[(index - target_first) as usize],
+                        );
                     }
                 }
                 if outcome != Outcome::Lost {
@@ -132,7 +140,7 @@ pub(crate) fn crash_file(
                 decided.push(Decided {
                     seq,
                     offset,
-                    len: bytes.len() as u64,
+                    len,
                     outcome,
                     was_lost: fate == Fate::Lost,
                 });

@@ -433,12 +433,14 @@ impl Disk {
     /// Waits the latency of one operation of `class`; with no latency, lets
     /// the other ready tasks run once (a loop of disk operations never
     /// monopolises the executor).
-    pub(crate) async fn delay(&self, class: OpClass) {
+    /// `bytes` is the operation's size, for the bandwidth term.
+    pub(crate) async fn delay(&self, class: OpClass, bytes: u64) {
         let duration = {
             let mut state = self.state.borrow_mut();
             let state = &mut *state;
             let base = state.latency.of(class).sample(&mut state.latency_rng);
-            base.checked_mul(state.slow).unwrap_or(Duration::MAX)
+            let total = base.saturating_add(state.latency.transfer(class, bytes));
+            total.checked_mul(state.slow).unwrap_or(Duration::MAX)
         };
         if duration.is_zero() {
             detsim::yield_now().await;
@@ -619,7 +621,7 @@ impl SimStorage {
     ) -> io::Result<R> {
         self.disk.entered()?;
         let parts = components(path)?;
-        self.disk.delay(OpClass::Metadata).await;
+        self.disk.delay(OpClass::Metadata, 0).await;
         let mut state = self.disk.state.borrow_mut();
         let seq = state.next_seq();
         f(&self.disk, &mut state, &parts, seq)
@@ -717,6 +719,9 @@ impl Storage for SimStorage {
     async fn create_dir(&self, path: &str) -> io::Result<()> {
         self.metadata_op(path, |d, state, parts, seq| {
             let path = canonical(parts);
+            if parts.is_empty() {
+                return Err(already_exists(&path));
+            }
             let (dir, name) = state.fs.parent(parts)?;
             state.fs.check_free(dir, name, &path)?;
             let ino = state.fs.create(seq, dir, name, true);
@@ -778,7 +783,7 @@ impl Storage for SimStorage {
     async fn sync_dir(&self, path: &str) -> io::Result<()> {
         self.disk.entered()?;
         let parts = components(path)?;
-        self.disk.delay(OpClass::Sync).await;
+        self.disk.delay(OpClass::Sync, 0).await;
         let mut state = self.disk.state.borrow_mut();
         let path = canonical(&parts);
         let ino = state.fs.resolve(&parts)?;
@@ -793,14 +798,27 @@ impl Storage for SimStorage {
     }
 }
 
-/// Checks that `len` bytes at `offset` stay inside the largest file Linux
-/// allows (`i64::MAX` bytes).
+/// Checks that `len` bytes at `offset` are a range Linux accepts at all:
+/// `InvalidInput` (`EINVAL`) when the offset or the end does not fit in an
+/// `i64`. Checked before anything else, as Linux's `pread`/`pwrite` do.
 pub(crate) fn check_range(offset: u64, len: u64) -> io::Result<()> {
     match offset.checked_add(len) {
         Some(end) if end <= i64::MAX as u64 => Ok(()),
         _ => Err(invalid_input(format!(
-            "offset {offset} plus length {len} is past the largest file size ({} bytes)",
+            "offset {offset} plus length {len} is not a valid file position (past {} bytes)",
             i64::MAX
         ))),
     }
+}
+
+/// Checks that a write of `len > 0` bytes at `offset` (or a length of
+/// `offset` when `len` is 0) ends inside the largest file
+/// ([`FILE_SIZE_MAX`](crate::FILE_SIZE_MAX)): `FileTooLarge` (`EFBIG`)
+/// otherwise. Checked after the handle's access, as Linux does.
+pub(crate) fn check_size(path: &str, offset: u64, len: u64) -> io::Result<()> {
+    let end = offset.saturating_add(len);
+    if end > crate::path::FILE_SIZE_MAX {
+        return Err(crate::error::too_large(path, end));
+    }
+    Ok(())
 }

@@ -151,6 +151,34 @@ pub(crate) fn directory_not_empty(path: &str) -> io::Error {
     )
 }
 
+/// Linux's `EBUSY`: what renaming or removing the root directory gives.
+pub(crate) fn busy(message: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ResourceBusy,
+        format!("resource busy: {message}"),
+    )
+}
+
+/// What removing the root gives: `unlink("/")` is `EISDIR`, `rmdir("/")` is `EBUSY`.
+pub(crate) fn root_removal(want_dir: bool) -> io::Error {
+    if want_dir {
+        busy("the root directory cannot be removed")
+    } else {
+        is_a_directory("/")
+    }
+}
+
+/// Linux's `EFBIG`: a write or a length past the largest file size.
+pub(crate) fn too_large(path: &str, end: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::FileTooLarge,
+        format!(
+            "file too large: {path} would end at byte {end}, past the largest file size ({} bytes)",
+            crate::path::FILE_SIZE_MAX
+        ),
+    )
+}
+
 pub(crate) fn closed(path: &str) -> io::Error {
     invalid_input(format!("operation on a closed file: {path}"))
 }

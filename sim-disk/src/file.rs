@@ -5,7 +5,8 @@ use std::fmt;
 use std::io;
 use std::rc::Rc;
 
-use crate::disk::{Disk, DiskState, check_range, hash};
+use crate::cache::FileData;
+use crate::disk::{Disk, DiskState, check_range, check_size, hash};
 use crate::error::{closed, media_error, no_space, permission, stale};
 use crate::fault::{Corruption, Fate};
 use crate::fs::Kind;
@@ -96,11 +97,16 @@ impl SimFile {
     }
 
     async fn write_inner(&self, data: &[u8], offset: Option<u64>) -> io::Result<u64> {
-        self.check(Access::Write)?;
         if let Some(offset) = offset {
             check_range(offset, data.len() as u64)?;
         }
-        self.disk.delay(OpClass::Write).await;
+        self.check(Access::Write)?;
+        if let Some(offset) = offset {
+            if !data.is_empty() {
+                check_size(&self.path, offset, data.len() as u64)?;
+            }
+        }
+        self.disk.delay(OpClass::Write, data.len() as u64).await;
         let mut state = self.disk.state.borrow_mut();
         self.check_generation(&state)?;
         let state = &mut *state;
@@ -117,6 +123,9 @@ impl SimFile {
             None => {
                 let end = file.current.len();
                 check_range(end, data.len() as u64)?;
+                if !data.is_empty() {
+                    check_size(&self.path, end, data.len() as u64)?;
+                }
                 end
             }
         };
@@ -196,7 +205,14 @@ impl SimFile {
 
     async fn sync(&self, all: bool) -> io::Result<()> {
         self.check(Access::Any)?;
-        self.disk.delay(OpClass::Sync).await;
+        let dirty = self
+            .disk
+            .state
+            .borrow()
+            .fs
+            .file(self.ino)
+            .map_or(0, FileData::pending_bytes);
+        self.disk.delay(OpClass::Sync, dirty).await;
         let mut state = self.disk.state.borrow_mut();
         self.check_generation(&state)?;
         let state = &mut *state;
@@ -243,9 +259,9 @@ impl SimFile {
 
 impl File for SimFile {
     async fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        self.check(Access::Read)?;
         check_range(offset, buf.len() as u64)?;
-        self.disk.delay(OpClass::Read).await;
+        self.check(Access::Read)?;
+        self.disk.delay(OpClass::Read, buf.len() as u64).await;
         let mut state = self.disk.state.borrow_mut();
         self.check_generation(&state)?;
         let state = &mut *state;
@@ -317,9 +333,10 @@ impl File for SimFile {
     }
 
     async fn set_len(&self, len: u64) -> io::Result<()> {
-        self.check(Access::Write)?;
         check_range(len, 0)?;
-        self.disk.delay(OpClass::Write).await;
+        self.check(Access::Write)?;
+        check_size(&self.path, len, 0)?;
+        self.disk.delay(OpClass::Write, 0).await;
         let mut state = self.disk.state.borrow_mut();
         self.check_generation(&state)?;
         let state = &mut *state;

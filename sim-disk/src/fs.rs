@@ -7,7 +7,8 @@ use std::io;
 
 use crate::cache::FileData;
 use crate::error::{
-    already_exists, directory_not_empty, invalid_input, is_a_directory, not_a_directory, not_found,
+    already_exists, busy, directory_not_empty, invalid_input, is_a_directory, not_a_directory,
+    not_found, root_removal,
 };
 use crate::path::canonical;
 
@@ -75,6 +76,27 @@ impl MetaOp {
         }
     }
 
+    /// What an operation concerns, for dependencies between operations:
+    /// the entries it changes and the inode it names.
+    fn keys(&self) -> [Option<Key<'_>>; 3] {
+        match self {
+            MetaOp::Link { dir, name, ino } | MetaOp::Unlink { dir, name, ino } => {
+                [Some(Key::Entry(*dir, name)), Some(Key::Inode(*ino)), None]
+            }
+            MetaOp::Rename {
+                from_dir,
+                from,
+                to_dir,
+                to,
+                ino,
+            } => [
+                Some(Key::Entry(*from_dir, from)),
+                Some(Key::Entry(*to_dir, to)),
+                Some(Key::Inode(*ino)),
+            ],
+        }
+    }
+
     /// The trace code and the inode it concerns.
     pub(crate) fn code(&self) -> (u64, u64) {
         match self {
@@ -83,6 +105,13 @@ impl MetaOp {
             MetaOp::Rename { ino, .. } => (2, *ino),
         }
     }
+}
+
+/// What a directory operation concerns: an entry (directory, name) or an inode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Key<'a> {
+    Entry(u64, &'a str),
+    Inode(u64),
 }
 
 /// All inodes of a disk.
@@ -142,6 +171,18 @@ impl Fs {
         match self.inodes.get(&dir).map(|i| &i.kind) {
             Some(Kind::Dir(_)) => Ok((dir, name)),
             _ => Err(not_a_directory(&canonical(dir_parts))),
+        }
+    }
+
+    /// As [`Fs::parent`], but `None` for the root (which has no parent).
+    pub(crate) fn parent_unless_root<'p>(
+        &self,
+        parts: &[&'p str],
+    ) -> io::Result<Option<(u64, &'p str)>> {
+        if parts.is_empty() {
+            Ok(None)
+        } else {
+            self.parent(parts).map(Some)
         }
     }
 
@@ -207,7 +248,13 @@ impl Fs {
     }
 
     /// Removes `name` from `dir`: a file (`want_dir == false`) or an empty directory.
+    ///
+    /// The root is never removed: `remove_file("/")` is `IsADirectory` and
+    /// `remove_dir("/")` is `ResourceBusy`, as Linux's `unlink` and `rmdir` say.
     pub(crate) fn remove(&mut self, seq: u64, parts: &[&str], want_dir: bool) -> io::Result<u64> {
+        if parts.is_empty() {
+            return Err(root_removal(want_dir));
+        }
         let (dir, name) = self.parent(parts)?;
         let path = canonical(parts);
         let ino = self.resolve(parts)?;
@@ -233,9 +280,23 @@ impl Fs {
     }
 
     /// Renames `from` to `to`, replacing `to` as POSIX `rename` does.
+    ///
+    /// The checks come in Linux's order: both parents resolve; the root is
+    /// neither source nor target (`ResourceBusy`); the source exists; a
+    /// directory does not move into itself (`InvalidInput`); the target is
+    /// not an ancestor of the source (`DirectoryNotEmpty`); then the kinds
+    /// must agree and a replaced directory must be empty.
     pub(crate) fn rename(&mut self, seq: u64, from: &[&str], to: &[&str]) -> io::Result<u64> {
-        let (from_dir, from_name) = self.parent(from)?;
-        let (to_dir, to_name) = self.parent(to)?;
+        let from_parent = self.parent_unless_root(from)?;
+        let to_parent = self.parent_unless_root(to)?;
+        let (Some((from_dir, from_name)), Some((to_dir, to_name))) = (from_parent, to_parent)
+        else {
+            return Err(busy(&format!(
+                "cannot rename {} to {}: the root directory",
+                canonical(from),
+                canonical(to)
+            )));
+        };
         let ino = self.resolve(from)?;
         let moving_dir = self.is_dir(ino);
         if moving_dir && to.len() > from.len() && to[..from.len()] == *from {
@@ -244,6 +305,9 @@ impl Fs {
                 canonical(from),
                 canonical(to)
             )));
+        }
+        if from.len() > to.len() && from[..to.len()] == *to {
+            return Err(directory_not_empty(&canonical(to)));
         }
         if let Some(Some(existing)) = self.dir(to_dir).map(|d| d.entries.get(to_name).copied()) {
             if existing == ino {
@@ -278,15 +342,35 @@ impl Fs {
         Ok(ino)
     }
 
-    /// Makes durable every journaled operation touching `dir`, in order.
-    /// Returns how many.
+    /// Makes durable every journaled operation on `dir`'s entries, together
+    /// with every earlier journaled operation it depends on (transitively),
+    /// in the order they were made. Returns how many.
+    ///
+    /// An operation depends on an earlier one when both concern the same
+    /// entry (directory and name) or the same inode: a rename out of `/a`
+    /// depends on the create that put the file in `/a`, so syncing the
+    /// rename's target directory makes the create durable first, and a file
+    /// never survives under two names.
     pub(crate) fn sync_dir(&mut self, dir: u64) -> u64 {
-        let (synced, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.journal)
-            .into_iter()
-            .partition(|(_, op)| op.touches(dir));
-        self.journal = kept;
+        let journal = std::mem::take(&mut self.journal);
+        let mut chosen = vec![false; journal.len()];
+        let mut wanted: BTreeSet<Key<'_>> = BTreeSet::new();
+        for (i, (_, op)) in journal.iter().enumerate().rev() {
+            if op.touches(dir) || op.keys().iter().flatten().any(|k| wanted.contains(k)) {
+                chosen[i] = true;
+                wanted.extend(op.keys().into_iter().flatten());
+            }
+        }
+        let mut synced = Vec::new();
+        for ((seq, op), chosen) in journal.into_iter().zip(chosen) {
+            if chosen {
+                synced.push(op);
+            } else {
+                self.journal.push((seq, op));
+            }
+        }
         let count = synced.len() as u64;
-        for (_, op) in synced {
+        for op in synced {
             self.apply_durable(&op);
         }
         self.collect();
@@ -445,6 +529,76 @@ mod tests {
         assert_eq!(names(&reverted, ROOT), ["tmp"]);
         fs.crash_names(1);
         assert_eq!(names(&fs, ROOT), ["final"]);
+    }
+
+    #[test]
+    fn a_cross_directory_rename_is_durable_with_the_create_it_depends_on() {
+        // Proves syncing the target directory makes the create in the source durable first:
+        // the file survives under its new name only, whichever directory is synced first.
+        for sync_source_first in [false, true] {
+            let mut fs = Fs::default();
+            let a = fs.create(1, ROOT, "a", true);
+            let b = fs.create(2, ROOT, "b", true);
+            fs.sync_dir(ROOT);
+            fs.create(3, a, "x", false);
+            fs.rename(4, &["a", "x"], &["b", "x"]).unwrap();
+            let order = if sync_source_first { [a, b] } else { [b, a] };
+            assert_eq!(fs.sync_dir(order[0]), 2);
+            assert_eq!(fs.sync_dir(order[1]), 0);
+            fs.crash_names(0);
+            assert!(names(&fs, a).is_empty());
+            assert_eq!(names(&fs, b), ["x"]);
+        }
+    }
+
+    #[test]
+    fn a_rename_into_a_directory_synced_alone_leaves_no_second_name() {
+        // Proves create /x, rename to /a/x, sync /a, sync / keeps /a/x only.
+        let mut fs = Fs::default();
+        let a = fs.create(1, ROOT, "a", true);
+        fs.sync_dir(ROOT);
+        fs.create(2, ROOT, "x", false);
+        fs.rename(3, &["x"], &["a", "x"]).unwrap();
+        fs.sync_dir(a);
+        fs.sync_dir(ROOT);
+        fs.crash_names(0);
+        assert_eq!(names(&fs, ROOT), ["a"]);
+        assert_eq!(names(&fs, a), ["x"]);
+    }
+
+    #[test]
+    fn a_sync_leaves_independent_operations_pending() {
+        // Proves a directory sync does not commit unrelated entries of other directories.
+        let mut fs = Fs::default();
+        let a = fs.create(1, ROOT, "a", true);
+        fs.sync_dir(ROOT);
+        fs.create(2, ROOT, "other", false);
+        fs.create(3, a, "x", false);
+        assert_eq!(fs.sync_dir(a), 1);
+        fs.crash_names(0);
+        assert_eq!(names(&fs, ROOT), ["a"]);
+        assert_eq!(names(&fs, a), ["x"]);
+    }
+
+    #[test]
+    fn the_root_is_never_removed_or_renamed_and_a_target_ancestor_is_not_empty() {
+        // Proves Linux's error kinds for the root and for renaming onto an ancestor.
+        let mut fs = Fs::default();
+        let a = fs.create(1, ROOT, "a", true);
+        fs.create(2, a, "x", false);
+        let kind = |r: io::Result<u64>| r.unwrap_err().kind();
+        assert_eq!(kind(fs.remove(3, &[], false)), io::ErrorKind::IsADirectory);
+        assert_eq!(kind(fs.remove(3, &[], true)), io::ErrorKind::ResourceBusy);
+        assert_eq!(kind(fs.rename(3, &["a"], &[])), io::ErrorKind::ResourceBusy);
+        assert_eq!(kind(fs.rename(3, &[], &["b"])), io::ErrorKind::ResourceBusy);
+        assert_eq!(
+            kind(fs.rename(3, &["a", "x"], &["a"])),
+            io::ErrorKind::DirectoryNotEmpty
+        );
+        assert_eq!(
+            kind(fs.rename(3, &["a"], &["a", "y"])),
+            io::ErrorKind::InvalidInput
+        );
     }
 
     #[test]

@@ -117,11 +117,71 @@ impl Latency {
     }
 }
 
+/// How fast bytes move, in bytes per second: the size term of an
+/// operation's latency. An operation of `n` bytes takes its drawn latency
+/// plus `n / bandwidth` seconds (rounded down to the nanosecond); 0 means no
+/// size term.
+///
+/// # Examples
+///
+/// ```
+/// use detsim_disk::{Bandwidth, LatencyConfig};
+///
+/// // A slow disk: 100 MB/s to and from the media.
+/// let config = LatencyConfig {
+///     bandwidth: Bandwidth { read: 100_000_000, write: 1 << 31, sync: 100_000_000 },
+///     ..LatencyConfig::default()
+/// };
+/// assert_eq!(config.bandwidth.sync, 100_000_000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bandwidth {
+    /// `read_at`: the bytes asked for.
+    pub read: u64,
+    /// `write_at` and `append` into the page cache: the bytes written.
+    pub write: u64,
+    /// `sync_data` and `sync_all`: the bytes of the writes they flush.
+    pub sync: u64,
+}
+
+impl Bandwidth {
+    /// No size term: every operation takes its drawn latency whatever its size.
+    pub const NONE: Bandwidth = Bandwidth {
+        read: 0,
+        write: 0,
+        sync: 0,
+    };
+
+    /// The time `bytes` take at `rate` bytes per second (0: none).
+    pub(crate) fn transfer(rate: u64, bytes: u64) -> Duration {
+        if rate == 0 || bytes == 0 {
+            return Duration::ZERO;
+        }
+        let nanos = u128::from(bytes) * 1_000_000_000 / u128::from(rate);
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+}
+
+impl Default for Bandwidth {
+    /// A fast NVMe SSD behind the page cache: 2 GiB/s for reads and for
+    /// copies into the page cache, 1 GiB/s for writeback by a sync.
+    fn default() -> Bandwidth {
+        Bandwidth {
+            read: 2 << 30,
+            write: 2 << 30,
+            sync: 1 << 30,
+        }
+    }
+}
+
 /// The latency of each kind of disk operation.
 ///
 /// The defaults model a fast SSD behind the page cache: writes land in
 /// memory (2-10 µs), reads take 20-100 µs, a sync 0.2-2 ms, and a metadata
-/// operation (open, rename, listing, directory sync) 5-20 µs.
+/// operation (open, rename, listing, directory sync) 5-20 µs; on top of
+/// that, data moves at [`Bandwidth::default`] (2 GiB/s into and out of the
+/// page cache, 1 GiB/s written back by a sync), so a 1 GiB `write_at` takes
+/// about half a second and its sync one second.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LatencyConfig {
     /// `read_at`.
@@ -132,6 +192,8 @@ pub struct LatencyConfig {
     pub sync: Latency,
     /// `open`, `remove_file`, `rename`, `create_dir`, `remove_dir`, `read_dir`, `metadata`.
     pub metadata: Latency,
+    /// The size term added to reads, writes and syncs.
+    pub bandwidth: Bandwidth,
 }
 
 impl LatencyConfig {
@@ -141,6 +203,7 @@ impl LatencyConfig {
         write: Latency::ZERO,
         sync: Latency::ZERO,
         metadata: Latency::ZERO,
+        bandwidth: Bandwidth::NONE,
     };
 
     pub(crate) fn validate(&self) -> Result<(), DiskError> {
@@ -148,6 +211,17 @@ impl LatencyConfig {
         self.write.validate("write")?;
         self.sync.validate("sync")?;
         self.metadata.validate("metadata")
+    }
+
+    /// The size term of `bytes` for an operation of `class`.
+    pub(crate) fn transfer(&self, class: OpClass, bytes: u64) -> Duration {
+        let rate = match class {
+            OpClass::Read => self.bandwidth.read,
+            OpClass::Write => self.bandwidth.write,
+            OpClass::Sync => self.bandwidth.sync,
+            OpClass::Metadata => 0,
+        };
+        Bandwidth::transfer(rate, bytes)
     }
 
     pub(crate) fn of(&self, class: OpClass) -> &Latency {
@@ -180,6 +254,7 @@ impl Default for LatencyConfig {
                 min: us(5),
                 max: us(20),
             },
+            bandwidth: Bandwidth::default(),
         }
     }
 }

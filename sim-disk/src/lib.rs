@@ -74,7 +74,8 @@ pub use disk::{DiskUsage, Disks, SimStorage, open, storage};
 pub use error::{DiskError, is_media_error};
 pub use fault::{Corruption, Fault, FaultConfig};
 pub use file::SimFile;
-pub use latency::{Latency, LatencyConfig};
+pub use latency::{Bandwidth, Latency, LatencyConfig};
+pub use path::{FILE_SIZE_MAX, NAME_MAX, PATH_MAX};
 #[cfg(all(feature = "real", unix))]
 pub use real::{RealFile, RealStorage};
 pub use storage::{File, Metadata, OpenOptions, Storage};

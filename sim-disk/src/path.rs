@@ -6,7 +6,17 @@ use std::io;
 use crate::error::invalid_input;
 
 /// The longest name a path component may have, in bytes (Linux's `NAME_MAX`).
-pub(crate) const NAME_MAX: usize = 255;
+pub const NAME_MAX: usize = 255;
+
+/// The longest path, in bytes: Linux's `PATH_MAX` (4096) counts the
+/// terminating NUL, so a path of 4096 bytes or more is rejected.
+pub const PATH_MAX: usize = 4096;
+
+/// The largest file, in bytes: ext4's limit with 4 KiB blocks (16 TiB −
+/// 4 KiB). A write ending past it, or a longer length, fails with
+/// `FileTooLarge` (`EFBIG`) on both backends, whatever the real file system
+/// under `RealStorage` allows.
+pub const FILE_SIZE_MAX: u64 = (1 << 44) - 4096;
 
 /// Splits `path` into its components. `/` (or an empty path after the
 /// leading slash is stripped) is the root and has none. A leading `/` is
@@ -14,10 +24,17 @@ pub(crate) const NAME_MAX: usize = 255;
 ///
 /// Rejected with `InvalidInput`: an empty path, empty components (`a//b`,
 /// a trailing `/`), `.` and `..`, a NUL byte, a component longer than
-/// [`NAME_MAX`].
+/// [`NAME_MAX`], a path of [`PATH_MAX`] bytes or more (where Linux says
+/// `ENAMETOOLONG`).
 pub(crate) fn components(path: &str) -> io::Result<Vec<&str>> {
     if path.is_empty() {
         return Err(invalid_input("empty path".into()));
+    }
+    if path.len() >= PATH_MAX {
+        return Err(invalid_input(format!(
+            "path of {} bytes is too long: Linux's PATH_MAX is {PATH_MAX} bytes including the terminating NUL",
+            path.len()
+        )));
     }
     let rest = path.strip_prefix('/').unwrap_or(path);
     if rest.is_empty() {

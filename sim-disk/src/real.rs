@@ -12,8 +12,10 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::disk::check_range;
-use crate::error::{closed, is_a_directory, not_a_directory, permission};
+use crate::disk::{check_range, check_size};
+use crate::error::{
+    already_exists, busy, closed, is_a_directory, not_a_directory, permission, root_removal,
+};
 use crate::path::{canonical, components};
 use crate::storage::{File, Metadata, OpenOptions, Storage};
 
@@ -60,6 +62,20 @@ impl RealStorage {
         &self.root
     }
 
+    /// Fails as resolving the parent of `parts` would (nothing for the root).
+    fn check_parent(&self, parts: &[&str]) -> io::Result<()> {
+        let Some((_, dir)) = parts.split_last() else {
+            return Ok(());
+        };
+        let mut full = self.root.clone();
+        full.extend(dir);
+        if fs::metadata(&full)?.is_dir() {
+            Ok(())
+        } else {
+            Err(not_a_directory(&canonical(dir)))
+        }
+    }
+
     fn resolve(&self, path: &str) -> io::Result<(PathBuf, String)> {
         let parts = components(path)?;
         let mut full = self.root.clone();
@@ -93,18 +109,40 @@ impl Storage for RealStorage {
     }
 
     async fn remove_file(&self, path: &str) -> io::Result<()> {
+        if components(path)?.is_empty() {
+            return Err(root_removal(false));
+        }
         fs::remove_file(self.resolve(path)?.0)
     }
 
     async fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        let (from_parts, to_parts) = (components(from)?, components(to)?);
+        if from_parts.is_empty() || to_parts.is_empty() {
+            // Never hand the storage root to the OS: renaming onto an empty
+            // root would replace it. Linux resolves both parents first.
+            self.check_parent(&from_parts)?;
+            self.check_parent(&to_parts)?;
+            return Err(busy(&format!(
+                "cannot rename {} to {}: the root directory",
+                canonical(&from_parts),
+                canonical(&to_parts)
+            )));
+        }
         fs::rename(self.resolve(from)?.0, self.resolve(to)?.0)
     }
 
     async fn create_dir(&self, path: &str) -> io::Result<()> {
+        if components(path)?.is_empty() {
+            return Err(already_exists("/"));
+        }
         fs::create_dir(self.resolve(path)?.0)
     }
 
     async fn remove_dir(&self, path: &str) -> io::Result<()> {
+        if components(path)?.is_empty() {
+            // `rmdir` of the storage root would delete it.
+            return Err(root_removal(true));
+        }
         fs::remove_dir(self.resolve(path)?.0)
     }
 
@@ -186,13 +224,21 @@ impl File for RealFile {
 
     async fn write_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
         check_range(offset, data.len() as u64)?;
-        self.with(WRITE, |file| file.write_all_at(data, offset))
+        self.with(WRITE, |file| {
+            if !data.is_empty() {
+                check_size(&self.path, offset, data.len() as u64)?;
+            }
+            file.write_all_at(data, offset)
+        })
     }
 
     async fn append(&self, data: &[u8]) -> io::Result<u64> {
         self.with(WRITE, |file| {
             let offset = file.metadata()?.len();
             check_range(offset, data.len() as u64)?;
+            if !data.is_empty() {
+                check_size(&self.path, offset, data.len() as u64)?;
+            }
             file.write_all_at(data, offset)?;
             Ok(offset)
         })
@@ -200,7 +246,10 @@ impl File for RealFile {
 
     async fn set_len(&self, len: u64) -> io::Result<()> {
         check_range(len, 0)?;
-        self.with(WRITE, |file| file.set_len(len))
+        self.with(WRITE, |file| {
+            check_size(&self.path, len, 0)?;
+            file.set_len(len)
+        })
     }
 
     fn len(&self) -> io::Result<u64> {

@@ -109,6 +109,63 @@ impl SectorMap {
         delta
     }
 
+    /// Writes `data` at `offset` like [`SectorMap::write`]; also returns the
+    /// sectors the write made, in order (shared with the map, not copied).
+    pub(crate) fn write_shared(
+        &mut self,
+        sector_size: u64,
+        offset: u64,
+        data: &[u8],
+    ) -> (i64, Vec<Sector>) {
+        let delta = self.write(sector_size, offset, data);
+        let sectors = self
+            .sectors
+            .range(span(sector_size, offset, data.len() as u64))
+            .map(|(_, sector)| sector.clone())
+            .collect();
+        (delta, sectors)
+    }
+
+    /// Applies a pending write made at `offset` (`len` bytes, whose sectors
+    /// `sectors` hold the written bytes) at `target` (the same offset, or
+    /// one misdirected by whole sectors), in the sectors for which `keep`
+    /// holds (relative to `target`'s first sector). A sector the write
+    /// covered whole is shared, not copied. The length is left to the caller.
+    pub(crate) fn apply_shared(
+        &mut self,
+        sector_size: u64,
+        offset: u64,
+        len: u64,
+        sectors: &[Sector],
+        target: u64,
+        keep: impl Fn(u64) -> bool,
+    ) {
+        debug_assert_eq!(offset % sector_size, target % sector_size);
+        let end = offset + len;
+        let (first, target_first) = (offset / sector_size, target / sector_size);
+        for (k, index) in span(sector_size, offset, len).enumerate() {
+            let target_index = target_first + k as u64;
+            if !keep(target_index) {
+                continue;
+            }
+            let source = &sectors[k];
+            debug_assert_eq!(index, first + k as u64);
+            let start = index * sector_size;
+            let from = (offset.max(start) - start) as usize;
+            let to = (end.min(start + sector_size) - start) as usize;
+            if from == 0 && to == sector_size as usize {
+                self.put(target_index, Some(source.clone()));
+            } else {
+                let mut buf = match self.sectors.get(&target_index) {
+                    Some(old) => old.to_vec(),
+                    None => vec![0; sector_size as usize],
+                };
+                buf[from..to].copy_from_slice(&source[from..to]);
+                self.put(target_index, Some(Rc::from(buf)));
+            }
+        }
+    }
+
     /// Writes the part of `data` that falls in sectors for which `keep` holds
     /// (a torn write); the length is left to the caller. Returns the change
     /// in allocated sectors.

@@ -157,13 +157,18 @@ impl Metadata {
 /// optional); `.`, `..` and empty components are rejected with
 /// `InvalidInput`. Errors are [`std::io::Error`]s with the kinds Linux
 /// returns: `NotFound`, `AlreadyExists`, `NotADirectory`, `IsADirectory`,
-/// `DirectoryNotEmpty`, `StorageFull`, `InvalidInput`, and `EIO` for media
-/// faults (see [`is_media_error`](crate::is_media_error)).
+/// `DirectoryNotEmpty`, `StorageFull`, `InvalidInput`, `ResourceBusy`
+/// (removing or renaming the root), `FileTooLarge` (past
+/// [`FILE_SIZE_MAX`](crate::FILE_SIZE_MAX)), and `EIO` for media faults (see
+/// [`is_media_error`](crate::is_media_error)). Both backends check in
+/// Linux's order and never touch the storage root itself.
 ///
 /// Durability follows POSIX as Linux implements it: file data and length are
 /// durable after [`File::sync_data`] or [`File::sync_all`]; a created,
 /// renamed or removed name is durable only after [`Storage::sync_dir`] of its
-/// directory.
+/// directory (in simulation, a directory sync also makes durable the earlier
+/// operations it depends on, so a rename across directories never leaves a
+/// file under two names: see the book's storage chapter).
 ///
 /// # Examples
 ///

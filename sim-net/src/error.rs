@@ -54,8 +54,11 @@ pub enum NetError {
     ConnectionReset,
     /// The peer did not answer in time (connect timeout, or a partition outlasted the stream timeout).
     TimedOut,
-    /// The socket was closed (its node crashed, or it was shut down).
+    /// The socket was closed (its node crashed).
     Closed,
+    /// Writing is over: this end shut its writing down, or the peer closed
+    /// the connection (Linux's `EPIPE`).
+    BrokenPipe,
     /// A typed message could not be encoded or decoded.
     Codec(String),
     /// A frame on a stream is larger than the frame limit.
@@ -104,6 +107,7 @@ impl fmt::Display for NetError {
             NetError::ConnectionReset => write!(f, "connection reset"),
             NetError::TimedOut => write!(f, "timed out"),
             NetError::Closed => write!(f, "socket closed"),
+            NetError::BrokenPipe => write!(f, "broken pipe"),
             NetError::Codec(message) => write!(f, "message codec: {message}"),
             NetError::FrameTooBig { len, max } => {
                 write!(f, "frame of {len} bytes exceeds the limit of {max}")
@@ -123,6 +127,7 @@ impl NetError {
             NetError::ConnectionReset => io::ErrorKind::ConnectionReset,
             NetError::TimedOut => io::ErrorKind::TimedOut,
             NetError::Closed => io::ErrorKind::NotConnected,
+            NetError::BrokenPipe => io::ErrorKind::BrokenPipe,
             NetError::AddrInUse(_) => io::ErrorKind::AddrInUse,
             NetError::InvalidAddr(_) => io::ErrorKind::InvalidInput,
             NetError::TooBig { .. } | NetError::FrameTooBig { .. } => io::ErrorKind::InvalidData,
@@ -154,6 +159,12 @@ impl From<io::Error> for NetError {
                 NetError::ConnectionReset
             }
             io::ErrorKind::TimedOut => NetError::TimedOut,
+            io::ErrorKind::BrokenPipe => NetError::BrokenPipe,
+            io::ErrorKind::AddrInUse => NetError::AddrInUse(error.to_string()),
+            _ if error.raw_os_error() == Some(EMSGSIZE) => NetError::Io {
+                kind: io::ErrorKind::InvalidData,
+                message: error.to_string(),
+            },
             kind => NetError::Io {
                 kind,
                 message: error.to_string(),
@@ -161,6 +172,9 @@ impl From<io::Error> for NetError {
         }
     }
 }
+
+/// Linux's `EMSGSIZE`: a datagram larger than the socket allows.
+const EMSGSIZE: i32 = 90;
 
 pub(crate) fn check_probability(what: &str, p: f64) -> Result<(), NetError> {
     if p.is_nan() || !(0.0..=1.0).contains(&p) {

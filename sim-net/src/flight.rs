@@ -28,6 +28,7 @@ pub(crate) enum What {
     Refuse,
     Data { seq: u64 },
     Fin { seq: u64 },
+    Rst,
 }
 
 impl What {
@@ -39,6 +40,7 @@ impl What {
             What::Refuse => MessageKind::Refuse,
             What::Data { .. } => MessageKind::Data,
             What::Fin { .. } => MessageKind::Fin,
+            What::Rst => MessageKind::Rst,
         }
     }
 }

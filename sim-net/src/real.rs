@@ -143,12 +143,44 @@ impl Directory {
         Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, real)))
     }
 
-    fn register(&self, proto: Proto, addr: &RealAddr, real: SocketAddr) {
+    /// Records that `addr` is bound at `real` (`bound`: others may connect
+    /// or send to it by name) until the returned guard is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::AddrInUse`] when a live socket of this process already
+    /// has the name, as the simulation says.
+    fn register(
+        &self,
+        proto: Proto,
+        addr: &RealAddr,
+        real: SocketAddr,
+        bound: bool,
+    ) -> Result<Registration, NetError> {
         let mut entries = self.entries.borrow_mut();
-        entries
-            .bound
-            .insert((proto, addr.node.clone(), addr.port), real);
+        let key = (proto, addr.node.clone(), addr.port);
+        if bound {
+            if entries.bound.contains_key(&key) {
+                return Err(NetError::AddrInUse(addr.to_string()));
+            }
+            entries.bound.insert(key, real);
+        }
         entries.reverse.insert((proto, real), addr.clone());
+        Ok(Registration {
+            directory: self.clone(),
+            proto,
+            addr: addr.clone(),
+            real,
+            bound,
+        })
+    }
+
+    /// Whether a live socket of this process has the name `node:port`.
+    fn is_bound(&self, proto: Proto, node: &Rc<str>, port: u16) -> bool {
+        self.entries
+            .borrow()
+            .bound
+            .contains_key(&(proto, node.clone(), port))
     }
 
     fn lookup(&self, proto: Proto, addr: &RealAddr) -> Option<SocketAddr> {
@@ -169,11 +201,17 @@ impl Directory {
         if let Some(addr) = entries.reverse.get(&(proto, real)) {
             return addr.clone();
         }
-        let owner = entries
-            .bases
-            .iter()
-            .filter(|(_, base)| **base > 0 && **base <= real.port())
-            .max_by_key(|(_, base)| **base);
+        // A stream's client port is the OS's choice, never `base + port`:
+        // guessing its node from the bases would name the wrong one.
+        let owner = (proto == Proto::Udp)
+            .then(|| {
+                entries
+                    .bases
+                    .iter()
+                    .filter(|(_, base)| **base > 0 && **base <= real.port())
+                    .max_by_key(|(_, base)| **base)
+            })
+            .flatten();
         match owner {
             Some((node, base)) => RealAddr {
                 node: node.clone(),
@@ -186,6 +224,38 @@ impl Directory {
         }
     }
 }
+
+/// A name in the [`Directory`], held by a live socket: dropping it frees
+/// the name.
+#[derive(Debug)]
+struct Registration {
+    directory: Directory,
+    proto: Proto,
+    addr: RealAddr,
+    real: SocketAddr,
+    bound: bool,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let Ok(mut entries) = self.directory.entries.try_borrow_mut() else {
+            return;
+        };
+        if self.bound {
+            let key = (self.proto, self.addr.node.clone(), self.addr.port);
+            if entries.bound.get(&key) == Some(&self.real) {
+                entries.bound.remove(&key);
+            }
+        }
+        if entries.reverse.get(&(self.proto, self.real)) == Some(&self.addr) {
+            entries.reverse.remove(&(self.proto, self.real));
+        }
+    }
+}
+
+/// The largest UDP payload over IPv4 (65 535 − 8 − 20 bytes of headers):
+/// the simulation's default `datagram_size_max` too.
+const DATAGRAM_SIZE_MAX: usize = 65_507;
 
 /// A node's view of the real network.
 ///
@@ -231,6 +301,7 @@ pub struct RealUdpSocket {
     socket: tokio::net::UdpSocket,
     local: RealAddr,
     directory: Directory,
+    _name: Registration,
 }
 
 /// A real TCP listener.
@@ -239,12 +310,39 @@ pub struct RealTcpListener {
     listener: tokio::net::TcpListener,
     local: RealAddr,
     directory: Directory,
+    _name: Registration,
 }
 
 /// A real TCP stream, through [`futures::io::AsyncRead`]/[`futures::io::AsyncWrite`].
 #[derive(Debug)]
 pub struct RealTcpStream {
     stream: tokio::net::TcpStream,
+    local: RealAddr,
+    peer: RealAddr,
+    _name: Option<Registration>,
+}
+
+impl RealTcpStream {
+    /// This end's address: the node's name and the port the OS chose (for
+    /// a connecting stream) or the listener's port (for an accepted one).
+    pub fn local_addr(&self) -> RealAddr {
+        self.local.clone()
+    }
+
+    /// The other end's address: the node that connected (for an accepted
+    /// stream, when it is in this process's directory) or the target.
+    pub fn peer_addr(&self) -> RealAddr {
+        self.peer.clone()
+    }
+}
+
+/// An OS error of binding `addr`: `AddrInUse` names the address, as in simulation.
+fn bind_error(addr: &RealAddr, error: io::Error) -> NetError {
+    if error.kind() == io::ErrorKind::AddrInUse {
+        NetError::AddrInUse(addr.to_string())
+    } else {
+        error.into()
+    }
 }
 
 impl Transport for RealNet {
@@ -267,18 +365,27 @@ impl Transport for RealNet {
     ) -> impl Future<Output = Result<RealUdpSocket, NetError>> + 'static {
         let net = self.clone();
         async move {
-            let socket =
-                tokio::net::UdpSocket::bind(net.directory.bind_addr(&net.node, port)?).await?;
+            let named = RealAddr {
+                node: net.node.clone(),
+                port,
+            };
+            if port != 0 && net.directory.is_bound(Proto::Udp, &net.node, port) {
+                return Err(NetError::AddrInUse(named.to_string()));
+            }
+            let socket = tokio::net::UdpSocket::bind(net.directory.bind_addr(&net.node, port)?)
+                .await
+                .map_err(|e| bind_error(&named, e))?;
             let real = socket.local_addr()?;
             let local = RealAddr {
                 node: net.node.clone(),
                 port: if port == 0 { real.port() } else { port },
             };
-            net.directory.register(Proto::Udp, &local, real);
+            let name = net.directory.register(Proto::Udp, &local, real, true)?;
             Ok(RealUdpSocket {
                 socket,
                 local,
                 directory: net.directory,
+                _name: name,
             })
         }
     }
@@ -289,18 +396,27 @@ impl Transport for RealNet {
     ) -> impl Future<Output = Result<RealTcpListener, NetError>> + 'static {
         let net = self.clone();
         async move {
-            let listener =
-                tokio::net::TcpListener::bind(net.directory.bind_addr(&net.node, port)?).await?;
+            let named = RealAddr {
+                node: net.node.clone(),
+                port,
+            };
+            if port != 0 && net.directory.is_bound(Proto::Tcp, &net.node, port) {
+                return Err(NetError::AddrInUse(named.to_string()));
+            }
+            let listener = tokio::net::TcpListener::bind(net.directory.bind_addr(&net.node, port)?)
+                .await
+                .map_err(|e| bind_error(&named, e))?;
             let real = listener.local_addr()?;
             let local = RealAddr {
                 node: net.node.clone(),
                 port: if port == 0 { real.port() } else { port },
             };
-            net.directory.register(Proto::Tcp, &local, real);
+            let name = net.directory.register(Proto::Tcp, &local, real, true)?;
             Ok(RealTcpListener {
                 listener,
                 local,
                 directory: net.directory,
+                _name: name,
             })
         }
     }
@@ -310,13 +426,35 @@ impl Transport for RealNet {
         target: RealAddr,
     ) -> impl Future<Output = Result<RealTcpStream, NetError>> + 'static {
         let directory = self.directory.clone();
+        let node = self.node.clone();
         async move {
             let real = directory
                 .lookup(Proto::Tcp, &target)
                 .ok_or_else(|| NetError::ConnectionRefused(target.to_string()))?;
-            let stream = tokio::net::TcpStream::connect(real).await?;
+            // Bind first so the directory knows the client's port before the
+            // listener accepts: `accept` then names this node.
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
+            let source = socket.local_addr()?;
+            let local = RealAddr {
+                node,
+                port: source.port(),
+            };
+            let name = directory.register(Proto::Tcp, &local, source, false)?;
+            let stream = socket.connect(real).await.map_err(|e| {
+                if e.kind() == io::ErrorKind::ConnectionRefused {
+                    NetError::ConnectionRefused(target.to_string())
+                } else {
+                    e.into()
+                }
+            })?;
             stream.set_nodelay(true)?;
-            Ok(RealTcpStream { stream })
+            Ok(RealTcpStream {
+                stream,
+                local,
+                peer: target,
+                _name: Some(name),
+            })
         }
     }
 }
@@ -329,6 +467,12 @@ impl DatagramSocket for RealUdpSocket {
     }
 
     async fn send_to(&self, payload: &[u8], target: &RealAddr) -> Result<(), NetError> {
+        if payload.len() > DATAGRAM_SIZE_MAX {
+            return Err(NetError::TooBig {
+                len: payload.len(),
+                max: DATAGRAM_SIZE_MAX,
+            });
+        }
         // A target nobody bound is silently lost, as on the simulated network.
         if let Some(real) = self.directory.lookup(Proto::Udp, target) {
             self.socket.send_to(payload, real).await?;
@@ -353,9 +497,15 @@ impl StreamListener for RealTcpListener {
     async fn accept(&self) -> Result<(RealTcpStream, RealAddr), NetError> {
         let (stream, real) = self.listener.accept().await?;
         stream.set_nodelay(true)?;
+        let peer = self.directory.reverse(Proto::Tcp, real);
         Ok((
-            RealTcpStream { stream },
-            self.directory.reverse(Proto::Tcp, real),
+            RealTcpStream {
+                stream,
+                local: self.local.clone(),
+                peer: peer.clone(),
+                _name: None,
+            },
+            peer,
         ))
     }
 }
@@ -366,6 +516,10 @@ impl AsyncRead for RealTcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            // As in simulation (and Linux's read(2) of 0 bytes): done at once.
+            return Poll::Ready(Ok(0));
+        }
         let mut read = tokio::io::ReadBuf::new(buf);
         match tokio::io::AsyncRead::poll_read(Pin::new(&mut self.get_mut().stream), cx, &mut read) {
             Poll::Ready(Ok(())) => Poll::Ready(Ok(read.filled().len())),

@@ -9,7 +9,19 @@
 //!
 //! - connecting to a port nobody listens on (or whose backlog is full) is refused;
 //! - a crash of either side resets the connection at once: the other side's
-//!   reads and writes return [`NetError::ConnectionReset`];
+//!   next read or write returns [`NetError::ConnectionReset`];
+//! - data sent to an end that was closed (dropped) makes it answer with a
+//!   reset, as does closing an end with data it never read. The reset fails
+//!   the peer's connection: with [`NetError::BrokenPipe`] if the peer had
+//!   already read the closing end's FIN (its reads then see the rest of the
+//!   data and EOF), with [`NetError::ConnectionReset`] otherwise (unread data
+//!   is discarded);
+//! - once a read or a write has returned a connection's failure, later reads
+//!   return EOF (`Ok(0)`) and later writes [`NetError::BrokenPipe`], as on
+//!   Linux; writing after this end's own `close` (a shutdown of writing) is
+//!   [`NetError::BrokenPipe`] too;
+//! - a read into an empty buffer returns `Ok(0)` at once, whatever the
+//!   connection's state (on the real backend too);
 //! - a partition that cuts either direction for longer than the stream
 //!   timeout breaks it ([`NetError::TimedOut`]), as does a segment that
 //!   cannot get through for that long;
@@ -65,6 +77,9 @@ pub(crate) struct End {
     shut: bool,
     /// Bytes this end wrote that the peer has not read yet.
     unread: usize,
+    /// Whether a read or a write of this end has returned the connection's
+    /// failure: later reads return EOF and later writes `BrokenPipe`, as on Linux.
+    failure_reported: bool,
     read_waker: Option<Waker>,
     write_waker: Option<Waker>,
     pub(crate) holder: Holder,
@@ -83,6 +98,7 @@ impl End {
             send_seq: 0,
             shut: false,
             unread: 0,
+            failure_reported: false,
             read_waker: None,
             write_waker: None,
             holder,
@@ -423,7 +439,16 @@ impl Drop for TcpStream {
         let crashed = !in_world(state.handle)
             || state.handle.node_state(self.local.node) == Ok(NodeState::Crashed);
         if !crashed {
-            state.shutdown(self.conn, self.side);
+            let unread = state.conns.get(&self.conn).is_some_and(|c| {
+                let end = &c.ends[self.side];
+                !c.failed() && (!end.recv.is_empty() || end.ahead.values().any(Option::is_some))
+            });
+            if unread {
+                // Closing with data it never read: Linux sends a reset, not a FIN.
+                state.send_reset(self.conn, self.side);
+            } else {
+                state.shutdown(self.conn, self.side);
+            }
         }
         state.release_end(self.conn, self.side);
     }
@@ -523,11 +548,26 @@ impl State {
         buf: &mut [u8],
         cx: &mut Context<'_>,
     ) -> Poll<Result<usize, NetError>> {
+        if buf.is_empty() {
+            // Nothing to read into: done at once, as Linux's read(2) of 0 bytes.
+            return Poll::Ready(Ok(0));
+        }
         let Some(conn) = self.conns.get_mut(&id) else {
             return Poll::Ready(Err(NetError::Closed));
         };
-        if let ConnState::Failed(e) = &conn.state {
-            return Poll::Ready(Err(e.clone()));
+        match &conn.state {
+            // After the peer's FIN, a reset only ends writing: the data
+            // before the FIN, then EOF, are still read.
+            ConnState::Failed(NetError::BrokenPipe) => {}
+            ConnState::Failed(e) => {
+                let end = &mut conn.ends[side];
+                if std::mem::replace(&mut end.failure_reported, true) {
+                    // The failure was reported once: from now on, EOF.
+                    return Poll::Ready(Ok(0));
+                }
+                return Poll::Ready(Err(e.clone()));
+            }
+            _ => {}
         }
         let end = &mut conn.ends[side];
         if !end.recv.is_empty() {
@@ -542,7 +582,7 @@ impl State {
             }
             return Poll::Ready(Ok(n));
         }
-        if end.eof || buf.is_empty() {
+        if end.eof {
             return Poll::Ready(Ok(0));
         }
         end.read_waker = Some(cx.waker().clone());
@@ -562,11 +602,15 @@ impl State {
             return Poll::Ready(Err(NetError::Closed));
         };
         if let ConnState::Failed(e) = &conn.state {
+            let end = &mut conn.ends[side];
+            if std::mem::replace(&mut end.failure_reported, true) {
+                return Poll::Ready(Err(NetError::BrokenPipe));
+            }
             return Poll::Ready(Err(e.clone()));
         }
         let end = &mut conn.ends[side];
         if end.shut {
-            return Poll::Ready(Err(NetError::Closed));
+            return Poll::Ready(Err(NetError::BrokenPipe));
         }
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -606,6 +650,35 @@ impl State {
         self.route(now, control(source, target, What::Fin { seq }, id, now));
     }
 
+    /// Sends a reset from `side` to its peer (once the peer gets it, the
+    /// connection fails there).
+    fn send_reset(&mut self, id: u64, side: usize) {
+        let Some(conn) = self.conns.get(&id) else {
+            return;
+        };
+        if conn.failed() {
+            return;
+        }
+        let (source, target) = (conn.ends[side].addr, conn.ends[1 - side].addr);
+        let now = self.now();
+        self.route(now, control(source, target, What::Rst, id, now));
+    }
+
+    /// A reset reached `target`'s end: after the peer's FIN it is a broken
+    /// pipe (reads see EOF, writes `BrokenPipe`), before it a reset.
+    fn reset_arrived(&mut self, id: u64, target: Addr) {
+        let Some(conn) = self.conns.get(&id) else {
+            return;
+        };
+        let side = if conn.ends[0].addr == target { 0 } else { 1 };
+        let error = if conn.ends[side].eof {
+            NetError::BrokenPipe
+        } else {
+            NetError::ConnectionReset
+        };
+        self.fail_conn(id, error);
+    }
+
     /// The stream of `side` is gone; forget the connection once nobody can use it.
     fn release_end(&mut self, id: u64, side: usize) {
         let Some(conn) = self.conns.get_mut(&id) else {
@@ -636,11 +709,15 @@ impl State {
             NetError::ConnectionRefused(_) => 1,
             NetError::ConnectionReset => 2,
             NetError::TimedOut => 3,
+            NetError::BrokenPipe => 5,
             _ => 4,
         };
+        let keep_received = error == NetError::BrokenPipe;
         conn.state = ConnState::Failed(error);
         for end in &mut conn.ends {
-            end.recv.clear();
+            if !keep_received {
+                end.recv.clear();
+            }
             end.ahead.clear();
             end.wake();
         }
@@ -666,7 +743,7 @@ impl State {
                     client.port,
                     nodes[server.node.index()].name,
                     server.port,
-                    ["", "refused", "reset", "timed out", "closed"][code as usize]
+                    ["", "refused", "reset", "timed out", "closed", "peer closed"][code as usize]
                 )
             },
         );
@@ -703,6 +780,7 @@ impl State {
             }
             What::Data { seq } => self.segment_arrived(f.conn, f.target, seq, Some(f.payload)),
             What::Fin { seq } => self.segment_arrived(f.conn, f.target, seq, None),
+            What::Rst => self.reset_arrived(f.conn, f.target),
             What::Datagram => unreachable!("datagrams are not stream messages"),
         }
     }
@@ -735,6 +813,10 @@ impl State {
     fn segment_arrived(&mut self, id: u64, target: Addr, seq: u64, data: Option<Vec<u8>>) {
         let conn = self.conns.get_mut(&id).expect("checked live");
         let side = if conn.ends[0].addr == target { 0 } else { 1 };
+        if conn.ends[side].holder == Holder::Gone && data.is_some() {
+            // Data for an end that was closed: its stack answers with a reset.
+            return self.send_reset(id, side);
+        }
         let end = &mut conn.ends[side];
         if seq < end.recv_next {
             return;

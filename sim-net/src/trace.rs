@@ -111,6 +111,9 @@ pub enum MessageKind {
     Data,
     /// A stream's clean end.
     Fin,
+    /// A stream's reset: data reached an end that was closed, or an end
+    /// was closed with data it had not read.
+    Rst,
 }
 
 impl MessageKind {
@@ -122,6 +125,7 @@ impl MessageKind {
             MessageKind::Refuse => 3,
             MessageKind::Data => 4,
             MessageKind::Fin => 5,
+            MessageKind::Rst => 6,
         }
     }
 
@@ -133,6 +137,7 @@ impl MessageKind {
             3 => MessageKind::Refuse,
             4 => MessageKind::Data,
             5 => MessageKind::Fin,
+            6 => MessageKind::Rst,
             _ => return None,
         })
     }
@@ -145,6 +150,7 @@ impl MessageKind {
             MessageKind::Refuse => "refuse",
             MessageKind::Data => "data",
             MessageKind::Fin => "fin",
+            MessageKind::Rst => "rst",
         }
     }
 }
@@ -174,8 +180,15 @@ pub(crate) fn emit(
         | tag.kind.code() << 32
         | reason.map_or(0, DropReason::code) << 40;
     let payload = (tag.len as u64 & 0xffff_ffff) | u64::from(tag.hash) << 32;
+    // A send happens on the sender; everything else (delivery, drops,
+    // holds) where the message is going.
+    let node = if name == SEND {
+        tag.source.node
+    } else {
+        tag.target.node
+    };
     handle.emit(
-        Some(tag.target.node),
+        Some(node),
         name,
         [
             tag.source.node.index() as u64 & 0xffff_ffff | tag.id << 32,

@@ -146,3 +146,47 @@ fn recording_does_not_change_the_fingerprint() {
     let fingerprint_only = run_with(TraceMode::Fingerprint).fingerprint;
     assert_eq!(fingerprint_only, recorded_run().fingerprint);
 }
+
+#[test]
+fn traces_with_applied_faults_read_back() {
+    // Proves a plan's fault and undo events round-trip (their plan index is `entry`).
+    let mut sim = Sim::builder(Seed::new(3))
+        .trace(TraceMode::RECORD)
+        .quiet()
+        .build()
+        .unwrap();
+    sim.add_node("n1", |_| async {}).unwrap();
+    let plan = detsim::Plan::from_json(
+        r#"{"entries": [
+            {"at": "1s", "duration": "1s", "fault": {"kind": "pause", "node": "n1"}}
+        ]}"#,
+    )
+    .unwrap();
+    sim.apply_plan(plan).unwrap();
+    let trace = sim
+        .run(async { time::sleep(Duration::from_secs(4)).await })
+        .unwrap()
+        .trace;
+    let mut out = Vec::new();
+    trace.write_json_lines(&mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let back = Trace::read_json_lines(&text).unwrap();
+    assert_eq!(back, trace.events);
+    let faults: Vec<String> = back
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::Fault { .. }
+                    | EventKind::FaultEnd { .. }
+                    | EventKind::FaultSkipped { .. }
+            )
+        })
+        .map(|e| e.kind.to_string())
+        .collect();
+    assert_eq!(
+        faults,
+        ["fault #0: t=1.000000s pause n1 for 1s", "fault #0 undone"]
+    );
+    assert!(text.contains(r#""kind":"fault","entry":0"#), "{text}");
+}

@@ -136,13 +136,25 @@ fn overflowing_offsets_are_invalid_input() {
         assert_eq!(kind(f.set_len(u64::MAX).await), ErrorKind::InvalidInput);
         let error = f.write_at(b"xy", u64::MAX - 1).await.unwrap_err();
         assert!(
-            error.to_string().contains("past the largest file size"),
+            error.to_string().contains("is not a valid file position"),
             "{error}"
         );
         assert_eq!(f.len().unwrap(), 0);
+        // Past ext4's largest file (16 TiB - 4 KiB) but inside an i64: EFBIG, nothing written.
+        let max = detsim_disk::FILE_SIZE_MAX;
+        assert_eq!(max, (16 << 40) - 4096);
+        assert_eq!(kind(f.write_at(b"z", max).await), ErrorKind::FileTooLarge);
+        assert_eq!(
+            kind(f.write_at(b"yz", max - 1).await),
+            ErrorKind::FileTooLarge
+        );
+        assert_eq!(kind(f.set_len(max + 1).await), ErrorKind::FileTooLarge);
+        f.write_at(b"", max + 1).await.unwrap();
+        assert_eq!(f.read_at(&mut [0; 8], max + 1).await.unwrap(), 0);
+        assert_eq!(f.len().unwrap(), 0);
         // The largest valid offset works, sparsely.
-        f.write_at(b"z", i64::MAX as u64 - 1).await.unwrap();
-        assert_eq!(f.len().unwrap(), i64::MAX as u64);
+        f.write_at(b"z", max - 1).await.unwrap();
+        assert_eq!(f.len().unwrap(), max);
         assert_eq!(disks.usage(n1).unwrap().used, 512);
     })
     .unwrap();
@@ -194,7 +206,9 @@ fn directories_list_sorted_and_refuse_wrong_operations() {
         assert_eq!(kind(s.remove_dir("/d/a").await), ErrorKind::NotADirectory);
         assert_eq!(kind(s.read_dir("/d/a").await), ErrorKind::NotADirectory);
         assert_eq!(kind(s.sync_dir("/d/a").await), ErrorKind::NotADirectory);
-        assert_eq!(kind(s.remove_dir("/").await), ErrorKind::InvalidInput);
+        assert_eq!(kind(s.remove_dir("/").await), ErrorKind::ResourceBusy);
+        assert_eq!(kind(s.remove_file("/").await), ErrorKind::IsADirectory);
+        assert_eq!(kind(s.create_dir("/").await), ErrorKind::AlreadyExists);
         assert_eq!(kind(s.read_dir("/nope").await), ErrorKind::NotFound);
         let meta = s.metadata("/d/sub").await.unwrap();
         assert!(meta.is_dir() && meta.is_empty());
@@ -230,7 +244,12 @@ fn rename_replaces_its_target_as_posix_says() {
         );
         assert_eq!(kind(s.rename("/b", "/d").await), ErrorKind::IsADirectory);
         assert_eq!(kind(s.rename("/d/e", "/b").await), ErrorKind::NotADirectory);
-        assert_eq!(kind(s.rename("/", "/x").await), ErrorKind::InvalidInput);
+        assert_eq!(kind(s.rename("/", "/x").await), ErrorKind::ResourceBusy);
+        assert_eq!(kind(s.rename("/b", "/").await), ErrorKind::ResourceBusy);
+        assert_eq!(
+            kind(s.rename("/d/e", "/d").await),
+            ErrorKind::DirectoryNotEmpty
+        );
         s.rename("/b", "/d/e/b").await.unwrap();
         s.rename("/d", "/moved").await.unwrap();
         assert_eq!(read_all(&s, "/moved/e/b").await.unwrap(), b"from a");
@@ -448,4 +467,55 @@ fn misuse_outside_a_node_or_a_simulation_is_an_error_not_a_panic() {
             .to_string()
             .contains("test harness has no disk")
     );
+}
+
+#[test]
+fn paths_and_ranges_are_checked_as_linux_does() {
+    // Proves PATH_MAX (4096 bytes with the NUL) and NAME_MAX limits, and that an invalid
+    // range is InvalidInput even on a handle that lacks the access (Linux checks it first).
+    let (mut sim, disks, n1) = world(1, config());
+    sim.run(async move {
+        let s = disks.storage(n1).unwrap();
+        let longest = format!("/{}/xx", ["x"; 2046].join("/"));
+        assert_eq!(longest.len(), detsim_disk::PATH_MAX - 1);
+        assert_eq!(kind(s.metadata(&longest).await), ErrorKind::NotFound);
+        let too_long = format!("{longest}y");
+        let error = s.metadata(&too_long).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+        assert!(error.to_string().contains("PATH_MAX is 4096"), "{error}");
+        let name = "n".repeat(detsim_disk::NAME_MAX + 1);
+        assert_eq!(kind(s.create_dir(&name).await), ErrorKind::InvalidInput);
+        s.create_dir(&name[1..]).await.unwrap();
+        let f = s
+            .open("/f", OpenOptions::read_write().create(true))
+            .await
+            .unwrap();
+        f.write_at(b"x", 0).await.unwrap();
+        let read_only = s.open("/f", OpenOptions::read_only()).await.unwrap();
+        assert_eq!(
+            kind(read_only.write_at(b"x", u64::MAX).await),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            kind(read_only.set_len(u64::MAX).await),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            kind(read_only.write_at(b"x", 0).await),
+            ErrorKind::PermissionDenied
+        );
+        let write_only = s
+            .open("/f", OpenOptions::default().write(true))
+            .await
+            .unwrap();
+        assert_eq!(
+            kind(write_only.read_at(&mut [0; 4], u64::MAX).await),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            kind(write_only.read_at(&mut [0; 4], 0).await),
+            ErrorKind::PermissionDenied
+        );
+    })
+    .unwrap();
 }

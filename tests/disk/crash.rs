@@ -392,3 +392,77 @@ fn handles_opened_before_a_crash_are_stale() {
     })
     .unwrap();
 }
+
+/// Runs `body` on a fresh world with the default (adversarial) crash mode, for seeds 0..20.
+fn for_seeds(
+    body: impl Fn(
+        detsim_disk::SimStorage,
+        detsim::NodeId,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+) {
+    for seed in 0..20 {
+        let (mut sim, disks, n1) = world(seed, DiskConfig::default());
+        let storage = sim.enter(|_| disks.storage(n1).unwrap());
+        sim.run(body(storage, n1)).unwrap();
+    }
+}
+
+#[test]
+fn a_file_renamed_across_directories_survives_under_its_new_name_only() {
+    // Proves the reproduction: create /a/x, sync it, rename to /b/x, sync /b then /a,
+    // crash: /b lists x and /a does not, for every seed of the default crash mode.
+    for_seeds(|storage, n1| {
+        Box::pin(async move {
+            storage.create_dir("/a").await.unwrap();
+            storage.create_dir("/b").await.unwrap();
+            storage.sync_dir("/").await.unwrap();
+            durable_file_in(&storage, "/a/x").await;
+            storage.rename("/a/x", "/b/x").await.unwrap();
+            storage.sync_dir("/b").await.unwrap();
+            storage.sync_dir("/a").await.unwrap();
+            crash_restart(n1);
+            assert!(storage.read_dir("/a").await.unwrap().is_empty());
+            assert_eq!(storage.read_dir("/b").await.unwrap(), ["x"]);
+            assert_eq!(read_all(&storage, "/b/x").await.unwrap(), b"inside");
+        })
+    });
+}
+
+#[test]
+fn a_new_file_renamed_into_a_directory_never_keeps_two_names() {
+    // Proves the shorter reproduction: create /x, rename to /a/x, sync /a, sync /,
+    // crash: only /a/x exists.
+    for_seeds(|storage, n1| {
+        Box::pin(async move {
+            storage.create_dir("/a").await.unwrap();
+            storage.sync_dir("/").await.unwrap();
+            durable_file_in(&storage, "/x").await;
+            storage.rename("/x", "/a/x").await.unwrap();
+            storage.sync_dir("/a").await.unwrap();
+            storage.sync_dir("/").await.unwrap();
+            crash_restart(n1);
+            assert_eq!(storage.read_dir("/").await.unwrap(), ["a"]);
+            assert_eq!(storage.read_dir("/a").await.unwrap(), ["x"]);
+        })
+    });
+}
+
+#[test]
+fn a_renamed_directory_keeps_its_synced_contents_under_the_new_name() {
+    // Proves a directory moved into another, with both parents synced, survives whole.
+    for_seeds(|storage, n1| {
+        Box::pin(async move {
+            storage.create_dir("/d").await.unwrap();
+            storage.create_dir("/p").await.unwrap();
+            storage.sync_dir("/").await.unwrap();
+            durable_file_in(&storage, "/d/f").await;
+            storage.sync_dir("/d").await.unwrap();
+            storage.rename("/d", "/p/moved").await.unwrap();
+            storage.sync_dir("/p").await.unwrap();
+            crash_restart(n1);
+            assert_eq!(storage.read_dir("/").await.unwrap(), ["p"]);
+            assert_eq!(storage.read_dir("/p").await.unwrap(), ["moved"]);
+            assert_eq!(read_all(&storage, "/p/moved/f").await.unwrap(), b"inside");
+        })
+    });
+}

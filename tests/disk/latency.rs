@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use detsim::{EventKind, time};
-use detsim_disk::{DiskConfig, File, Latency, LatencyConfig, OpenOptions, Storage};
+use detsim_disk::{Bandwidth, DiskConfig, File, Latency, LatencyConfig, OpenOptions, Storage};
 
 use super::{config, world};
 
@@ -14,6 +14,7 @@ fn fixed() -> LatencyConfig {
         write: Latency::Fixed(Duration::from_micros(10)),
         sync: Latency::Fixed(Duration::from_millis(1)),
         metadata: Latency::Fixed(Duration::from_micros(20)),
+        bandwidth: Bandwidth::NONE,
     }
 }
 

@@ -4,6 +4,7 @@
 mod api;
 mod crash;
 mod determinism;
+mod differential;
 mod fault;
 mod latency;
 mod plan;

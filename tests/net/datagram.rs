@@ -340,6 +340,38 @@ fn heavy_tailed_latency_has_a_tail() {
 }
 
 #[test]
+fn a_send_is_stamped_with_the_sender_and_a_delivery_with_the_target() {
+    // Proves the trace puts `net.send` on the sending node and `net.deliver` on the receiver.
+    let mut w = world(1, &["a", "b"], Net::builder());
+    let report = w
+        .sim
+        .run(async move {
+            send("a", "b", "x".to_string());
+            sleep_ms(10).await;
+        })
+        .unwrap();
+    let trace = &report.trace;
+    let stamped: Vec<(String, String)> = trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            detsim::EventKind::Ext { name, .. } if name.starts_with("net.") => Some((
+                name.to_string(),
+                trace.node_names[e.node.unwrap().index()].clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        stamped,
+        [
+            ("net.send".to_string(), "a".to_string()),
+            ("net.deliver".to_string(), "b".to_string())
+        ]
+    );
+}
+
+#[test]
 fn clones_of_a_socket_share_its_port_and_each_datagram_goes_to_one_receiver() {
     // Two tasks receive on clones of one socket: every datagram reaches
     // exactly one of them, in a seeded order; the port stays bound until the

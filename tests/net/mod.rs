@@ -6,6 +6,7 @@ mod clog;
 mod config;
 mod datagram;
 mod determinism;
+mod differential;
 mod lifecycle;
 mod partition;
 mod plan;

@@ -109,7 +109,8 @@ fn connecting_to_a_port_nobody_listens_on_is_refused() {
 
 #[test]
 fn a_crash_of_the_server_resets_the_client() {
-    // Proves the client's read fails with ConnectionReset when the server crashes mid-stream.
+    // Proves the client's next read fails with ConnectionReset when the server crashes
+    // mid-stream, and the write after it with BrokenPipe (Linux reports the reset once).
     let (mut sim, _) = echo_world(3, Net::builder());
     let error = on_client(&mut sim, async {
         let mut stream = TcpStream::connect("server:80").await.unwrap();
@@ -121,10 +122,7 @@ fn a_crash_of_the_server_resets_the_client() {
         let write = stream.write_all(b"more").await.unwrap_err();
         (read.kind(), write.kind())
     });
-    assert_eq!(
-        error,
-        (ErrorKind::ConnectionReset, ErrorKind::ConnectionReset)
-    );
+    assert_eq!(error, (ErrorKind::ConnectionReset, ErrorKind::BrokenPipe));
 }
 
 #[test]
@@ -345,4 +343,33 @@ fn a_clog_delays_a_stream_without_breaking_it() {
     });
     assert_eq!(echo, b"one,two,three");
     assert!(at.as_nanos() >= 3_002_000_000, "{at}");
+}
+
+#[test]
+fn a_large_write_to_a_closed_peer_fails_with_broken_pipe_instead_of_hanging() {
+    // Proves a 1 MiB write to a peer that closed (without reading) ends with BrokenPipe
+    // once the peer's reset comes back, within a round trip or two of virtual time.
+    let mut sim = Sim::builder(Seed::new(9)).quiet().build().unwrap();
+    Net::builder().install(&mut sim).unwrap();
+    sim.add_node("server", |_| async {
+        let listener = TcpListener::bind(80).unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        drop(stream); // a FIN: nothing was unread yet
+        std::future::pending::<()>().await;
+    })
+    .unwrap();
+    sim.add_node("client", |_| async {}).unwrap();
+    let (read, write, at) = on_client(&mut sim, async {
+        let mut stream = TcpStream::connect("server:80").await.unwrap();
+        let mut buf = [0u8; 8];
+        let read = stream.read(&mut buf).await.map_err(|e| e.kind());
+        let write = stream
+            .write_all(&vec![7u8; 1 << 20])
+            .await
+            .map_err(|e| e.kind());
+        (read, write, detsim::time::now())
+    });
+    assert_eq!(read, Ok(0));
+    assert_eq!(write, Err(ErrorKind::BrokenPipe));
+    assert!(at.as_nanos() < 100_000_000, "{at:?}");
 }

@@ -239,6 +239,26 @@ fn proptest_path_finds_and_shrinks_the_bug() {
 }
 
 #[test]
+fn a_sweep_of_every_u64_seed_in_a_tiny_shard_starts_at_once() {
+    // Proves planning does not list seeds: 2^64 - 1 seeds in 10^11 shards plan 184 467 441
+    // seeds for shard 0 without materialising them (the budget stops it before any runs).
+    let report = Sweep::new("huge_plan")
+        .ignore_env()
+        .regressions(None)
+        .progress(false)
+        .seeds(u64::MAX)
+        .shard(Shard::new(0, 100_000_000_000).unwrap())
+        .time_budget(std::time::Duration::from_nanos(1))
+        .run(|case| {
+            let mut sim = case.builder().build().unwrap();
+            sim.run(async {})
+        })
+        .unwrap();
+    assert_eq!(report.seeds_planned, 184_467_441);
+    assert!(report.seeds_run <= 2, "{}", report.seeds_run);
+}
+
+#[test]
 fn failures_that_differ_only_in_numbers_minimize_alike() {
     // always! with arguments, fail_with with a counterexample, and a panic
     // whose message carries the values all shrink to the same two faults as

@@ -393,18 +393,27 @@ impl fmt::Display for Fault {
     }
 }
 
-/// Serde for `Option<Duration>` as nanoseconds.
+/// Serde for `Option<Duration>`: written as a number of nanoseconds (as
+/// before), read as a number of nanoseconds or as words like every other
+/// duration of a plan (`"100ms"`, `"1.5s"`).
 pub(crate) mod opt_duration {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::fault::plan::human_duration::{Raw, from_raw};
 
     pub(crate) fn serialize<S: Serializer>(
         value: &Option<Duration>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
         match value {
-            Some(d) => s.serialize_some(&(d.as_nanos() as u64)),
+            Some(d) => match u64::try_from(d.as_nanos()) {
+                Ok(nanos) => s.serialize_some(&nanos),
+                Err(_) => Err(serde::ser::Error::custom(format!(
+                    "duration {d:?} is above u64::MAX nanoseconds"
+                ))),
+            },
             None => s.serialize_none(),
         }
     }
@@ -412,6 +421,6 @@ pub(crate) mod opt_duration {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_nanos))
+        Option::<Raw>::deserialize(d)?.map(from_raw).transpose()
     }
 }

@@ -286,6 +286,9 @@ pub(crate) mod human_duration {
 
     use serde::{Deserialize, Deserializer, Serializer, de};
 
+    /// The exact text of a duration: whole seconds, milliseconds,
+    /// microseconds or nanoseconds, or seconds with up to three decimals
+    /// (`1.5s`); it always parses back to the same nanosecond.
     pub(crate) fn format(duration: Duration) -> String {
         let nanos = duration.as_nanos();
         if nanos % 1_000_000 == 0 {
@@ -293,7 +296,8 @@ pub(crate) mod human_duration {
             if ms % 1000 == 0 {
                 format!("{}s", ms / 1000)
             } else if ms >= 1000 {
-                format!("{}s", ms as f64 / 1000.0)
+                let fraction = format!("{:03}", ms % 1000);
+                format!("{}.{}s", ms / 1000, fraction.trim_end_matches('0'))
             } else {
                 format!("{ms}ms")
             }
@@ -319,39 +323,116 @@ pub(crate) mod human_duration {
         }
     }
 
+    /// Parses `<digits>[.<digits>]<unit>` exactly (integer arithmetic, no
+    /// rounding): units `ns`, `us` (or `µs`), `ms`, `s`, `m` (or `min`).
+    /// Refused: no digits before or after the point (`.5s`, `1.s`), a space
+    /// before the unit (`1 s`), a sign, a value that is not a whole number
+    /// of nanoseconds (`1.5ns`), a value above `u64::MAX` nanoseconds.
     pub(crate) fn parse(text: &str) -> Result<Duration, String> {
-        let text = text.trim();
         let split = text
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("duration {text:?} has no unit (ns, us, ms, s)"))?;
+            .ok_or_else(|| format!("duration {text:?} has no unit (ns, us, ms, s, m)"))?;
         let (number, unit) = text.split_at(split);
-        let value: f64 = number
-            .parse()
-            .map_err(|_| format!("duration {text:?} does not start with a number"))?;
-        let scale = match unit.trim() {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" | "min" => 60e9,
-            other => return Err(format!("duration {text:?} has an unknown unit {other:?}")),
-        };
-        let nanos = (value * scale).round();
-        if !(0.0..=u64::MAX as f64).contains(&nanos) {
-            return Err(format!("duration {text:?} is out of range"));
+        if number.is_empty() {
+            return Err(format!(
+                "duration {text:?} does not start with a number like 250ms or 1.5s (digits on both sides of a point)"
+            ));
         }
-        Ok(Duration::from_nanos(nanos as u64))
+        let scale: u128 = match unit {
+            "ns" => 1,
+            "us" | "µs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" | "min" => 60_000_000_000,
+            other => {
+                return Err(format!(
+                    "duration {text:?} has an unknown unit {other:?} (expected ns, us, ms, s or m right after the number)"
+                ));
+            }
+        };
+        let (whole, fraction) = match number.split_once('.') {
+            Some((whole, fraction)) => (whole, Some(fraction)),
+            None => (number, None),
+        };
+        let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        if !digits(whole) || fraction.is_some_and(|f| !digits(f)) {
+            return Err(format!(
+                "duration {text:?} is not a number like 250ms or 1.5s (digits on both sides of a point)"
+            ));
+        }
+        let out_of_range = || {
+            format!(
+                "duration {text:?} is out of range (at most {} ns)",
+                u64::MAX
+            )
+        };
+        let whole: u128 = whole.parse().map_err(|_| out_of_range())?;
+        let mut nanos = whole.checked_mul(scale).ok_or_else(out_of_range)?;
+        if let Some(fraction) = fraction {
+            let fraction = fraction.trim_end_matches('0');
+            if !fraction.is_empty() {
+                let not_whole =
+                    || format!("duration {text:?} is not a whole number of nanoseconds");
+                let denominator = u32::try_from(fraction.len())
+                    .ok()
+                    .and_then(|len| 10u128.checked_pow(len))
+                    .ok_or_else(not_whole)?;
+                let numerator: u128 = fraction.parse().map_err(|_| not_whole())?;
+                let scaled = numerator.checked_mul(scale).ok_or_else(not_whole)?;
+                if scaled % denominator != 0 {
+                    return Err(not_whole());
+                }
+                nanos = nanos
+                    .checked_add(scaled / denominator)
+                    .ok_or_else(out_of_range)?;
+            }
+        }
+        let nanos = u64::try_from(nanos).map_err(|_| out_of_range())?;
+        Ok(Duration::from_nanos(nanos))
     }
 
     pub(crate) fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format(*value))
     }
 
-    #[derive(Deserialize)]
-    #[serde(untagged)]
+    /// A duration as JSON holds it: a whole number of nanoseconds, or text.
     pub(crate) enum Raw {
         Nanos(u64),
         Text(String),
+    }
+
+    impl<'de> Deserialize<'de> for Raw {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Raw, D::Error> {
+            struct Visitor;
+            impl de::Visitor<'_> for Visitor {
+                type Value = Raw;
+
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a duration: nanoseconds as a whole number, or text like \"250ms\"")
+                }
+
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Raw, E> {
+                    Ok(Raw::Nanos(v))
+                }
+
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Raw, E> {
+                    u64::try_from(v)
+                        .map(Raw::Nanos)
+                        .map_err(|_| E::custom(format!("duration {v} is negative")))
+                }
+
+                fn visit_f64<E: de::Error>(self, v: f64) -> Result<Raw, E> {
+                    Err(E::custom(format!(
+                        "duration {v} is not a whole number of nanoseconds: write it as text with a unit, like \"1.5ms\""
+                    )))
+                }
+
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Raw, E> {
+                    Ok(Raw::Text(v.to_owned()))
+                }
+            }
+            d.deserialize_any(Visitor)
+        }
     }
 
     pub(crate) fn from_raw<E: de::Error>(raw: Raw) -> Result<Duration, E> {
@@ -412,5 +493,99 @@ mod tests {
         assert!(parse("12").is_err());
         assert!(parse("1.5h").is_err());
         assert!(parse("s").is_err());
+    }
+
+    #[test]
+    fn durations_are_exact_to_the_nanosecond() {
+        // Proves decimal text parses without f64 rounding and formats back to the same value.
+        for (text, nanos) in [
+            ("4194386.633s", 4_194_386_633_000_000u64),
+            ("0.000000001s", 1),
+            ("1.000000001s", 1_000_000_001),
+            ("9007199254740993ns", (1 << 53) + 1),
+            ("1.5us", 1500),
+            ("2.5m", 150_000_000_000),
+            ("1.50s", 1_500_000_000),
+            ("18446744073709551615ns", u64::MAX),
+        ] {
+            let parsed = parse(text).unwrap();
+            assert_eq!(parsed, Duration::from_nanos(nanos), "{text}");
+            assert_eq!(parse(&format(parsed)).unwrap(), parsed, "{text}");
+        }
+        assert_eq!(format(Duration::from_millis(4_194_386_633)), "4194386.633s");
+        assert_eq!(format(Duration::from_millis(1_050)), "1.05s");
+    }
+
+    #[test]
+    fn plans_round_trip_exactly_and_extra_latency_takes_words() {
+        // Proves 2^53 + 1 ns survives a JSON round trip, `extra_latency` reads words or
+        // nanoseconds, and a fractional number is an error naming it.
+        use crate::fault::{Fault, LinkChange};
+        use crate::{Plan, PlanEntry};
+        let odd = Duration::from_nanos((1 << 53) + 1);
+        let plan = Plan::new(vec![PlanEntry::new(
+            Duration::from_nanos(4_194_386_633_000_000),
+            Fault::Link {
+                from: "a".into(),
+                to: "b".into(),
+                change: LinkChange {
+                    extra_latency: Some(odd),
+                    ..LinkChange::default()
+                },
+            },
+            Some(odd),
+        )]);
+        let back = Plan::from_json(&plan.to_json()).unwrap();
+        assert_eq!(back, plan);
+        assert_eq!(back.entries[0].duration, Some(odd));
+        let link = |extra: &str| {
+            Plan::from_json(&format!(
+                r#"{{"entries": [{{"at": "4194386.633s", "fault": {{"kind": "link", "from": "a", "to": "b", "change": {{"extra_latency": {extra}}}}}}}]}}"#
+            ))
+        };
+        let extra = |plan: Plan| match &plan.entries[0].fault {
+            Fault::Link { change, .. } => change.extra_latency,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            extra(link(r#""100ms""#).unwrap()),
+            Some(Duration::from_millis(100))
+        );
+        assert_eq!(
+            extra(link("2500").unwrap()),
+            Some(Duration::from_nanos(2500))
+        );
+        assert_eq!(
+            link(r#""4194386.633s""#).unwrap().entries[0].at,
+            Duration::from_nanos(4_194_386_633_000_000)
+        );
+        let error = link("1.5").unwrap_err().to_string();
+        assert!(
+            error.contains("duration 1.5 is not a whole number of nanoseconds"),
+            "{error}"
+        );
+        let error = link(r#""1 s""#).unwrap_err().to_string();
+        assert!(error.contains(r#"duration "1 s""#), "{error}");
+    }
+
+    #[test]
+    fn malformed_durations_are_refused_naming_the_text() {
+        // Proves garbage that f64 parsing let through is a clear error naming the input.
+        for (text, needle) in [
+            ("1.s", "digits on both sides"),
+            (".5s", "digits on both sides"),
+            ("1..5s", "digits on both sides"),
+            ("1 s", "unknown unit \" s\""),
+            (" 1s", "digits on both sides"),
+            ("1.5ns", "not a whole number of nanoseconds"),
+            ("0.0000000001s", "not a whole number of nanoseconds"),
+            ("18446744073709551616ns", "out of range"),
+            ("+1s", "digits on both sides"),
+            ("-1s", "digits on both sides"),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert!(error.contains(&format!("{text:?}")), "{text}: {error}");
+            assert!(error.contains(needle), "{text}: {error}");
+        }
     }
 }

@@ -88,15 +88,13 @@ impl Env {
 
     /// Parses from a lookup function, so tests need not touch the process environment.
     pub(crate) fn parse(var: impl Fn(&str) -> Option<String>) -> Result<Env, SweepError> {
-        let number = |name: &str| -> Result<Option<u64>, SweepError> {
-            var(name)
-                .map(|text| {
-                    text.trim()
-                        .parse::<Seed>()
-                        .map(Seed::get)
-                        .map_err(|_| SweepError::Env(format!("{name}={text:?} is not a number")))
-                })
-                .transpose()
+        // A count or an index: decimal digits only (no sign, no hex).
+        let decimal = |name: &str, text: &str| -> Result<u64, SweepError> {
+            crate::seed::parse_digits(text.trim(), 10).ok_or_else(|| {
+                SweepError::Env(format!(
+                    "{name}={text:?} is not a decimal number (digits only, no sign)"
+                ))
+            })
         };
         let seed = var("SIM_SEED")
             .map(|text| {
@@ -104,45 +102,66 @@ impl Env {
                     .map_err(|e| SweepError::Env(format!("SIM_SEED: {e}")))
             })
             .transpose()?;
+        let first = var("SIM_FIRST_SEED")
+            .map(|text| {
+                text.parse::<Seed>()
+                    .map(Seed::get)
+                    .map_err(|e| SweepError::Env(format!("SIM_FIRST_SEED: {e}")))
+            })
+            .transpose()?;
+        let seeds = var("SIM_SEEDS")
+            .map(|text| decimal("SIM_SEEDS", &text))
+            .transpose()?;
+        if seeds == Some(0) {
+            return Err(SweepError::Env(
+                "SIM_SEEDS=0 would run no seed and pass without testing anything; ask for at least 1"
+                    .into(),
+            ));
+        }
         let shard = match (var("SIM_SHARD"), var("JOB_COMPLETION_INDEX")) {
             (Some(text), _) => {
-                let (index, count) = text.split_once('/').ok_or_else(|| {
+                let malformed = || {
                     SweepError::Env(format!(
-                        "SIM_SHARD={text:?} is not of the form INDEX/COUNT, e.g. 0/4"
+                        "SIM_SHARD={text:?} is not of the form INDEX/COUNT in decimal, e.g. 0/4"
                     ))
-                })?;
-                let parse = |part: &str| {
-                    part.trim().parse::<u64>().map_err(|_| {
-                        SweepError::Env(format!(
-                            "SIM_SHARD={text:?} is not of the form INDEX/COUNT, e.g. 0/4"
-                        ))
-                    })
                 };
+                let (index, count) = text.split_once('/').ok_or_else(malformed)?;
+                let parse =
+                    |part: &str| crate::seed::parse_digits(part.trim(), 10).ok_or_else(malformed);
                 Some(Shard::new(parse(index)?, parse(count)?)?)
             }
             (None, Some(index)) => {
-                let index = index.trim().parse::<u64>().map_err(|_| {
-                    SweepError::Env(format!("JOB_COMPLETION_INDEX={index:?} is not a number"))
-                })?;
-                let count = number("SIM_SHARD_COUNT")?.ok_or_else(|| {
-                    SweepError::Env(
-                        "JOB_COMPLETION_INDEX is set but SIM_SHARD_COUNT (the job's completions) is not".into(),
-                    )
-                })?;
+                let index = decimal("JOB_COMPLETION_INDEX", &index)?;
+                let count = var("SIM_SHARD_COUNT")
+                    .map(|text| decimal("SIM_SHARD_COUNT", &text))
+                    .transpose()?
+                    .ok_or_else(|| {
+                        SweepError::Env(
+                            "JOB_COMPLETION_INDEX is set but SIM_SHARD_COUNT (the job's completions) is not".into(),
+                        )
+                    })?;
                 Some(Shard::new(index, count)?)
             }
             (None, None) => None,
         };
-        let plan = var("SIM_PLAN")
-            .map(|path| Plan::load(&path).map_err(SweepError::Plan))
-            .transpose()?;
+        let plan = match (var("SIM_PLAN"), seed) {
+            (Some(path), None) => {
+                return Err(SweepError::Env(format!(
+                    "SIM_PLAN={path:?} without SIM_SEED: a plan replays one seed; set SIM_SEED too"
+                )));
+            }
+            (Some(path), Some(_)) => Some(Plan::load(&path).map_err(SweepError::Plan)?),
+            (None, _) => None,
+        };
         Ok(Env {
             seed,
-            seeds: number("SIM_SEEDS")?,
-            first: number("SIM_FIRST_SEED")?,
+            seeds,
+            first,
             shard,
             plan,
-            check_determinism: number("SIM_CHECK_DETERMINISM")?,
+            check_determinism: var("SIM_CHECK_DETERMINISM")
+                .map(|text| decimal("SIM_CHECK_DETERMINISM", &text))
+                .transpose()?,
         })
     }
 }
@@ -203,8 +222,54 @@ mod tests {
                 .contains("SIM_SEEDS")
         );
         assert!(matches!(
-            parse(&[("SIM_PLAN", "/nonexistent/plan.json")]),
+            parse(&[("SIM_SEED", "1"), ("SIM_PLAN", "/nonexistent/plan.json")]),
             Err(SweepError::Plan(_))
         ));
+    }
+
+    #[test]
+    fn garbage_is_refused_naming_the_variable() {
+        // Proves counts are decimal only, SIM_SEEDS=0 and a lone SIM_PLAN are errors.
+        let error = |vars: &[(&str, &str)]| parse(vars).unwrap_err().to_string();
+        for (name, text) in [
+            ("SIM_SEEDS", "0x10"),
+            ("SIM_SEEDS", "+5"),
+            ("SIM_SEEDS", "-5"),
+            ("SIM_SEEDS", "_7_"),
+            ("SIM_SHARD_COUNT", "0x8"),
+        ] {
+            let mut vars = vec![(name, text)];
+            if name == "SIM_SHARD_COUNT" {
+                vars.push(("JOB_COMPLETION_INDEX", "1"));
+            }
+            assert_eq!(
+                error(&vars),
+                format!(
+                    "sweep environment: {name}={text:?} is not a decimal number (digits only, no sign)"
+                )
+            );
+        }
+        assert_eq!(
+            error(&[("JOB_COMPLETION_INDEX", "+1"), ("SIM_SHARD_COUNT", "4")]),
+            "sweep environment: JOB_COMPLETION_INDEX=\"+1\" is not a decimal number (digits only, no sign)"
+        );
+        for text in ["+1/4", "1/+4", "0x1/4", "1/4/2", "-1/4"] {
+            assert!(
+                error(&[("SIM_SHARD", text)])
+                    .contains(&format!("SIM_SHARD={text:?} is not of the form")),
+                "{text}"
+            );
+        }
+        assert!(error(&[("SIM_FIRST_SEED", "+5")]).contains("SIM_FIRST_SEED: invalid seed \"+5\""));
+        assert_eq!(
+            error(&[("SIM_SEEDS", "0")]),
+            "sweep environment: SIM_SEEDS=0 would run no seed and pass without testing anything; ask for at least 1"
+        );
+        assert_eq!(
+            error(&[("SIM_PLAN", "plan.json")]),
+            "sweep environment: SIM_PLAN=\"plan.json\" without SIM_SEED: a plan replays one seed; set SIM_SEED too"
+        );
+        let env = parse(&[("SIM_SEEDS", "10_000"), ("SIM_FIRST_SEED", "0x10")]).unwrap();
+        assert_eq!((env.seeds, env.first), (Some(10_000), Some(16)));
     }
 }

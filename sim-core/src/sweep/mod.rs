@@ -6,6 +6,7 @@ mod artifacts;
 mod case;
 mod env;
 mod minimize;
+mod order;
 mod progress;
 mod regressions;
 mod report;

@@ -25,7 +25,15 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Seed>, SweepError> {
         if content.is_empty() {
             continue;
         }
-        let word = content.split_whitespace().next().unwrap_or(content);
+        let mut words = content.split_whitespace();
+        let word = words.next().unwrap_or(content);
+        if words.next().is_some() {
+            return Err(SweepError::Regressions(format!(
+                "{} line {}: {line:?} has more than one word; a line is one seed, then an optional `# comment`",
+                path.display(),
+                number + 1
+            )));
+        }
         let seed = word.parse::<Seed>().map_err(|e| {
             SweepError::Regressions(format!("{} line {}: {e}", path.display(), number + 1))
         })?;
@@ -58,4 +66,32 @@ pub(crate) fn append(path: &Path, seed: Seed, why: &str) -> std::io::Result<()> 
         .collect();
     text.push_str(&format!("{seed}  # {why}\n"));
     std::fs::write(path, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_one_seed_and_an_optional_comment() {
+        // Proves good lines parse, and a line with extra words or a bad seed is named.
+        let dir = std::env::temp_dir().join(format!("detsim-regressions-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.txt");
+        std::fs::write(&path, "# header\n0x2a  # why\n\n7\n0x2a\n").unwrap();
+        assert_eq!(read(&path).unwrap(), [Seed::new(42), Seed::new(7)]);
+        for (text, needle) in [
+            (
+                "0x2a\n0x2a extra # why\n",
+                "line 2: \"0x2a extra # why\" has more than one word",
+            ),
+            ("+5\n", "line 1: invalid seed \"+5\""),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let error = read(&path).unwrap_err().to_string();
+            assert!(error.contains(needle), "{error}");
+            assert!(error.contains("r.txt"), "{error}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::case::Case;
 use super::env::{Env, Shard, SweepError};
+use super::order::SeedOrder;
 use super::progress::Progress;
 use super::report::{Nondeterminism, RunOutcome, SeedFailure, SweepReport, Verification};
 use super::{artifacts, minimize, regressions};
@@ -223,22 +224,11 @@ impl Sweep {
         let seeds = env.seeds.unwrap_or(self.seeds);
         let first = env.first.unwrap_or(self.first);
         let shard = env.shard.or(self.shard);
-        let mut order: Vec<Seed> = Vec::new();
-        if let Some(path) = &self.regressions {
-            for seed in regressions::read(path)? {
-                if shard.is_none_or(|s| s.owns(seed.get())) {
-                    order.push(seed);
-                }
-            }
-        }
-        for position in 0..seeds {
-            if shard.is_none_or(|s| s.owns(position)) {
-                let seed = Seed::new(first.wrapping_add(position));
-                if !order.contains(&seed) {
-                    order.push(seed);
-                }
-            }
-        }
+        let regressions = match &self.regressions {
+            Some(path) => regressions::read(path)?,
+            None => Vec::new(),
+        };
+        let order = SeedOrder::new(regressions, first, seeds, shard);
         Ok(self.run_seeds(&order, shard, audit_every, &command, &test))
     }
 
@@ -262,7 +252,7 @@ impl Sweep {
 
     fn run_seeds<T, F>(
         &self,
-        order: &[Seed],
+        order: &SeedOrder,
         shard: Option<Shard>,
         audit_every: u64,
         command: &str,
@@ -282,7 +272,7 @@ impl Sweep {
         let next = AtomicUsize::new(0);
         // Position of the lowest failure so far: positions after it are not started.
         let lowest_failure = AtomicUsize::new(usize::MAX);
-        let results: Mutex<Vec<Done>> = Mutex::new(Vec::with_capacity(order.len()));
+        let results: Mutex<Vec<Done>> = Mutex::new(Vec::with_capacity(order.len().min(1 << 16)));
         let progress = Mutex::new(Progress::new(&self.name, order.len() as u64, self.progress));
         let failed = AtomicUsize::new(0);
         let budget_hit = std::sync::atomic::AtomicBool::new(false);
@@ -301,7 +291,7 @@ impl Sweep {
                         break;
                     }
                 }
-                let case = self.case(order[position], None, false, command);
+                let case = self.case(order.get(position), None, false, command);
                 let outcome = run_case(test, &case);
                 let mut nondeterminism = None;
                 if audit_every > 0 && position as u64 % audit_every == 0 {
