@@ -155,11 +155,14 @@ pub fn bare_loop(events: u64, actors: u64, delay_ns: (u64, u64)) -> u64 {
     std::hint::black_box(done)
 }
 
+/// A workload of [`ONCE`]: its name, the unit of its events, and the run.
+pub type OnceWorkload = (&'static str, &'static str, fn() -> u64);
+
 /// The workloads `detsim-bench --once` runs for instruction counting
 /// (`examples/callgrind.sh`), by name: `(name, unit, run)`, where `run` does
 /// the simulation once (no baseline, no repeats) and returns how many events
 /// of `unit` it did. `startup` does nothing: its count is subtracted.
-pub const ONCE: &[(&str, &str, fn() -> u64)] = &[
+pub const ONCE: &[OnceWorkload] = &[
     ("startup", "none", || 0),
     ("pingpong", "message", || {
         net::pingpong_world(1, net::PINGPONG_ROUND_TRIPS);
