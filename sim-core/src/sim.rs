@@ -546,6 +546,12 @@ impl SimHandle {
         Ok(self.with(|w| w.node_name(node).to_string()))
     }
 
+    /// A node's name, shared with the world (no copy): for extensions that
+    /// keep the names of the nodes they hear of. `None` for an unknown node.
+    pub fn node_name_shared(&self, node: NodeId) -> Option<Rc<str>> {
+        self.with(|w| (node.index() < w.node_count()).then(|| w.node_name(node)))
+    }
+
     /// A node's lifecycle state.
     ///
     /// # Errors

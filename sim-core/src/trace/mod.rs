@@ -12,8 +12,8 @@ use rustc_hash::FxHasher;
 use serde::{Deserialize, Serialize};
 
 pub use check::{Divergence, check_determinism};
-pub use event::{Detail, Event, EventKind};
 pub(crate) use event::Hot;
+pub use event::{Detail, Event, EventKind};
 pub(crate) use subscriber::{ConsoleLevel, dispatch};
 
 use crate::time::Instant;
