@@ -56,3 +56,11 @@ pub struct LoadBalancerChapter;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/raft.md")]
 pub struct RaftChapter;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/third-party.md")]
+pub struct ThirdParty;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/reference/determinism.md")]
+pub struct DeterminismRules;
