@@ -493,6 +493,7 @@ impl World {
     }
 
     /// Makes a task ready (called by its waker).
+    #[inline]
     pub(crate) fn schedule(&self, slot: u32, id: TaskId) {
         let mut tasks = self.tasks.borrow_mut();
         if let Some(entry) = tasks.get_mut(slot, id) {
@@ -725,6 +726,7 @@ impl World {
 
     // ----- clocks and randomness -----
 
+    #[inline]
     pub(crate) fn local_now(&self, node: Option<NodeId>) -> Instant {
         if self.clocks_identity.get() {
             return self.now.get();
@@ -749,6 +751,7 @@ impl World {
     }
 
     /// The true instant at which `node`'s clock reads `local`.
+    #[inline]
     pub(crate) fn true_deadline(&self, node: Option<NodeId>, local: Instant) -> Instant {
         if self.clocks_identity.get() {
             return local.max(self.now.get());
@@ -762,6 +765,7 @@ impl World {
     }
 
     /// The true instant at which `node`'s clock will have advanced by `duration`.
+    #[inline]
     pub(crate) fn true_deadline_after(&self, node: Option<NodeId>, duration: Duration) -> Instant {
         let now = self.now.get();
         if node.is_none() || self.clocks_identity.get() {
