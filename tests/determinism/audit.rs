@@ -159,3 +159,31 @@ fn check_case_determinism_takes_a_sweeps_closure() {
     .unwrap_err();
     assert!(divergence.to_string().contains("HashMap"), "{divergence}");
 }
+
+#[test]
+fn shards_find_the_same_failures_as_one_sweep() {
+    // Every failure and its fingerprint is the same whether the seeds run in
+    // one sweep or in two shards (threads and thread-local state differ).
+    let run = |case: &Case| lease::run(case, BUGGY);
+    let failures = |shard: Option<detsim::Shard>| {
+        let mut sweep = sweep("lease-shards")
+            .seeds(16)
+            .stop_on_failure(false)
+            .minimize(false);
+        if let Some(shard) = shard {
+            sweep = sweep.shard(shard);
+        }
+        let report = sweep.run(run).unwrap();
+        report
+            .failures
+            .iter()
+            .map(|f| (f.seed, f.failure.trace().fingerprint))
+            .collect::<Vec<_>>()
+    };
+    let whole = failures(None);
+    assert!(whole.len() >= 2, "{whole:?}");
+    let mut sharded = failures(Some(detsim::Shard::new(0, 2).unwrap()));
+    sharded.extend(failures(Some(detsim::Shard::new(1, 2).unwrap())));
+    sharded.sort();
+    assert_eq!(sharded, whole);
+}
