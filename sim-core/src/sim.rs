@@ -16,7 +16,7 @@ use crate::fault::{Fault, Plan, PlanError};
 use crate::rng::SimRng;
 use crate::runtime::Clock;
 use crate::time::Instant;
-use crate::trace::{ConsoleLevel, EventKind, Trace, TraceMode};
+use crate::trace::{ConsoleLevel, Trace, TraceMode};
 use crate::world::Coverage;
 use crate::world::{Config, Enter, JoinHandle, NodeId, NodeState, PollOrder, World, with_world};
 
@@ -556,6 +556,12 @@ impl SimHandle {
         Ok(self.with(|w| w.node_name(node).to_string()))
     }
 
+    /// A node's name, shared with the world (no copy): for extensions that
+    /// keep the names of the nodes they hear of. `None` for an unknown node.
+    pub fn node_name_shared(&self, node: NodeId) -> Option<Rc<str>> {
+        self.with(|w| (node.index() < w.node_count()).then(|| w.node_name(node)))
+    }
+
     /// A node's lifecycle state.
     ///
     /// # Errors
@@ -754,7 +760,7 @@ impl SimHandle {
     /// run with [`Cause::Invariant`] naming it. Keep it cheap: it runs often.
     pub fn invariant(&self, name: &str, check: impl Fn() -> Result<(), String> + 'static) {
         self.with(|w| {
-            w.invariants.borrow_mut().push(crate::world::Invariant {
+            w.add_invariant(crate::world::Invariant {
                 name: name.to_owned(),
                 check: Rc::new(check),
             })
@@ -844,21 +850,7 @@ impl SimHandle {
         args: [u64; 4],
         detail: impl FnOnce() -> String,
     ) {
-        self.with(|w| {
-            let detail = if w.recording() {
-                detail()
-            } else {
-                String::new()
-            };
-            w.emit(
-                node,
-                EventKind::Ext {
-                    name: name.into(),
-                    args,
-                    detail: crate::trace::Detail(detail),
-                },
-            )
-        })
+        self.with(|w| w.emit_ext(node, name, args, detail))
     }
 
     /// Runs `callback` at true virtual time `at` (at once if it has passed)

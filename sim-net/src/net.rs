@@ -88,9 +88,9 @@ impl Extension for Net {
             NodeEvent::Added => {
                 let name = state
                     .handle
-                    .node_name(node)
+                    .node_name_shared(node)
                     .expect("the world tells of its own nodes");
-                state.node_added(node, Rc::from(name));
+                state.node_added(node, name);
                 if !state.rules.is_empty() {
                     state.recompute_cuts();
                 }

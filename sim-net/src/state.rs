@@ -167,10 +167,6 @@ impl State {
         }
     }
 
-    fn stream_name(&self, s: usize, d: usize) -> String {
-        format!("net/link/{}->{}", self.nodes[s].name, self.nodes[d].name)
-    }
-
     // ----- links -----
 
     /// Makes sure `links[s][d]` exists and follows the current profiles.
@@ -192,7 +188,8 @@ impl State {
         let (source, target) = (self.nodes[s].id, self.nodes[d].id);
         let fresh = self.links[s][d].generation == u32::MAX;
         let (profile, own_schedule) = self.profile_for(source, target);
-        let name = self.stream_name(s, d);
+        // The stream's name is built only if the profile draws from it.
+        let names = (self.nodes[s].name.clone(), self.nodes[d].name.clone());
         let generation = self.profiles.generation;
         let handle = self.handle;
         let link = &mut self.links[s][d];
@@ -201,7 +198,7 @@ impl State {
             generation,
             now,
             own_schedule,
-            &|| name.clone(),
+            &|| stream_name(&names.0, &names.1),
             handle,
         );
         if fresh {
@@ -327,7 +324,7 @@ impl State {
             }
         }
         let handle = self.handle;
-        let stream = || format!("net/link/{}->{}", self.nodes[s].name, self.nodes[d].name);
+        let stream = || stream_name(&self.nodes[s].name, &self.nodes[d].name);
         let shaped = shape(&mut self.links[s][d], &stream, handle, now, &mut f);
         match shaped {
             Err(reason) => self.lost(now, f, reason),
@@ -459,6 +456,11 @@ impl State {
             self.enqueue(now, f);
         }
     }
+}
+
+/// The name of the random stream of the link `source → target`.
+fn stream_name(source: &str, target: &str) -> String {
+    format!("net/link/{source}->{target}")
 }
 
 /// The outcome of the link model for one datagram or segment.

@@ -131,3 +131,91 @@ fn an_undecided_key_does_not_hide_the_other_keys_verdicts() {
         Some("key 13")
     );
 }
+
+#[test]
+fn a_failing_key_is_reported_without_waiting_for_an_undecidable_one() {
+    // Proves iterative deepening: with default budgets (which key 0 would take seconds
+    // to exhaust), key 13's stale read is reported, and key 0 is listed as undecided
+    // because the check stopped, not because a budget of its own ran out.
+    let history = history(pathological(20, Some(13)));
+    let result = check(&history, CheckerOptions::default());
+    let Some(counterexample) = result.counterexample() else {
+        panic!("key 13 is not linearizable: {result}")
+    };
+    assert_eq!(counterexample.label, "key 13");
+    let undecided: Vec<_> = counterexample
+        .undecided
+        .iter()
+        .map(|part| (part.label.as_str(), part.reason))
+        .collect();
+    assert_eq!(undecided, [("key 0", UndecidedReason::Stopped)]);
+    assert!(counterexample.undecided[0].steps > 0);
+    assert!(
+        result.to_string().contains("still undecided"),
+        "the verdict says which partition stayed undecided: {result}"
+    );
+}
+
+#[test]
+fn the_verdict_is_the_same_on_one_thread_and_on_several() {
+    // Proves the reported counterexample and the undecided list do not depend on the
+    // thread count: rounds are deterministic step budgets. The history is large
+    // enough (over 1 000 operations) to be checked on several threads.
+    let history = history(pathological(500, Some(300)));
+    assert!(history.len() > 1_000);
+    let on = |threads| {
+        check(
+            &history,
+            CheckerOptions {
+                threads,
+                ..Default::default()
+            },
+        )
+    };
+    let one = on(1);
+    assert_eq!(
+        one.counterexample().map(|c| c.label.as_str()),
+        Some("key 300")
+    );
+    assert_eq!(on(4), one);
+    assert_eq!(on(2), one);
+}
+
+#[test]
+fn an_undecided_key_beside_a_failing_one_names_its_own_budget() {
+    // Proves a partition whose own budget ran out before the failing one was found is
+    // listed with that budget, not as stopped.
+    let history = history(pathological(20, Some(13)));
+    let options = CheckerOptions {
+        memo_entries_max: 2_000,
+        ..Default::default()
+    };
+    let result = check(&history, options);
+    let counterexample = result.counterexample().expect("key 13 fails");
+    assert_eq!(counterexample.undecided.len(), 1);
+    assert_eq!(counterexample.undecided[0].reason, UndecidedReason::Memory);
+    assert_eq!(counterexample.undecided[0].memo_entries, 2_000);
+}
+
+#[test]
+fn the_memory_budget_counts_bytes_of_states() {
+    // Proves `memory_max` bounds the bytes the memo holds (bitsets, states, index),
+    // so a small byte budget stops the search with its bytes reported.
+    let history = history(pathological(0, None));
+    let options = CheckerOptions {
+        memory_max: 100_000,
+        ..Default::default()
+    };
+    let CheckResult::Unknown(undecided) = check(&history, options) else {
+        panic!("the budget is far too small")
+    };
+    assert_eq!(undecided[0].reason, UndecidedReason::Memory);
+    let bytes = undecided[0].memo_bytes;
+    assert!(
+        (100_000..100_100).contains(&bytes),
+        "stops at the first entry past the budget: {bytes}"
+    );
+    // 201 operations: a 4-word bitset, an `Option<u32>` state, the index share.
+    let entry = 4 * 8 + std::mem::size_of::<Option<u32>>() + 18;
+    assert_eq!(undecided[0].memo_entries * entry, bytes);
+}

@@ -115,6 +115,136 @@ pub fn check_illegal_register() -> CheckBench {
     )
 }
 
+/// `check-stuck`: a history of the shape of the Porcupine corpus' hardest
+/// key-value history ([`stuck_history`]: 50 clients, 10 keys, about 2 000
+/// operations) where key 0 is practically undecidable and key 1 holds a stale read.
+/// Checked with the default options; the checker must report key 1.
+///
+/// # Panics
+///
+/// Panics unless the checker reports key 1 as not linearizable.
+pub fn check_stuck() -> CheckBench {
+    let history = stuck_history();
+    measure(
+        "check-stuck",
+        KeyValue::default(),
+        &history,
+        Verdict::NotLinearizable,
+    )
+}
+
+/// One check of [`stuck_history`] with the default options (for instruction counts).
+///
+/// # Panics
+///
+/// Panics unless the checker reports key 1 as not linearizable.
+pub fn check_stuck_once() {
+    let history = stuck_history();
+    let result = Checker::new(KeyValue::default()).check(&history);
+    let label = result.counterexample().map(|c| c.label.as_str());
+    assert_eq!(label, Some("key 1"), "check-stuck: wrong verdict: {result}");
+}
+
+/// 50 clients on 10 keys. Keys 1..=9: 1 800 operations as in [`kv_history`], with one
+/// read of key 1 made stale. Key 0, after them: four rounds in which every client
+/// writes a distinct value, all at once, then a read of a value nobody wrote; proving
+/// it illegal means trying about every subset of every round (some 2⁵⁰ states).
+pub fn stuck_history() -> History<KvInput<u32, u32>, KvOutput<u32>> {
+    const CLIENTS: u64 = 50;
+    let history = kv_history(Workload {
+        operations: 1_800,
+        clients: CLIENTS,
+        keys: 9,
+        seed: 0x5157,
+    });
+    let shift = |input: &KvInput<u32, u32>| match *input {
+        KvInput::Get(key) => KvInput::Get(key + 1),
+        KvInput::Put(key, value) => KvInput::Put(key + 1, value),
+        KvInput::Delete(key) => KvInput::Delete(key + 1),
+        KvInput::Cas { key, expected, new } => KvInput::Cas {
+            key: key + 1,
+            expected,
+            new,
+        },
+    };
+    let mut operations: Vec<_> = history
+        .operations()
+        .iter()
+        .map(|operation| Operation {
+            client: operation.client,
+            input: shift(&operation.input),
+            call: operation.call,
+            outcome: operation.outcome.clone(),
+        })
+        .collect();
+    make_stale_key(&mut operations, 1);
+    let start = operations
+        .iter()
+        .map(|operation| returned(operation).as_nanos())
+        .max()
+        .unwrap_or(0)
+        + 1_000_000;
+    for round in 0..4u64 {
+        for client in 0..CLIENTS {
+            let value = u32::try_from(1_000_000 + round * CLIENTS + client).expect("small");
+            let call = start + round * 1_000_000 + client * 1_000;
+            let planned = Planned {
+                client,
+                call,
+                point: call,
+                returned: start + round * 1_000_000 + 900_000,
+            };
+            operations.push(operation(&planned, KvInput::Put(0, value), KvOutput::Put));
+        }
+    }
+    let call = start + 5_000_000;
+    let planned = Planned {
+        client: 0,
+        call,
+        point: call,
+        returned: call + 100_000,
+    };
+    operations.push(operation(
+        &planned,
+        KvInput::Get(0),
+        KvOutput::Get(Some(u32::MAX)),
+    ));
+    into_history(operations)
+}
+
+/// Makes the first read of `key` after the middle stale (see [`make_stale`]).
+fn make_stale_key(operations: &mut [Operation<KvInput<u32, u32>, KvOutput<u32>>], key: u32) {
+    let puts: Vec<_> = operations
+        .iter()
+        .filter(|operation| matches!(operation.input, KvInput::Put(k, _) if k == key))
+        .cloned()
+        .collect();
+    let mut target = None;
+    let reads = operations.iter().enumerate().skip(operations.len() / 2);
+    for (index, read) in reads {
+        if read.input != KvInput::Get(key) {
+            continue;
+        }
+        let stale = puts.iter().find_map(|old| {
+            let KvInput::Put(_, value) = old.input else {
+                return None;
+            };
+            let overwritten = puts
+                .iter()
+                .any(|new| returned(old) < new.call && returned(new) < read.call);
+            overwritten.then_some(value)
+        });
+        if let Some(value) = stale {
+            target = Some((index, value));
+            break;
+        }
+    }
+    let (index, value) = target.expect("key has a read that can be made stale");
+    if let Outcome::Ok { output, .. } = &mut operations[index].outcome {
+        *output = KvOutput::Get(Some(value));
+    }
+}
+
 /// The verdict a workload must get, or its timing means nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Verdict {

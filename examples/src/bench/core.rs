@@ -1,4 +1,4 @@
-//! Executor workloads: `timers`, `spawn`, `worlds`.
+//! Executor workloads: `timers`, `timers-node`, `spawn`, `worlds`.
 
 use std::time::Duration;
 
@@ -42,6 +42,51 @@ pub fn timers() -> Sample {
         report.elapsed.as_secs_f64(),
         base,
     )
+}
+
+/// The `timers-node` simulation (W2): 10 000 tasks on one node, each sleeping a
+/// seeded random 1..1000 ms of the node's clock, 100 times each. Returns the
+/// virtual seconds covered; the events are the 1 000 000 timer firings.
+pub fn timers_node_world() -> f64 {
+    let mut sim = Sim::builder(Seed::new(1))
+        .quiet()
+        .build()
+        .expect("valid config");
+    let node = sim.add_node("n1", |_| async {}).expect("fresh name");
+    let report = sim
+        .run(async move {
+            let handle = detsim::handle();
+            let handles: Vec<_> = (0..TIMER_TASKS)
+                .map(|_| {
+                    handle
+                        .spawn_on(node, async {
+                            for _ in 0..TIMER_SLEEPS {
+                                let ms = 1 + random::with(|rng| rng.below(1000));
+                                time::sleep(Duration::from_millis(ms)).await;
+                            }
+                        })
+                        .expect("node n1 exists")
+                })
+                .collect();
+            for handle in handles {
+                handle.await.expect("timer task ends normally");
+            }
+        })
+        .expect("timers-node workload runs");
+    report.elapsed.as_secs_f64()
+}
+
+/// Tasks of `timers-node`.
+pub const TIMER_TASKS: u64 = 10_000;
+/// Sleeps per task of `timers-node`.
+pub const TIMER_SLEEPS: u64 = 100;
+
+/// `timers-node` (W2): [`timers_node_world`], timed. Events are timer firings.
+pub fn timers_node() -> Sample {
+    let events = TIMER_TASKS * TIMER_SLEEPS;
+    let (sim_s, elapsed) = fastest(timers_node_world);
+    let base = baseline(events, TIMER_TASKS, (1_000_000, 1_000_000_000));
+    Sample::new("timers-node", events, elapsed, sim_s, base)
 }
 
 /// Tasks spawned and completed: batches of 1 000 tasks, 1 000 batches.

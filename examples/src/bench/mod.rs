@@ -106,47 +106,83 @@ pub fn wall<R>(f: impl FnOnce() -> R) -> (R, Duration) {
 /// `VecDeque` ready queue, no futures. `actors` actors each handle
 /// `events / actors` events; after each, an actor waits a delay drawn from
 /// `delay_ns` (`0..=0`: straight back to the ready queue). Returns events per
-/// wall second.
+/// wall second of the fastest of [`REPEATS`] runs.
 pub fn baseline(events: u64, actors: u64, delay_ns: (u64, u64)) -> f64 {
     let per_actor = events / actors.max(1);
     let total = per_actor * actors.max(1);
-    let (done, elapsed) = fastest(|| {
-        let mut rng = SimRng::stream(Seed::new(0), "baseline");
-        let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
-        let mut ready: VecDeque<u32> = (0..actors as u32).collect();
-        let mut left = vec![per_actor; actors as usize];
-        let (mut now, mut seq, mut done) = (0u64, 0u64, 0u64);
-        loop {
-            if let Some(actor) = ready.pop_front() {
-                let left = &mut left[actor as usize];
-                if *left == 0 {
-                    continue;
-                }
-                *left -= 1;
-                done += 1;
-                let delay = if delay_ns.1 == 0 {
-                    0
-                } else {
-                    delay_ns.0 + rng.below(delay_ns.1 - delay_ns.0 + 1)
-                };
-                if delay == 0 {
-                    ready.push_back(actor);
-                } else {
-                    seq += 1;
-                    heap.push(Reverse((now + delay, seq, actor)));
-                }
-                continue;
-            }
-            match heap.pop() {
-                Some(Reverse((deadline, _, actor))) => {
-                    now = deadline;
-                    ready.push_back(actor);
-                }
-                None => break,
-            }
-        }
-        std::hint::black_box(done)
-    });
+    let (done, elapsed) = fastest(|| bare_loop(events, actors, delay_ns));
     assert_eq!(done, total);
     total as f64 / elapsed.as_secs_f64().max(1e-9)
 }
+
+/// One run of the bare loop of [`baseline`]; returns the events done.
+pub fn bare_loop(events: u64, actors: u64, delay_ns: (u64, u64)) -> u64 {
+    let per_actor = events / actors.max(1);
+    let mut rng = SimRng::stream(Seed::new(0), "baseline");
+    let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
+    let mut ready: VecDeque<u32> = (0..actors as u32).collect();
+    let mut left = vec![per_actor; actors as usize];
+    let (mut now, mut seq, mut done) = (0u64, 0u64, 0u64);
+    loop {
+        if let Some(actor) = ready.pop_front() {
+            let left = &mut left[actor as usize];
+            if *left == 0 {
+                continue;
+            }
+            *left -= 1;
+            done += 1;
+            let delay = if delay_ns.1 == 0 {
+                0
+            } else {
+                delay_ns.0 + rng.below(delay_ns.1 - delay_ns.0 + 1)
+            };
+            if delay == 0 {
+                ready.push_back(actor);
+            } else {
+                seq += 1;
+                heap.push(Reverse((now + delay, seq, actor)));
+            }
+            continue;
+        }
+        match heap.pop() {
+            Some(Reverse((deadline, _, actor))) => {
+                now = deadline;
+                ready.push_back(actor);
+            }
+            None => break,
+        }
+    }
+    std::hint::black_box(done)
+}
+
+/// A workload of [`ONCE`]: its name, the unit of its events, and the run.
+pub type OnceWorkload = (&'static str, &'static str, fn() -> u64);
+
+/// The workloads `detsim-bench --once` runs for instruction counting
+/// (`examples/callgrind.sh`), by name: `(name, unit, run)`, where `run` does
+/// the simulation once (no baseline, no repeats) and returns how many events
+/// of `unit` it did. `startup` does nothing: its count is subtracted.
+pub const ONCE: &[OnceWorkload] = &[
+    ("startup", "none", || 0),
+    ("pingpong", "message", || {
+        net::pingpong_world(1, net::PINGPONG_ROUND_TRIPS);
+        2 * net::PINGPONG_ROUND_TRIPS
+    }),
+    ("timers-node", "firing", || {
+        core::timers_node_world();
+        core::TIMER_TASKS * core::TIMER_SLEEPS
+    }),
+    ("broadcast", "message", || net::broadcast_world().1),
+    ("seeds", "message", || {
+        net::seeds_worlds();
+        net::SEEDS_WORLDS * 2 * net::SEEDS_ROUND_TRIPS
+    }),
+    ("worlds-net", "world", || {
+        net::net_worlds();
+        net::NET_WORLDS
+    }),
+    ("check-stuck", "check", || {
+        check::check_stuck_once();
+        1
+    }),
+];

@@ -1,6 +1,7 @@
-//! Network workloads: `pingpong`, `broadcast`, `seeds`. Events are message
-//! deliveries (worlds for `seeds`); the baseline is the bare loop doing the
-//! same number of deliveries with the same 1 ms delay.
+//! Network workloads: `pingpong` (W1), `broadcast` (W3), `seeds` (W4),
+//! `worlds-net` (W5). Events are message deliveries (worlds for `seeds` and
+//! `worlds-net`); the baseline is the bare loop doing the same number of
+//! deliveries with the same 1 ms delay.
 
 use detsim::{Seed, Sim};
 use detsim_net::{Addr, Net, UdpSocket};
@@ -11,7 +12,7 @@ const ONE_WAY: (u64, u64) = (1_000_000, 1_000_000);
 
 /// A world with two nodes, `a` serving echoes and the harness driving `b`
 /// through `round_trips` 8-byte ping-pongs over a constant 1 ms link.
-fn pingpong_world(seed: u64, round_trips: u64) -> f64 {
+pub fn pingpong_world(seed: u64, round_trips: u64) -> f64 {
     let mut sim = Sim::builder(Seed::new(seed))
         .quiet()
         .build()
@@ -50,21 +51,29 @@ fn pingpong_world(seed: u64, round_trips: u64) -> f64 {
     report.elapsed.as_secs_f64()
 }
 
-/// 2 nodes, 200 000 round trips of an 8-byte datagram, 1 ms one way.
+/// Round trips of `pingpong`.
+pub const PINGPONG_ROUND_TRIPS: u64 = 200_000;
+
+/// `pingpong` (W1): 2 nodes, 200 000 round trips of an 8-byte datagram, 1 ms one way.
 pub fn pingpong() -> Sample {
-    const ROUND_TRIPS: u64 = 200_000;
+    const ROUND_TRIPS: u64 = PINGPONG_ROUND_TRIPS;
     let events = 2 * ROUND_TRIPS;
     let (sim_s, elapsed) = wall(|| pingpong_world(1, ROUND_TRIPS));
     let base = baseline(events, 2, ONE_WAY);
     Sample::new("pingpong", events, elapsed, sim_s, base)
 }
 
-/// 16 nodes, 200 rounds of all-to-all: each node sends to the 15 others and
-/// waits for the 15 messages of the round.
-pub fn broadcast() -> Sample {
-    const NODES: u64 = 16;
-    const ROUNDS: u64 = 200;
-    let events = NODES * (NODES - 1) * ROUNDS;
+/// Nodes of `broadcast`.
+pub const BROADCAST_NODES: u64 = 16;
+/// Rounds of `broadcast`.
+pub const BROADCAST_ROUNDS: u64 = 200;
+
+/// The `broadcast` simulation (W3): 16 nodes, 200 rounds of all-to-all; each
+/// node sends to the 15 others and waits for the 15 messages of the round.
+/// Returns the virtual seconds covered and the messages received.
+pub fn broadcast_world() -> (f64, u64) {
+    const NODES: u64 = BROADCAST_NODES;
+    const ROUNDS: u64 = BROADCAST_ROUNDS;
     let mut sim = Sim::builder(Seed::new(3))
         .quiet()
         .build()
@@ -75,8 +84,8 @@ pub fn broadcast() -> Sample {
         .iter()
         .map(|name| sim.add_node(name, |_| async {}).expect("fresh name"))
         .collect();
-    let (report, elapsed) = wall(|| {
-        sim.run(async move {
+    let report = sim
+        .run(async move {
             let handle = detsim::handle();
             let peers: Vec<Addr> = ids.iter().map(|&id| Addr::new(id, 1)).collect();
             let tasks: Vec<_> = ids
@@ -122,28 +131,37 @@ pub fn broadcast() -> Sample {
             }
             total
         })
-        .expect("broadcast runs")
-    });
-    assert_eq!(report.value, events);
-    let base = baseline(events, NODES, ONE_WAY);
-    Sample::new(
-        "broadcast",
-        events,
-        elapsed,
-        report.elapsed.as_secs_f64(),
-        base,
-    )
+        .expect("broadcast runs");
+    (report.elapsed.as_secs_f64(), report.value)
+}
+
+/// `broadcast` (W3): [`broadcast_world`], timed.
+pub fn broadcast() -> Sample {
+    let events = BROADCAST_NODES * (BROADCAST_NODES - 1) * BROADCAST_ROUNDS;
+    let ((sim_s, received), elapsed) = wall(broadcast_world);
+    assert_eq!(received, events);
+    let base = baseline(events, BROADCAST_NODES, ONE_WAY);
+    Sample::new("broadcast", events, elapsed, sim_s, base)
+}
+
+/// Worlds of `seeds`.
+pub const SEEDS_WORLDS: u64 = 200;
+/// Round trips per world of `seeds`.
+pub const SEEDS_ROUND_TRIPS: u64 = 2_000;
+
+/// The `seeds` simulation (W4): 200 fresh worlds, each 2 000 ping-pong round
+/// trips. Returns the virtual seconds covered.
+pub fn seeds_worlds() -> f64 {
+    (0..SEEDS_WORLDS)
+        .map(|seed| pingpong_world(seed, SEEDS_ROUND_TRIPS))
+        .sum::<f64>()
 }
 
 /// 200 fresh worlds, each 2 000 ping-pong round trips. Events are worlds.
 pub fn seeds() -> Sample {
-    const WORLDS: u64 = 200;
-    const ROUND_TRIPS: u64 = 2_000;
-    let (sim_s, elapsed) = wall(|| {
-        (0..WORLDS)
-            .map(|seed| pingpong_world(seed, ROUND_TRIPS))
-            .sum::<f64>()
-    });
+    const WORLDS: u64 = SEEDS_WORLDS;
+    const ROUND_TRIPS: u64 = SEEDS_ROUND_TRIPS;
+    let (sim_s, elapsed) = wall(seeds_worlds);
     let (_, base_elapsed) = wall(|| {
         for _ in 0..WORLDS {
             std::hint::black_box(baseline(2 * ROUND_TRIPS, 2, ONE_WAY));
@@ -151,4 +169,26 @@ pub fn seeds() -> Sample {
     });
     let base = WORLDS as f64 / base_elapsed.as_secs_f64().max(1e-9);
     Sample::new("seeds", WORLDS, elapsed, sim_s, base)
+}
+
+/// Worlds of `worlds-net`.
+pub const NET_WORLDS: u64 = 2_000;
+
+/// The `worlds-net` simulation (W5): 2 000 fresh worlds, each with a network,
+/// two nodes and one ping-pong round trip. Returns the virtual seconds covered.
+pub fn net_worlds() -> f64 {
+    (0..NET_WORLDS).map(|seed| pingpong_world(seed, 1)).sum()
+}
+
+/// `worlds-net` (W5): [`net_worlds`], timed. Events are worlds; the baseline is
+/// a bare loop's fresh world doing one round trip.
+pub fn worlds_net() -> Sample {
+    let (sim_s, elapsed) = wall(net_worlds);
+    let (_, base_elapsed) = wall(|| {
+        for _ in 0..NET_WORLDS {
+            std::hint::black_box(super::bare_loop(2, 2, ONE_WAY));
+        }
+    });
+    let base = NET_WORLDS as f64 / base_elapsed.as_secs_f64().max(1e-9);
+    Sample::new("worlds-net", NET_WORLDS, elapsed, sim_s, base)
 }

@@ -17,6 +17,11 @@ struct Args {
     /// List the workloads and exit.
     #[arg(long)]
     list: bool,
+    /// Run one workload's simulation once, without its baseline or repeats, and
+    /// print `{"workload", "unit", "events"}`: for instruction counts under
+    /// callgrind (`examples/callgrind.sh`). `startup` runs nothing.
+    #[arg(long, value_name = "WORKLOAD")]
+    once: Option<String>,
 }
 
 type Workload = (&'static str, fn() -> Vec<Sample>);
@@ -24,6 +29,7 @@ type Workload = (&'static str, fn() -> Vec<Sample>);
 fn workloads() -> Vec<Workload> {
     vec![
         ("timers", || vec![bench::core::timers()]),
+        ("timers-node", || vec![bench::core::timers_node()]),
         ("spawn", || vec![bench::core::spawn()]),
         ("worlds", || vec![bench::core::worlds()]),
         ("check-kv", || vec![bench::check::check_kv().into()]),
@@ -36,17 +42,32 @@ fn workloads() -> Vec<Workload> {
         ("check-illegal-register", || {
             vec![bench::check::check_illegal_register().into()]
         }),
+        ("check-stuck", || vec![bench::check::check_stuck().into()]),
         ("sweep", bench::sweep::sweep_both),
         ("disk-random-write", || vec![bench::disk::random_write()]),
         ("disk-append", || vec![bench::disk::append()]),
         ("pingpong", || vec![bench::net::pingpong()]),
         ("broadcast", || vec![bench::net::broadcast()]),
         ("seeds", || vec![bench::net::seeds()]),
+        ("worlds-net", || vec![bench::net::worlds_net()]),
     ]
 }
 
 fn main() {
     let args = Args::parse();
+    if let Some(name) = &args.once {
+        let Some((name, unit, run)) = bench::ONCE.iter().find(|(n, _, _)| n == name) else {
+            let names: Vec<_> = bench::ONCE.iter().map(|(n, _, _)| *n).collect();
+            eprintln!(
+                "detsim-bench: --once knows {}, not {name:?}",
+                names.join(", ")
+            );
+            std::process::exit(2);
+        };
+        let events = run();
+        println!(r#"{{"workload":"{name}","unit":"{unit}","events":{events}}}"#);
+        return;
+    }
     let all = workloads();
     if args.list {
         for (name, _) in &all {

@@ -5,6 +5,10 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::{FxHashMap, FxHasher};
 
 const NONE: u32 = u32::MAX;
+/// The bytes an entry costs besides its bitset and state: its chain link and its
+/// share of the hash index (a key, a value and hashbrown's control byte, at the
+/// index's usual load).
+const ENTRY_OVERHEAD: usize = 4 + (8 + 4 + 1) * 8 / 7;
 
 /// An insert-only hash set of (bitset, state) pairs, stored without one allocation
 /// per entry: bitsets live side by side in one vector, states in another, and a map
@@ -16,6 +20,8 @@ pub(super) struct Memo<S> {
     bits: Vec<u64>,
     states: Vec<S>,
     words: usize,
+    /// What the entries hold, in bytes (see [`Memo::bytes`]).
+    bytes: usize,
 }
 
 impl<S> Default for Memo<S> {
@@ -26,7 +32,21 @@ impl<S> Default for Memo<S> {
             bits: Vec::new(),
             states: Vec::new(),
             words: 1,
+            bytes: 0,
         }
+    }
+}
+
+impl<S> Memo<S> {
+    /// The number of entries.
+    pub(super) fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// The bytes the entries hold: bitsets, states (as `state_bytes` measured them
+    /// when they were added) and the index.
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
     }
 }
 
@@ -39,15 +59,18 @@ impl<S: Eq + Hash + Clone> Memo<S> {
         self.bits.clear();
         self.states.clear();
         self.words = words;
+        self.bytes = 0;
     }
 
-    /// The number of entries.
-    pub(super) fn len(&self) -> usize {
-        self.states.len()
-    }
-
-    /// Adds (`bits`, `state`), whose bitset hashes to `bits_hash`; returns whether it was new.
-    pub(super) fn insert(&mut self, bits_hash: u64, bits: &[u64], state: &S) -> bool {
+    /// Adds (`bits`, `state`), whose bitset hashes to `bits_hash`; returns whether it
+    /// was new. A new entry's state is measured by `state_bytes`.
+    pub(super) fn insert(
+        &mut self,
+        bits_hash: u64,
+        bits: &[u64],
+        state: &S,
+        state_bytes: impl FnOnce(&S) -> usize,
+    ) -> bool {
         debug_assert_eq!(bits.len(), self.words);
         let mut hasher = FxHasher::default();
         state.hash(&mut hasher);
@@ -58,6 +81,7 @@ impl<S: Eq + Hash + Clone> Memo<S> {
             bits: stored_bits,
             states,
             words,
+            bytes,
         } = self;
         let head = heads.entry(hash).or_insert(NONE);
         let mut entry = *head;
@@ -75,6 +99,7 @@ impl<S: Eq + Hash + Clone> Memo<S> {
         *head = index;
         stored_bits.extend_from_slice(bits);
         states.push(state.clone());
+        *bytes += *words * 8 + ENTRY_OVERHEAD + state_bytes(state);
         true
     }
 }
@@ -88,14 +113,18 @@ mod tests {
         // Proves insert reports novelty by value, even when two entries share a hash.
         let mut memo = Memo::default();
         memo.reset(2);
-        assert!(memo.insert(7, &[1, 0], &"a"));
-        assert!(!memo.insert(7, &[1, 0], &"a"));
-        assert!(memo.insert(7, &[1, 1], &"a"));
-        assert!(memo.insert(7, &[1, 0], &"b"));
-        assert!(!memo.insert(7, &[1, 1], &"a"));
+        let size = |_: &&str| 100;
+        assert!(memo.insert(7, &[1, 0], &"a", size));
+        assert!(!memo.insert(7, &[1, 0], &"a", size));
+        assert!(memo.insert(7, &[1, 1], &"a", size));
+        assert!(memo.insert(7, &[1, 0], &"b", size));
+        assert!(!memo.insert(7, &[1, 1], &"a", size));
         assert_eq!(memo.len(), 3);
+        // Proves the byte count follows the entries: bitsets, states, index.
+        assert_eq!(memo.bytes(), 3 * (2 * 8 + super::ENTRY_OVERHEAD + 100));
         memo.reset(1);
         assert_eq!(memo.len(), 0);
-        assert!(memo.insert(7, &[1], &"a"));
+        assert_eq!(memo.bytes(), 0);
+        assert!(memo.insert(7, &[1], &"a", size));
     }
 }

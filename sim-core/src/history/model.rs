@@ -104,6 +104,15 @@ pub trait Model {
     fn describe_state(&self, state: &Self::State) -> String {
         format!("{state:?}")
     }
+
+    /// The bytes a copy of `state` occupies, counting what it owns on the heap: the
+    /// checker's memory budget ([`CheckerOptions::memory_max`](super::CheckerOptions))
+    /// adds this up over the states it keeps. The default, `size_of::<State>()`, is
+    /// right for states without heap; models whose state holds a collection override it.
+    fn state_bytes(&self, state: &Self::State) -> usize {
+        let _ = state;
+        std::mem::size_of::<Self::State>()
+    }
 }
 
 /// The states an operation may lead to: none, one, or several (a nondeterministic model).
@@ -197,5 +206,9 @@ impl<M: Model + ?Sized> Model for &M {
 
     fn describe_state(&self, state: &Self::State) -> String {
         (**self).describe_state(state)
+    }
+
+    fn state_bytes(&self, state: &Self::State) -> usize {
+        (**self).state_bytes(state)
     }
 }

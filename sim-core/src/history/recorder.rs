@@ -25,18 +25,11 @@ fn emit(
     label: impl FnOnce() -> String,
 ) {
     crate::world::with_world(api, |w| {
-        let detail = if w.recording() {
-            label()
-        } else {
-            String::new()
-        };
-        w.emit(
+        w.emit_ext(
             w.current_node(),
-            crate::trace::EventKind::Ext {
-                name: name.into(),
-                args: [op.index() as u64, client, 0, 0],
-                detail: crate::trace::Detail(detail),
-            },
+            name,
+            [op.index() as u64, client, 0, 0],
+            label,
         );
     });
 }

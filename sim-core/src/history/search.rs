@@ -46,6 +46,14 @@ pub(super) struct Budget {
     pub(super) time_max: Option<Duration>,
     pub(super) steps_max: Option<u64>,
     pub(super) memo_entries_max: usize,
+    pub(super) memory_max: usize,
+}
+
+impl Budget {
+    /// Whether the memo may not grow further.
+    fn memo_full<S>(&self, memo: &Memo<S>) -> bool {
+        memo.len() >= self.memo_entries_max || memo.bytes() >= self.memory_max
+    }
 }
 
 /// An operation as the model steps it: its input, and its output if it completed ok.
@@ -175,16 +183,18 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
         )]
         let started = budget.time_max.map(|_| std::time::Instant::now());
         let operations = self.op_ids.len();
-        let undecided = |reason, steps, memo_entries| {
+        let undecided = |reason, steps, memo: &Memo<S>| {
             PartitionOutcome::Undecided(Undecided {
                 partition: index,
                 label: partition.label.clone(),
                 operations,
                 reason,
                 steps,
-                memo_entries,
+                memo_entries: memo.len(),
+                memo_bytes: memo.bytes(),
             })
         };
+        let state_bytes = |state: &S| model.state_bytes(state);
         // The current point's candidates are `candidates[start..]`; `cursor` is the next to try.
         let mut start = 0;
         let mut cursor = 0;
@@ -211,13 +221,13 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                     cursor = self.candidates.len();
                     let call = self.candidates[position];
                     let local = self.entry_op[call as usize];
-                    if self.memo.len() >= budget.memo_entries_max {
-                        return undecided(UndecidedReason::Memory, steps, self.memo.len());
+                    if budget.memo_full(&self.memo) {
+                        return undecided(UndecidedReason::Memory, steps, &self.memo);
                     }
                     self.set_bit(local);
                     if self
                         .memo
-                        .insert(bits_hash ^ zobrist(local), &self.bits, &state)
+                        .insert(bits_hash ^ zobrist(local), &self.bits, &state, state_bytes)
                     {
                         let before = state.clone();
                         self.push(
@@ -241,7 +251,7 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                 let call = self.candidates[cursor];
                 cursor += 1;
                 if budget.steps_max.is_some_and(|max| steps >= max) {
-                    return undecided(UndecidedReason::Steps, steps, self.memo.len());
+                    return undecided(UndecidedReason::Steps, steps, &self.memo);
                 }
                 steps += 1;
                 if steps % POLL_STEPS == 0 {
@@ -250,7 +260,7 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                     }
                     if let (Some(started), Some(max)) = (started, budget.time_max) {
                         if started.elapsed() > max {
-                            return undecided(UndecidedReason::Time, steps, self.memo.len());
+                            return undecided(UndecidedReason::Time, steps, &self.memo);
                         }
                     }
                 }
@@ -260,18 +270,20 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                 if next.is_illegal() {
                     continue;
                 }
-                if self.memo.len() >= budget.memo_entries_max {
-                    return undecided(UndecidedReason::Memory, steps, self.memo.len());
+                if budget.memo_full(&self.memo) {
+                    return undecided(UndecidedReason::Memory, steps, &self.memo);
                 }
                 let alternatives_start = self.alternatives.len();
                 let chosen = match next {
                     Next::Illegal => None,
                     Next::One(candidate) => {
                         self.set_bit(local);
-                        if self
-                            .memo
-                            .insert(bits_hash ^ zobrist(local), &self.bits, &candidate)
-                        {
+                        if self.memo.insert(
+                            bits_hash ^ zobrist(local),
+                            &self.bits,
+                            &candidate,
+                            state_bytes,
+                        ) {
                             Some(candidate)
                         } else {
                             self.clear_bit(local);
@@ -280,7 +292,7 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                     }
                     Next::Many(candidates) => {
                         self.alternatives.extend(candidates);
-                        self.take_alternative(local, bits_hash, alternatives_start)
+                        self.take_alternative(local, bits_hash, alternatives_start, &state_bytes)
                     }
                 };
                 if let Some(after) = chosen {
@@ -325,12 +337,15 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
                     continue;
                 }
                 if self.alternatives.len() > frame.alternatives_start {
-                    if self.memo.len() >= budget.memo_entries_max {
-                        return undecided(UndecidedReason::Memory, steps, self.memo.len());
+                    if budget.memo_full(&self.memo) {
+                        return undecided(UndecidedReason::Memory, steps, &self.memo);
                     }
-                    if let Some(after) =
-                        self.take_alternative(local, bits_hash, frame.alternatives_start)
-                    {
+                    if let Some(after) = self.take_alternative(
+                        local,
+                        bits_hash,
+                        frame.alternatives_start,
+                        &state_bytes,
+                    ) {
                         let before = std::mem::replace(&mut state, after);
                         self.push(
                             frame.call,
@@ -409,14 +424,22 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
 
     /// Pops untried alternatives of `local` until one is new to the memo; on success
     /// the operation's bit is left set.
-    fn take_alternative(&mut self, local: u32, bits_hash: u64, start: usize) -> Option<S> {
+    fn take_alternative(
+        &mut self,
+        local: u32,
+        bits_hash: u64,
+        start: usize,
+        state_bytes: &dyn Fn(&S) -> usize,
+    ) -> Option<S> {
         self.set_bit(local);
         while self.alternatives.len() > start {
             let candidate = self.alternatives.pop().expect("an alternative above start");
-            if self
-                .memo
-                .insert(bits_hash ^ zobrist(local), &self.bits, &candidate)
-            {
+            if self.memo.insert(
+                bits_hash ^ zobrist(local),
+                &self.bits,
+                &candidate,
+                state_bytes,
+            ) {
                 return Some(candidate);
             }
         }
@@ -622,6 +645,7 @@ impl<S: Clone + Eq + std::hash::Hash> Workspace<S> {
             prefix,
             state: model.describe_state(&state),
             unplaced,
+            undecided: Vec::new(),
         }
     }
 }

@@ -11,7 +11,9 @@ use super::OpId;
 pub enum CheckResult {
     /// Some order of the operations, consistent with real time, is allowed by the model.
     Linearizable,
-    /// No such order exists: the first partition (in the model's order) without one.
+    /// No such order exists: the partition without one that the checker found first
+    /// (the easiest, see [`Checker`](super::Checker)), with the partitions still
+    /// undecided at that point.
     NotLinearizable(Counterexample),
     /// No partition is illegal, but these ran out of budget before an answer.
     Unknown(Vec<Undecided>),
@@ -77,6 +79,10 @@ pub struct Counterexample {
     /// The operations that could have come next by real time, none of which leads to
     /// a linearization; the first is the one whose return forced the search back.
     pub unplaced: Vec<Unplaced>,
+    /// The partitions still undecided when the check stopped at this one, in the
+    /// model's order: each ran out of a budget ([`UndecidedReason::Stopped`] if only
+    /// of the round's, see [`Checker`](super::Checker)).
+    pub undecided: Vec<Undecided>,
 }
 
 impl fmt::Display for Counterexample {
@@ -112,6 +118,16 @@ impl fmt::Display for Counterexample {
                 "\n  {}: {} ({})",
                 unplaced.op, unplaced.description, unplaced.reason
             )?;
+        }
+        if !self.undecided.is_empty() {
+            write!(
+                f,
+                "\nstill undecided when the check stopped: {} partition(s)",
+                self.undecided.len()
+            )?;
+            for part in &self.undecided {
+                write!(f, "\n  {part}")?;
+            }
         }
         Ok(())
     }
@@ -172,14 +188,23 @@ pub struct Undecided {
     pub steps: u64,
     /// Memo entries held when giving up.
     pub memo_entries: usize,
+    /// The bytes those memo entries held (see
+    /// [`CheckerOptions::memory_max`](super::CheckerOptions)).
+    pub memo_bytes: usize,
 }
 
 impl fmt::Display for Undecided {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "partition {} ({}, {} operations): {} after {} steps and {} memo entries",
-            self.partition, self.label, self.operations, self.reason, self.steps, self.memo_entries
+            "partition {} ({}, {} operations): {} after {} steps and {} memo entries ({} bytes)",
+            self.partition,
+            self.label,
+            self.operations,
+            self.reason,
+            self.steps,
+            self.memo_entries,
+            self.memo_bytes
         )
     }
 }
@@ -191,8 +216,11 @@ pub enum UndecidedReason {
     Time,
     /// `steps_max`: the search took too many model steps.
     Steps,
-    /// `memo_entries_max`: the search would have used too much memory.
+    /// `memo_entries_max` or `memory_max`: the search would have used too much memory.
     Memory,
+    /// No budget of its own ran out: the check stopped because another partition was
+    /// found not linearizable first (the steps are those of the last round tried).
+    Stopped,
 }
 
 impl fmt::Display for UndecidedReason {
@@ -201,6 +229,9 @@ impl fmt::Display for UndecidedReason {
             UndecidedReason::Time => write!(f, "time budget exhausted"),
             UndecidedReason::Steps => write!(f, "step budget exhausted"),
             UndecidedReason::Memory => write!(f, "memory budget exhausted"),
+            UndecidedReason::Stopped => {
+                write!(f, "not decided when another partition was found illegal")
+            }
         }
     }
 }

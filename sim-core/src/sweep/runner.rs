@@ -292,6 +292,10 @@ impl Sweep {
                     }
                 }
                 let case = self.case(order.get(position), None, false, command);
+                progress
+                    .lock()
+                    .expect("progress lock")
+                    .started(case.seed);
                 let outcome = run_case(test, &case);
                 let mut nondeterminism = None;
                 if audit_every > 0 && position as u64 % audit_every == 0 {
@@ -300,6 +304,10 @@ impl Sweep {
                         nondeterminism = Some(investigate(test, &case, &[&outcome, &again]));
                     }
                 }
+                progress
+                    .lock()
+                    .expect("progress lock")
+                    .finished(case.seed);
                 let (simulated, coverage, failure) = match outcome {
                     Ok(run) => {
                         let failure = nondeterminism
@@ -333,15 +341,33 @@ impl Sweep {
                     .update(count, failed.load(Ordering::Relaxed) as u64);
             }
         };
-        if self.threads <= 1 || order.len() <= 1 {
-            worker();
-        } else {
-            std::thread::scope(|scope| {
-                for _ in 0..self.threads.min(order.len()) {
-                    scope.spawn(worker);
+        // Reprints the progress line while a seed runs long (see `SLOW_SEED`).
+        let workers_done = std::sync::atomic::AtomicBool::new(false);
+        let ticker = || {
+            while !workers_done.load(Ordering::Acquire) {
+                std::thread::park_timeout(Duration::from_secs(1));
+                progress.lock().expect("progress lock").tick();
+            }
+        };
+        std::thread::scope(|scope| {
+            let ticker = self.progress.then(|| scope.spawn(ticker));
+            if self.threads <= 1 || order.len() <= 1 {
+                worker();
+            } else {
+                let workers: Vec<_> = (0..self.threads.min(order.len()))
+                    .map(|_| scope.spawn(worker))
+                    .collect();
+                for handle in workers {
+                    if let Err(panic) = handle.join() {
+                        std::panic::resume_unwind(panic);
+                    }
                 }
-            });
-        }
+            }
+            workers_done.store(true, Ordering::Release);
+            if let Some(ticker) = ticker {
+                ticker.thread().unpark();
+            }
+        });
         let mut progress = progress.into_inner().expect("progress lock");
         progress.finish();
         let mut results = results.into_inner().expect("results lock");

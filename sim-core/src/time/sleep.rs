@@ -76,10 +76,7 @@ pub(crate) fn true_deadline_after(
     node: Option<NodeId>,
     duration: Duration,
 ) -> Instant {
-    match node {
-        None => world.now().saturating_add(duration),
-        Some(_) => world.true_deadline(node, world.local_now(node).saturating_add(duration)),
-    }
+    world.true_deadline_after(node, duration)
 }
 
 /// Waits for `duration` of the calling node's local clock.

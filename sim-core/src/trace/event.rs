@@ -158,17 +158,53 @@ impl EventKind {
             EventKind::Timer { seq } => hasher.write_u64(seq << 8 | 2),
             EventKind::Spawn { task } => hasher.write_u64(task.0 << 8 | 3),
             EventKind::Done { task } => hasher.write_u64(task.0 << 8 | 4),
-            EventKind::Ext { name, args, .. } => {
-                hasher.write_u8(5);
-                hasher.write(name.as_bytes());
-                for arg in args {
-                    hasher.write_u64(*arg);
-                }
-            }
+            EventKind::Ext { name, args, .. } => fingerprint_ext(hasher, name, args),
             other => {
                 hasher.write_u8(6);
                 other.hash(hasher);
             }
+        }
+    }
+}
+
+/// Feeds an [`EventKind::Ext`] into the fingerprint.
+#[inline]
+pub(crate) fn fingerprint_ext(hasher: &mut impl Hasher, name: &str, args: &[u64; 4]) {
+    hasher.write_u8(5);
+    hasher.write(name.as_bytes());
+    for arg in args {
+        hasher.write_u64(*arg);
+    }
+}
+
+/// The executor's hot events, as plain integers: what
+/// [`EventKind::fingerprint`] hashes for them, without building the event.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Hot {
+    Poll(TaskId),
+    Timer(u64),
+    Spawn(TaskId),
+    Done(TaskId),
+}
+
+impl Hot {
+    /// The number hashed for the event (the same as its `EventKind`'s).
+    #[inline]
+    pub(crate) fn code(self) -> u64 {
+        match self {
+            Hot::Poll(task) => task.0 << 8 | 1,
+            Hot::Timer(seq) => seq << 8 | 2,
+            Hot::Spawn(task) => task.0 << 8 | 3,
+            Hot::Done(task) => task.0 << 8 | 4,
+        }
+    }
+
+    pub(crate) fn kind(self) -> EventKind {
+        match self {
+            Hot::Poll(task) => EventKind::Poll { task },
+            Hot::Timer(seq) => EventKind::Timer { seq },
+            Hot::Spawn(task) => EventKind::Spawn { task },
+            Hot::Done(task) => EventKind::Done { task },
         }
     }
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 pub use check::{Divergence, check_determinism};
 pub(crate) use check::{NONDETERMINISM_HINT, compare};
+pub(crate) use event::Hot;
 pub use event::{Detail, Event, EventKind};
 pub(crate) use subscriber::{ConsoleLevel, dispatch};
 pub use view::{Arrow, ArrowEnd, FailureMark, OpMark, RunView};
@@ -80,6 +81,53 @@ impl TraceState {
         self.hasher.write_u64(time.as_nanos());
         self.hasher.write_u32(node.map_or(u32::MAX, |n| n.0));
         kind.fingerprint(&mut self.hasher);
+        self.keep(time, node, kind);
+    }
+
+    /// Pushes one of the executor's hot events: hashed as plain integers, exactly
+    /// as [`TraceState::push`] hashes its [`EventKind`], which is only built when
+    /// recording.
+    #[inline]
+    pub(crate) fn push_hot(&mut self, time: Instant, node: Option<NodeId>, hot: Hot) {
+        self.hasher.write_u64(time.as_nanos());
+        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.0));
+        self.hasher.write_u64(hot.code());
+        if self.recording() {
+            self.keep(time, node, hot.kind());
+        } else {
+            self.count += 1;
+        }
+    }
+
+    /// Pushes an extension's event: hashed as [`TraceState::push`] hashes an
+    /// [`EventKind::Ext`], which is only built (and `detail` only called) when
+    /// recording.
+    #[inline]
+    pub(crate) fn push_ext(
+        &mut self,
+        time: Instant,
+        node: Option<NodeId>,
+        name: &'static str,
+        args: [u64; 4],
+        detail: impl FnOnce() -> String,
+    ) {
+        self.hasher.write_u64(time.as_nanos());
+        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.0));
+        event::fingerprint_ext(&mut self.hasher, name, &args);
+        if self.recording() {
+            let kind = EventKind::Ext {
+                name: name.into(),
+                args,
+                detail: Detail(detail()),
+            };
+            self.keep(time, node, kind);
+        } else {
+            self.count += 1;
+        }
+    }
+
+    /// Counts an event already hashed, and keeps it when recording.
+    fn keep(&mut self, time: Instant, node: Option<NodeId>, kind: EventKind) {
         let index = self.count;
         self.count += 1;
         if let TraceMode::Record { events_max } = self.mode {

@@ -53,10 +53,28 @@ impl World {
         let failure = self.failure(cause, node);
         *self.pending.borrow_mut() = Some(failure);
         self.failing.set(true);
+        self.checks_armed.set(true);
     }
 
-    /// Runs the per-step checks: a failure raised during the step, then the invariants.
+    /// Adds an invariant checked after every step.
+    pub(crate) fn add_invariant(&self, invariant: Invariant) {
+        self.invariants.borrow_mut().push(invariant);
+        self.checks_armed.set(true);
+    }
+
+    /// Runs the per-step checks: a failure raised during the step, then the
+    /// invariants. A step with neither costs one flag test.
+    #[inline]
     pub(crate) fn after_step(&self) -> Result<(), Failure> {
+        if !self.checks_armed.get() {
+            return Ok(());
+        }
+        self.after_step_checks()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn after_step_checks(&self) -> Result<(), Failure> {
         if self.failing.get() {
             let failure = self.pending.borrow_mut().take();
             if let Some(failure) = failure {

@@ -37,7 +37,7 @@ use crate::error::{BlockedTask, Cause, Failure, FailureInner, SimError};
 use crate::extension::{Extension, NodeEvent};
 use crate::rng::{LazyRng, SimRng};
 use crate::time::Instant;
-use crate::trace::{ConsoleLevel, EventKind, TraceMode, TraceState};
+use crate::trace::{ConsoleLevel, EventKind, Hot, TraceMode, TraceState};
 
 /// How the world picks among tasks ready at the same instant.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -283,6 +283,10 @@ pub(crate) struct World {
     nodes: RefCell<Vec<NodeEntry>>,
     node_names: RefCell<BTreeMap<Rc<str>, NodeId>>,
     paused: Cell<usize>,
+    /// Fast path of the nodes' monotonic clocks: while no node's clock was ever
+    /// drifted, every monotonic clock reads true time and the clock arithmetic
+    /// is skipped. Cleared, for good, by the first drift.
+    clocks_identity: Cell<bool>,
     sched_rng: RefCell<LazyRng>,
     harness_rng: RefCell<LazyRng>,
     trace: RefCell<TraceState>,
@@ -294,6 +298,9 @@ pub(crate) struct World {
     /// A failure raised by a check inside a step; the loop returns it after the step.
     pending: RefCell<Option<Failure>>,
     failing: Cell<bool>,
+    /// Whether [`World::after_step`] has anything to do: a failure is pending
+    /// or an invariant is installed.
+    checks_armed: Cell<bool>,
     pub(crate) plan: RefCell<Option<crate::Plan>>,
     pub(crate) custom_faults: RefCell<BTreeMap<String, CustomFault>>,
     pub(crate) coverage: RefCell<BTreeMap<&'static str, Coverage>>,
@@ -317,6 +324,7 @@ impl World {
             nodes: RefCell::default(),
             node_names: RefCell::default(),
             paused: Cell::new(0),
+            clocks_identity: Cell::new(true),
             sched_rng: RefCell::new(LazyRng::new(seed, "sched")),
             harness_rng: RefCell::new(LazyRng::new(seed, "harness")),
             trace: RefCell::new(TraceState::new(config.trace)),
@@ -332,6 +340,7 @@ impl World {
             failed: RefCell::new(None),
             pending: RefCell::new(None),
             failing: Cell::new(false),
+            checks_armed: Cell::new(false),
             plan: RefCell::new(None),
             custom_faults: RefCell::default(),
             coverage: RefCell::default(),
@@ -362,6 +371,26 @@ impl World {
 
     pub(crate) fn emit(&self, node: Option<NodeId>, kind: EventKind) {
         self.trace.borrow_mut().push(self.now.get(), node, kind);
+    }
+
+    /// Emits one of the executor's hot events (see [`Hot`]).
+    #[inline]
+    pub(crate) fn emit_hot(&self, node: Option<NodeId>, hot: Hot) {
+        self.trace.borrow_mut().push_hot(self.now.get(), node, hot);
+    }
+
+    /// Emits an extension's event; `detail` runs only when recording.
+    #[inline]
+    pub(crate) fn emit_ext(
+        &self,
+        node: Option<NodeId>,
+        name: &'static str,
+        args: [u64; 4],
+        detail: impl FnOnce() -> String,
+    ) {
+        self.trace
+            .borrow_mut()
+            .push_ext(self.now.get(), node, name, args, detail);
     }
 
     /// Registers (or refreshes) the timer of a sleep that wakes `waker` at
@@ -400,10 +429,6 @@ impl World {
         self.timers
             .borrow_mut()
             .insert(at, node, Action::Call(callback))
-    }
-
-    pub(crate) fn recording(&self) -> bool {
-        self.trace.borrow().recording()
     }
 
     pub(crate) fn trace_summary(&self) -> crate::trace::Trace {
@@ -463,11 +488,12 @@ impl World {
         debug_assert_eq!(inserted, slot);
         drop(tasks);
         self.ready.borrow_mut().push_back((slot, id));
-        self.emit(node, EventKind::Spawn { task: id });
+        self.emit_hot(node, Hot::Spawn(id));
         handle
     }
 
     /// Makes a task ready (called by its waker).
+    #[inline]
     pub(crate) fn schedule(&self, slot: u32, id: TaskId) {
         let mut tasks = self.tasks.borrow_mut();
         if let Some(entry) = tasks.get_mut(slot, id) {
@@ -704,7 +730,11 @@ impl World {
 
     // ----- clocks and randomness -----
 
+    #[inline]
     pub(crate) fn local_now(&self, node: Option<NodeId>) -> Instant {
+        if self.clocks_identity.get() {
+            return self.now.get();
+        }
         match node {
             Some(node) => self.nodes.borrow()[node.index()]
                 .clock
@@ -725,13 +755,27 @@ impl World {
     }
 
     /// The true instant at which `node`'s clock reads `local`.
+    #[inline]
     pub(crate) fn true_deadline(&self, node: Option<NodeId>, local: Instant) -> Instant {
+        if self.clocks_identity.get() {
+            return local.max(self.now.get());
+        }
         match node {
             Some(node) => self.nodes.borrow()[node.index()]
                 .clock
                 .true_deadline(self.now.get(), local),
             None => local.max(self.now.get()),
         }
+    }
+
+    /// The true instant at which `node`'s clock will have advanced by `duration`.
+    #[inline]
+    pub(crate) fn true_deadline_after(&self, node: Option<NodeId>, duration: Duration) -> Instant {
+        let now = self.now.get();
+        if node.is_none() || self.clocks_identity.get() {
+            return now.saturating_add(duration);
+        }
+        self.true_deadline(node, self.local_now(node).saturating_add(duration))
     }
 
     pub(crate) fn adjust_clock(
@@ -747,6 +791,11 @@ impl World {
                     "clock drift {drift} ppm is out of range: it must be in (-1000000, 1000000)"
                 )));
             }
+        }
+        // A drift leaves the identity fast path of the monotonic clocks, for
+        // good (a jump moves only the wall clock, which has no fast path).
+        if drift_ppm.is_some() {
+            self.clocks_identity.set(false);
         }
         let now = self.now.get();
         let (offset_ns, drift) = {
@@ -898,7 +947,7 @@ impl World {
                     break;
                 };
                 self.step_count(steps_max)?;
-                self.emit(node, EventKind::Timer { seq });
+                self.emit_hot(node, Hot::Timer(seq));
                 match action {
                     Action::Task(slot, id) => self.schedule(slot, id),
                     Action::Wake(waker) => waker.wake(),
@@ -960,7 +1009,7 @@ impl World {
             task: Some((slot, id)),
             waker: (waker.data(), waker.vtable() as *const RawWakerVTable),
         }));
-        self.emit(node, EventKind::Poll { task: id });
+        self.emit_hot(node, Hot::Poll(id));
         let result = crate::panic::catch(AssertUnwindSafe(|| task.as_mut().poll_task()));
         self.current.set(None);
         match result {
@@ -990,7 +1039,7 @@ impl World {
                     let mut tasks = self.tasks.borrow_mut();
                     tasks.remove(slot).and_then(|e| e.kill)
                 };
-                self.emit(node, EventKind::Done { task: id });
+                self.emit_hot(node, Hot::Done(id));
                 match reason {
                     Some(reason) => self.drop_tasks(reason, vec![task]),
                     None => drop(task),

@@ -2,16 +2,17 @@
 //!
 //! A hierarchical timing wheel (8 levels of 64 buckets of 2^20 ns ≈ 1 ms, so
 //! it covers every `u64` deadline) holds far timers; the bucket being reached
-//! is drained into a small binary heap (`near`) that orders its timers exactly
-//! by `(deadline, sequence)`. Inserting is O(1), firing is a pop on a heap of
-//! about one bucket's timers, and the order is the same as a single global heap
-//! keyed by `(deadline, sequence)` — which is what determinism needs.
+//! is drained into a small sorted queue (`near`) that orders its timers exactly
+//! by `(deadline, sequence)`. Inserting is O(1), firing pops the front of a
+//! queue of about one bucket's timers (a bucket's timers arrive nearly in
+//! order, so keeping it sorted costs a binary search and a push), and the order
+//! is the same as a single global heap keyed by `(deadline, sequence)` — which
+//! is what determinism needs.
 //!
 //! Cancelled timers are removed lazily: their slot is freed at once and their
 //! wheel or heap entry is skipped when it surfaces, so cancellation is O(1).
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 use std::task::Waker;
 
 use super::{NodeId, TaskId};
@@ -59,8 +60,8 @@ struct Slot {
 type Entry = (Instant, u64, u32);
 
 pub(crate) struct Timers {
-    /// Timers due before `horizon`, exactly ordered.
-    near: BinaryHeap<Reverse<Entry>>,
+    /// Timers due before `horizon`, sorted by `(deadline, sequence)`.
+    near: VecDeque<Entry>,
     /// Bucket number (deadline >> BUCKET_BITS) from which the wheel holds timers.
     horizon: u64,
     /// Levels are allocated on first use, so a tiny world stays tiny.
@@ -75,7 +76,7 @@ pub(crate) struct Timers {
 impl Default for Timers {
     fn default() -> Timers {
         Timers {
-            near: BinaryHeap::new(),
+            near: VecDeque::new(),
             horizon: WHEEL_OFF,
             wheel: Vec::new(),
             occupied: [0; LEVELS],
@@ -124,12 +125,12 @@ impl Timers {
     /// Turns the wheel on: timers from the bucket after the earliest one move
     /// to it. `near` keeps holding exactly the timers before the horizon.
     fn wheel_on(&mut self) {
-        let Some(Reverse((earliest, _, _))) = self.near.peek().copied() else {
+        let Some((earliest, _, _)) = self.near.front().copied() else {
             return;
         };
         self.horizon = (earliest.as_nanos() >> BUCKET_BITS) + 1;
-        let entries = std::mem::take(&mut self.near).into_vec();
-        for Reverse(entry) in entries {
+        let entries = std::mem::take(&mut self.near);
+        for entry in entries {
             if self.is_live(entry.1, entry.2) {
                 self.place(entry);
             }
@@ -137,10 +138,11 @@ impl Timers {
     }
 
     /// Puts an entry in `near` or in the wheel bucket its deadline belongs to.
+    #[inline]
     fn place(&mut self, entry: Entry) {
         let bucket = entry.0.as_nanos() >> BUCKET_BITS;
         if bucket < self.horizon {
-            self.near.push(Reverse(entry));
+            self.near_insert(entry);
             return;
         }
         // The level is set by the highest bit in which the bucket differs
@@ -148,11 +150,31 @@ impl Timers {
         let differing = (bucket ^ self.horizon) | (SLOTS as u64 - 1);
         let level = ((63 - differing.leading_zeros()) / LEVEL_BITS) as usize;
         let index = ((bucket >> (level as u32 * LEVEL_BITS)) & (SLOTS as u64 - 1)) as usize;
-        while self.wheel.len() <= level {
-            self.wheel.push((0..SLOTS).map(|_| Vec::new()).collect());
+        if self.wheel.len() <= level {
+            self.grow_wheel(level);
         }
         self.wheel[level][index].push(entry);
         self.occupied[level] |= 1 << index;
+    }
+
+    /// Allocates the wheel's levels up to `level`.
+    #[cold]
+    #[inline(never)]
+    fn grow_wheel(&mut self, level: usize) {
+        while self.wheel.len() <= level {
+            self.wheel.push((0..SLOTS).map(|_| Vec::new()).collect());
+        }
+    }
+
+    /// Inserts into `near` in order; at the back (the usual case) in O(1).
+    fn near_insert(&mut self, entry: Entry) {
+        match self.near.back() {
+            Some(last) if *last > entry => {
+                let index = self.near.partition_point(|e| *e < entry);
+                self.near.insert(index, entry);
+            }
+            _ => self.near.push_back(entry),
+        }
     }
 
     fn is_live(&self, seq: u64, slot: u32) -> bool {
@@ -190,11 +212,11 @@ impl Timers {
     /// inserted before the deadline it returns.
     pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
         loop {
-            while let Some(Reverse((deadline, seq, slot))) = self.near.peek().copied() {
+            while let Some((deadline, seq, slot)) = self.near.front().copied() {
                 if self.is_live(seq, slot) {
                     return Some(deadline);
                 }
-                self.near.pop();
+                self.near.pop_front();
             }
             // The occupied bucket that starts first; on a tie the higher
             // level, whose timers must move down before the lower one fires.
@@ -234,11 +256,11 @@ impl Timers {
     /// Call [`Timers::next_deadline`] first: due timers are in `near`.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(u64, Option<NodeId>, Action)> {
         loop {
-            let Reverse((deadline, seq, slot)) = *self.near.peek()?;
+            let (deadline, seq, slot) = *self.near.front()?;
             if deadline > now {
                 return None;
             }
-            self.near.pop();
+            self.near.pop_front();
             let entry = &mut self.slots[slot as usize];
             if entry.seq != seq {
                 continue;
@@ -267,6 +289,9 @@ impl Timers {
 
 #[cfg(test)]
 mod tests {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
     use super::*;
     use crate::{Seed, SimRng};
 

@@ -108,4 +108,8 @@ impl<V: Clone + Eq + Hash + Debug> Model for Log<V> {
             Some(LogOutput::Read(seen)) => format!("{call} → {seen:?}"),
         }
     }
+
+    fn state_bytes(&self, state: &Vec<V>) -> usize {
+        std::mem::size_of::<Vec<V>>() + state.capacity() * std::mem::size_of::<V>()
+    }
 }

@@ -112,4 +112,8 @@ impl<V: Clone + Eq + Hash + Debug> Model for Queue<V> {
             }
         }
     }
+
+    fn state_bytes(&self, state: &VecDeque<V>) -> usize {
+        std::mem::size_of::<VecDeque<V>>() + state.capacity() * std::mem::size_of::<V>()
+    }
 }

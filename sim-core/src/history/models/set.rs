@@ -146,4 +146,9 @@ impl<V: Clone + Ord + Hash + Debug> Model for Set<V> {
             Some(SetOutput::Read(seen)) => format!("{call} → {seen:?}"),
         }
     }
+
+    fn state_bytes(&self, state: &BTreeSet<V>) -> usize {
+        // B-tree nodes hold up to 11 elements, about two thirds full.
+        std::mem::size_of::<BTreeSet<V>>() + state.len() * (std::mem::size_of::<V>() * 3 / 2 + 8)
+    }
 }
