@@ -3,6 +3,7 @@
 mod core;
 mod disk;
 mod history;
+mod httpkv;
 mod lb;
 mod net;
 mod raft;

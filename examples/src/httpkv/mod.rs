@@ -21,7 +21,7 @@
 
 pub mod api;
 pub mod bugs;
-// cluster: below
+pub mod cluster;
 pub mod runtime;
 pub mod serve;
 pub mod service;
