@@ -22,7 +22,7 @@ fn the_service_stays_linearizable_and_live_under_chaos() {
     // faults heal. (httpkv-sweep runs the same test for hundreds of seeds.)
     let options = short();
     let report = Sweep::new("httpkv_linearizable_under_chaos")
-        .seeds(6)
+        .seeds(16)
         .ignore_env()
         .regressions(None)
         .progress(false)
