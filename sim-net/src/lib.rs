@@ -67,9 +67,9 @@
 
 mod addr;
 mod builder;
+mod clog;
 #[cfg(any(feature = "tokio-io", feature = "hyper"))]
 mod compat;
-mod clog;
 mod datagram;
 mod error;
 mod flight;

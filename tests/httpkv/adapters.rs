@@ -43,7 +43,11 @@ fn on_client<T: 'static>(
     body: impl std::future::Future<Output = T> + 'static,
 ) -> (T, Instant) {
     sim.run(async move {
-        let value = detsim::handle().spawn_on(client, body).unwrap().await.unwrap();
+        let value = detsim::handle()
+            .spawn_on(client, body)
+            .unwrap()
+            .await
+            .unwrap();
         (value, detsim::time::now())
     })
     .unwrap()
@@ -174,9 +178,7 @@ fn hyper_http1_request_and_response() {
     });
     let ((status, headers, body), at) = on_client(&mut sim, client, async {
         let stream = TcpStream::connect("server:80").await.unwrap();
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(stream)
-            .await
-            .unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(stream).await.unwrap();
         detsim::spawn(connection);
         let response = sender.send_request(post("/echo", "ping")).await.unwrap();
         let status = response.status();
@@ -212,12 +214,11 @@ fn hyper_http2_request_and_response() {
     });
     let (bodies, at) = on_client(&mut sim, client, async {
         let stream = TcpStream::connect("server:80").await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http2::Builder::new(SimExecutor)
-                .timer(SimTimer::new())
-                .handshake(stream)
-                .await
-                .unwrap();
+        let (mut sender, connection) = hyper::client::conn::http2::Builder::new(SimExecutor)
+            .timer(SimTimer::new())
+            .handshake(stream)
+            .await
+            .unwrap();
         detsim::spawn(connection);
         let mut bodies = Vec::new();
         for (path, body) in [("/a", "x"), ("/bb", "yy")] {
@@ -242,9 +243,11 @@ fn an_axum_router_is_served_through_hyper_util() {
     let (mut sim, client) = world(|| async {
         let router = axum::Router::new().route(
             "/hello/{name}",
-            axum::routing::get(|axum::extract::Path(name): axum::extract::Path<String>| async move {
-                format!("hello, {name}")
-            }),
+            axum::routing::get(
+                |axum::extract::Path(name): axum::extract::Path<String>| async move {
+                    format!("hello, {name}")
+                },
+            ),
         );
         let listener = TcpListener::bind(80).unwrap();
         examples::httpkv::serve::serve(listener, router).await;

@@ -36,7 +36,9 @@ impl Bug {
             Bug::LocalReadOnTimeout => {
                 "answer a read from the local copy when no quorum answers in time"
             }
-            Bug::SkipWriteBack => "return a read's newest value without writing it back to a quorum",
+            Bug::SkipWriteBack => {
+                "return a read's newest value without writing it back to a quorum"
+            }
         }
     }
 }
@@ -71,6 +73,11 @@ mod tests {
         for bug in Bug::ALL {
             assert_eq!(bug.name().parse::<Bug>(), Ok(bug));
         }
-        assert!("stale".parse::<Bug>().unwrap_err().contains("skip-write-back"));
+        assert!(
+            "stale"
+                .parse::<Bug>()
+                .unwrap_err()
+                .contains("skip-write-back")
+        );
     }
 }

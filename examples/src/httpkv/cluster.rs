@@ -13,7 +13,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use detsim::history::{Checker, KeyValue, KvInput, KvOutput, Recorder, render_html};
 use detsim::time::Instant;
-use detsim::{Case, Failure, Nemesis, NemesisKind, NodeContext, Plan, PollOrder, Report, Seed, Topology, random, time};
+use detsim::{
+    Case, Failure, Nemesis, NemesisKind, NodeContext, Plan, PollOrder, Report, Seed, Topology,
+    random, time,
+};
 use detsim_net::{Latency, LinkProfile, Net, TcpListener};
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
@@ -309,11 +312,15 @@ pub fn run(case: &Case, options: &Options) -> Result<Report<Summary>, Failure> {
                 time::sleep_until(quiet_from).await;
                 let key = "k0".to_owned();
                 let mut attempt = 0;
-                for op in [KvInput::Put(key.clone(), probe_id * 1_000_000 + 1), KvInput::Get(key)] {
+                for op in [
+                    KvInput::Put(key.clone(), probe_id * 1_000_000 + 1),
+                    KvInput::Get(key),
+                ] {
                     loop {
                         attempt += 1;
                         let target = &probe_peers[attempt % probe_peers.len()];
-                        if record_call(&probe_recorder, probe_id, target, op.clone(), timeout).await {
+                        if record_call(&probe_recorder, probe_id, target, op.clone(), timeout).await
+                        {
                             break;
                         }
                         time::sleep(Duration::from_millis(50)).await;

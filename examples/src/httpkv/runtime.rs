@@ -40,7 +40,11 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// Sends `request` (its URI: a path) to `authority` (`host:port`) and
     /// reads the answer; an error is a text saying what failed (connect,
     /// timeout, a broken connection).
-    fn call(&self, authority: &str, request: Request<Full<Bytes>>) -> BoxFuture<Result<Reply, String>>;
+    fn call(
+        &self,
+        authority: &str,
+        request: Request<Full<Bytes>>,
+    ) -> BoxFuture<Result<Reply, String>>;
 }
 
 /// A request the node's caller task sends.
@@ -94,7 +98,11 @@ impl Runtime for SimRuntime {
         Box::pin(detsim::time::sleep(duration))
     }
 
-    fn call(&self, authority: &str, request: Request<Full<Bytes>>) -> BoxFuture<Result<Reply, String>> {
+    fn call(
+        &self,
+        authority: &str,
+        request: Request<Full<Bytes>>,
+    ) -> BoxFuture<Result<Reply, String>> {
         let (reply, answer) = oneshot::channel();
         let sent = self.calls.unbounded_send(Call {
             authority: authority.to_owned(),
@@ -158,10 +166,9 @@ impl RealRuntime {
     ///
     /// Outside a tokio runtime, when used.
     pub fn new(call_timeout: Duration) -> RealRuntime {
-        let client = hyper_util::client::legacy::Client::builder(
-            hyper_util::rt::TokioExecutor::new(),
-        )
-        .build_http();
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http();
         RealRuntime {
             client,
             call_timeout,
@@ -174,7 +181,11 @@ impl Runtime for RealRuntime {
         Box::pin(tokio::time::sleep(duration))
     }
 
-    fn call(&self, authority: &str, mut request: Request<Full<Bytes>>) -> BoxFuture<Result<Reply, String>> {
+    fn call(
+        &self,
+        authority: &str,
+        mut request: Request<Full<Bytes>>,
+    ) -> BoxFuture<Result<Reply, String>> {
         let path = request
             .uri()
             .path_and_query()

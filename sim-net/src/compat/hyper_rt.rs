@@ -174,7 +174,9 @@ impl hyper::rt::Timer for SimTimer {
     }
 
     fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(SimSleep(detsim::time::sleep_until(self.to_virtual(deadline))))
+        Box::pin(SimSleep(detsim::time::sleep_until(
+            self.to_virtual(deadline),
+        )))
     }
 
     fn now(&self) -> std::time::Instant {
