@@ -268,7 +268,7 @@ pub fn run(case: &Case, options: &Options) -> Result<Report<Summary>, Failure> {
                     let op = random_op(client, n, keys);
                     let target = random::with(|rng| rng.below(peers.len() as u64)) as usize;
                     record_call(&recorder, client, &peers[target], op, timeout).await;
-                    let think = random::with(|rng| rng.below(20));
+                    let think = random::with(|rng| rng.below(30));
                     time::sleep(Duration::from_millis(think)).await;
                 }
             }
