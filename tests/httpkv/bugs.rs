@@ -9,7 +9,7 @@ use examples::httpkv::Bug;
 use examples::httpkv::cluster::{self, Options};
 
 /// The first failing seed of `httpkv-sweep --bug local-read-on-timeout`.
-const FIRST_FAILING_SEED: u64 = 0x4;
+const FIRST_FAILING_SEED: u64 = 0x11;
 
 fn sweep(options: &Options, first: u64, seeds: u64, minimize: bool) -> SweepReport {
     Sweep::new("httpkv_bug")
@@ -24,13 +24,12 @@ fn sweep(options: &Options, first: u64, seeds: u64, minimize: bool) -> SweepRepo
         .unwrap()
 }
 
-/// The plan `httpkv-sweep --bug local-read-on-timeout` minimizes seed 4's
-/// 16 faults to (saved as JSON next to its replay line): `r3` cut off from
-/// `r2`, then from `r1` too, for 299 ms.
+/// The plan `httpkv-sweep --bug local-read-on-timeout` minimizes seed
+/// 0x11's 7 faults to (saved as JSON next to its replay line): `r3` cut off
+/// from the others for 2.215 s.
 const MINIMIZED_PLAN: &str = r#"{"entries": [
-  {"at": "4.04s", "duration": "5710937ns", "fault": {"kind": "crash", "node": "r2"}},
-  {"at": "4.154s", "duration": "1.72s", "fault": {"kind": "cut_links", "pairs": [["r3", "r2"]]}},
-  {"at": "5.028s", "duration": "299ms", "fault": {"kind": "cut_links", "pairs": [["r3", "r1"]]}}
+  {"at": "7.784s", "duration": "2.215s",
+   "fault": {"kind": "partition", "groups": [["r3"], ["r2", "r1"]]}}
 ]}"#;
 
 fn buggy() -> Options {
@@ -53,32 +52,26 @@ fn a_local_read_on_timeout_fails_its_first_seed() {
     assert!(
         failure
             .replay
-            .starts_with("SIM_SEED=0x0000000000000004 cargo run --release -p examples --bin httpkv-sweep -- --clients 3 --bug local-read-on-timeout"),
+            .starts_with("SIM_SEED=0x0000000000000011 cargo run --release -p examples --bin httpkv-sweep -- --clients 3 --bug local-read-on-timeout"),
         "{}",
         failure.replay
     );
 }
 
 #[test]
-fn the_minimized_plan_fails_and_its_partition_is_what_matters() {
-    // Proves the minimized plan replays the failure, and that the cut links
-    // are what it needs: without them (the same seed, the crash alone) the
-    // buggy service passes.
+fn the_minimized_plan_is_one_partition_and_fails_without_it_passes() {
+    // Proves the minimized plan (a single partition) replays the failure,
+    // and that the partition is what it needs: the same seed with no
+    // faults at all passes with the bug planted.
     let plan = Plan::from_json(MINIMIZED_PLAN).unwrap();
+    assert_eq!(plan.len(), 1);
     let seed = Seed::new(FIRST_FAILING_SEED);
-    let failure = cluster::run(&Case::new(seed, Some(plan.clone())), &buggy()).unwrap_err();
+    let failure = cluster::run(&Case::new(seed, Some(plan)), &buggy()).unwrap_err();
     assert!(
         failure.to_string().contains("the history is linearizable"),
         "{failure}"
     );
-    let crash_only = Plan::new(
-        plan.entries
-            .into_iter()
-            .filter(|e| e.fault.kind() != "cut_links")
-            .collect(),
-    );
-    assert_eq!(crash_only.len(), 1);
-    cluster::run(&Case::new(seed, Some(crash_only)), &buggy()).unwrap();
+    cluster::run(&Case::new(seed, Some(Plan::new(Vec::new()))), &buggy()).unwrap();
 }
 
 #[test]

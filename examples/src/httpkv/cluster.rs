@@ -47,7 +47,9 @@ pub struct Options {
     pub chaos_end: Duration,
     /// After the faults heal, a client must be served within this bound.
     pub liveness_within: Duration,
-    /// How long a replica waits for a majority in one phase.
+    /// How long a replica waits for a majority in one phase: longer than
+    /// the slowest exchange a latency spike (up to 500 ms each way) makes,
+    /// so only a cut, a clog or a pause leaves a replica without a quorum.
     pub quorum_timeout: Duration,
     /// How long a client waits for an answer (then the outcome is unknown).
     pub request_timeout: Duration,
@@ -63,8 +65,8 @@ impl Default for Options {
             kinds: nemesis_kinds(),
             chaos_end: Duration::from_secs(10),
             liveness_within: Duration::from_secs(10),
-            quorum_timeout: Duration::from_millis(300),
-            request_timeout: Duration::from_secs(1),
+            quorum_timeout: Duration::from_millis(1500),
+            request_timeout: Duration::from_secs(3),
         }
     }
 }
