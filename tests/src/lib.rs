@@ -56,3 +56,7 @@ pub struct LoadBalancerChapter;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/raft.md")]
 pub struct RaftChapter;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/tokio-services.md")]
+pub struct TokioServicesChapter;

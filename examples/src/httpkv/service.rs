@@ -174,7 +174,9 @@ impl<R: Runtime> Replica<R> {
     pub async fn read(&self, key: &str) -> Result<Option<u64>, Unavailable> {
         let Some(copies) = self.query(key).await else {
             if self.config.bug == Some(Bug::LocalReadOnTimeout) {
-                return Ok(self.local(key).value);
+                let value = self.local(key).value;
+                tracing::warn!(key, ?value, "no quorum in time: answering from the local copy");
+                return Ok(value);
             }
             return Err(unavailable("no quorum answered the read", false));
         };
