@@ -1,6 +1,7 @@
 //! Integration tests of detsim: one binary, a module per area.
 
 mod core;
+mod determinism;
 mod disk;
 mod history;
 mod httpkv;

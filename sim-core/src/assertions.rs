@@ -15,6 +15,12 @@ use crate::world::{with_world, with_world_opt};
 
 /// Fails the run if `cond` is false; counts evaluations for the sweep summary.
 ///
+/// The message is a literal, optionally a format string with arguments
+/// (`always!(a <= b, "commit index {} never exceeds {}", a, b)`). The
+/// literal as written names the assertion: coverage is counted under it and
+/// a minimizer compares failures by it, so the arguments may change from run
+/// to run; they are formatted only when the condition is false.
+///
 /// Outside a simulation a false condition panics, like `assert!`.
 ///
 /// # Examples
@@ -32,12 +38,28 @@ use crate::world::{with_world, with_world_opt};
 #[macro_export]
 macro_rules! always {
     ($cond:expr, $name:literal $(,)?) => {
-        $crate::assertions::always_at($cond, $name, concat!(file!(), ":", line!(), ":", column!()))
+        $crate::assertions::always_at(
+            $cond,
+            $name,
+            concat!(file!(), ":", line!(), ":", column!()),
+            || ::std::string::String::from($name),
+        )
+    };
+    ($cond:expr, $name:literal, $($arg:tt)+) => {
+        $crate::assertions::always_at(
+            $cond,
+            $name,
+            concat!(file!(), ":", line!(), ":", column!()),
+            || ::std::format!($name, $($arg)+),
+        )
     };
 }
 
 /// Counts whether `cond` held; never fails the run. A sweep lists the
 /// `sometimes!` that never held.
+///
+/// Like [`always!`], the literal names it; format arguments are accepted
+/// (so both macros read alike) but never evaluated.
 ///
 /// # Examples
 ///
@@ -58,6 +80,13 @@ macro_rules! sometimes {
     ($cond:expr, $name:literal $(,)?) => {
         $crate::assertions::sometimes_at($cond, $name)
     };
+    ($cond:expr, $name:literal, $($arg:tt)+) => {{
+        if false {
+            // Type-checks the arguments without evaluating them.
+            let _ = ::std::format!($name, $($arg)+);
+        }
+        $crate::assertions::sometimes_at($cond, $name)
+    }};
 }
 
 /// `true` on rare occasions, to drive code under test down rare paths
@@ -87,22 +116,31 @@ macro_rules! buggify {
 }
 
 #[doc(hidden)]
-pub fn always_at(cond: bool, name: &'static str, location: &'static str) {
-    let inside = with_world_opt(|w| {
-        w.assertion(false, name, cond);
-        if !cond {
-            w.fail_now(
-                Cause::Always {
-                    name: name.to_owned(),
-                    location: location.to_owned(),
-                },
-                w.current_node(),
-            );
-        }
-    });
-    if inside.is_none() && !cond {
-        panic!("always!({name:?}) was false at {location}");
+pub fn always_at(
+    cond: bool,
+    name: &'static str,
+    location: &'static str,
+    message: impl FnOnce() -> String,
+) {
+    let inside = with_world_opt(|w| w.assertion(false, name, cond)).is_some();
+    if cond {
+        return;
     }
+    // Formatted outside the world's borrow: the arguments may call into the world.
+    let message = message();
+    if !inside {
+        panic!("always!({name:?}) was false at {location}: {message}");
+    }
+    with_world_opt(|w| {
+        w.fail_now(
+            Cause::Always {
+                name: name.to_owned(),
+                message,
+                location: location.to_owned(),
+            },
+            w.current_node(),
+        )
+    });
 }
 
 #[doc(hidden)]

@@ -117,10 +117,20 @@ pub enum Cause {
     },
     /// An `always!` assertion was false.
     Always {
-        /// The assertion's name.
+        /// The assertion's name: its message template, as written.
         name: String,
+        /// The message with its arguments filled in (the name when it has none).
+        message: String,
         /// `file:line:column` of the assertion.
         location: String,
+    },
+    /// The test failed the run with [`SimHandle::fail_with`](crate::SimHandle::fail_with):
+    /// a title that names the failure and details that may change from run to run.
+    Reported {
+        /// What failed (compared by minimization).
+        title: String,
+        /// The particulars (a counterexample, say), not compared.
+        details: String,
     },
     /// After the faults healed, the goal was not reached in time.
     Liveness {
@@ -135,24 +145,74 @@ pub enum Cause {
 
 impl Cause {
     /// What identifies this failure across runs of the same seed with
-    /// smaller plans: the kind and the message, without task ids or times.
+    /// smaller plans: the kind, where it happened, and the message with its
+    /// numbers masked (`to_commit 12 is out of range` and `to_commit 9 is out
+    /// of range` are one failure), without task ids or times. Invariants,
+    /// `always!` and liveness goals are compared by name, and
+    /// [`Cause::Reported`] by its title alone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use detsim::Cause;
+    ///
+    /// let a = Cause::Check { message: "to_commit 12 is out of range [last_index 9]".into() };
+    /// let b = Cause::Check { message: "to_commit 7 is out of range [last_index 0x3]".into() };
+    /// assert_eq!(a.signature(), "check: to_commit # is out of range [last_index #]");
+    /// assert_eq!(a.signature(), b.signature());
+    /// ```
     pub fn signature(&self) -> String {
         match self {
             Cause::Panic {
                 message, location, ..
-            } => {
-                format!("panic at {}: {message}", location.as_deref().unwrap_or("?"))
-            }
+            } => format!(
+                "panic at {}: {}",
+                location.as_deref().unwrap_or("?"),
+                mask_numbers(message)
+            ),
             Cause::Deadlock { .. } => "deadlock".to_owned(),
             Cause::StepLimit { .. } => "step limit".to_owned(),
             Cause::TimeLimit { .. } => "time limit".to_owned(),
             Cause::DeterminismLeak { .. } => "determinism leak".to_owned(),
-            Cause::Check { message } => format!("check: {message}"),
+            Cause::Check { message } => format!("check: {}", mask_numbers(message)),
             Cause::Invariant { name, .. } => format!("invariant {name}"),
             Cause::Always { name, .. } => format!("always {name}"),
+            Cause::Reported { title, .. } => format!("reported {title}"),
             Cause::Liveness { name, .. } => format!("liveness {name}"),
         }
     }
+}
+
+/// Replaces every number in `text` (decimal digits, with an optional
+/// fraction; `0x…` hexadecimal) with `#`, so that messages which differ only
+/// in their numbers compare equal.
+fn mask_numbers(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        // A digit that continues a word (`n2`, `x86`) is part of a name, not a number.
+        let starts_word = i > 0 && (bytes[i - 1].is_ascii_alphabetic() || bytes[i - 1] == b'_');
+        if c.is_ascii_digit() && !starts_word {
+            let hex = c == b'0' && bytes.get(i + 1).is_some_and(|b| *b == b'x' || *b == b'X');
+            i += if hex { 2 } else { 1 };
+            while i < bytes.len()
+                && (bytes[i].is_ascii_digit()
+                    || bytes[i] == b'_'
+                    || (hex && bytes[i].is_ascii_hexdigit())
+                    || (bytes[i] == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)))
+            {
+                i += 1;
+            }
+            out.push('#');
+        } else {
+            let ch = text[i..].chars().next().expect("in bounds");
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
 }
 
 /// A task that was still waiting when a deadlock was detected.
@@ -211,9 +271,18 @@ impl fmt::Display for Cause {
             Cause::Invariant { name, message } => {
                 write!(f, "invariant {name:?} violated: {message}")
             }
-            Cause::Always { name, location } => {
-                write!(f, "always!({name:?}) was false at {location}")
+            Cause::Always {
+                name,
+                message,
+                location,
+            } => {
+                write!(f, "always!({name:?}) was false at {location}")?;
+                if message != name {
+                    write!(f, ": {message}")?;
+                }
+                Ok(())
             }
+            Cause::Reported { title, details } => write!(f, "{title}: {details}"),
             Cause::Liveness {
                 name,
                 deadline,
@@ -287,8 +356,10 @@ impl Failure {
     }
 }
 
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Failure {
+    /// Everything but the replay line: a sweep prints that line only once it
+    /// has seen it reproduce.
+    pub(crate) fn fmt_body(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.0;
         writeln!(f, "simulation failed")?;
         writeln!(f, "  seed:   {}", inner.seed)?;
@@ -306,7 +377,14 @@ impl fmt::Display for Failure {
                 writeln!(f, "          {entry}")?;
             }
         }
-        write!(f, "  replay: {}", inner.replay)
+        Ok(())
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_body(f)?;
+        write!(f, "  replay: {}", self.0.replay)
     }
 }
 

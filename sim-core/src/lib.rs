@@ -38,6 +38,12 @@
 //!
 //! - `tokio`: [`real::TokioRuntime`], a real implementation of the runtime traits.
 //! - `proptest`: `strategy`, proptest strategies for seeds and shrinking fault plans.
+//! - `intercept`: inside a world, OS entropy and OS clocks are the world's, so
+//!   third-party code that calls `rand::thread_rng()`, `HashMap::new()`,
+//!   `Instant::now()` or `SystemTime::now()` replays exactly (`intercept`, the
+//!   only module with `unsafe` code; Linux).
+
+#![cfg_attr(not(feature = "intercept"), forbid(unsafe_code))]
 
 pub mod assertions;
 mod error;
@@ -59,6 +65,14 @@ mod world;
 #[cfg(feature = "tokio")]
 pub mod real;
 
+#[cfg(all(feature = "intercept", target_os = "linux"))]
+pub mod intercept;
+
+/// Whether worlds of this build intercept OS entropy and clocks: the
+/// `intercept` feature, on Linux (see the `intercept` module). Sweeps verify
+/// every failure by replay either way.
+pub const INTERCEPTS_OS: bool = cfg!(all(feature = "intercept", target_os = "linux"));
+
 #[cfg(feature = "proptest")]
 pub mod strategy;
 
@@ -72,7 +86,10 @@ pub use rng::SimRng;
 pub use runtime::{Clock, Entropy, Runtime, Spawn, timeout_on};
 pub use seed::{ParseSeedError, Seed};
 pub use sim::{AsNode, NodeContext, Report, Sim, SimBuilder, SimHandle, Timer};
-pub use sweep::{Case, SeedFailure, Shard, Sweep, SweepError, SweepReport};
+pub use sweep::{
+    Case, Nondeterminism, RunOutcome, SeedFailure, Shard, Sweep, SweepError, SweepReport,
+    Verification, check_case_determinism,
+};
 pub use task::{YieldNow, context, current_node, handle, spawn, yield_now};
 pub use trace::{
     Detail, Divergence, Event, EventKind, Fingerprint, Trace, TraceMode, check_determinism,

@@ -89,6 +89,11 @@ impl Clock for TokioRuntime {
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + 'static {
         tokio::time::sleep_until(self.to_std(deadline))
     }
+
+    #[allow(clippy::disallowed_methods)] // Real time is this type's purpose.
+    fn system_time(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now()
+    }
 }
 
 /// A tokio task's join handle, with detsim's [`JoinError`].

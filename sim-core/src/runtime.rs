@@ -21,6 +21,11 @@ pub trait Clock {
 
     /// Waits until `deadline`.
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + 'static;
+
+    /// The wall clock (`CLOCK_REALTIME`): it can jump, so measure intervals
+    /// with [`now`](Clock::now) and use this only for timestamps, leases
+    /// against other machines' clocks, and the like.
+    fn system_time(&self) -> std::time::SystemTime;
 }
 
 /// Starts tasks. Futures need not be `Send`: simulated worlds are single-threaded,
@@ -85,6 +90,10 @@ impl Clock for NodeContext {
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + 'static {
         NodeContext::sleep_until(self, deadline)
     }
+
+    fn system_time(&self) -> std::time::SystemTime {
+        NodeContext::system_time(self)
+    }
 }
 
 impl Spawn for NodeContext {
@@ -117,6 +126,10 @@ impl Clock for SimHandle {
 
     fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + 'static {
         self.with(|w| crate::time::Sleep::new_true(w, deadline))
+    }
+
+    fn system_time(&self) -> std::time::SystemTime {
+        self.with(|w| crate::time::wall_time(w.wall_nanos(None)))
     }
 }
 

@@ -56,6 +56,7 @@ impl SimBuilder {
                 trace: TraceMode::Fingerprint,
                 replay: None,
                 buggify: true,
+                intercept: true,
             },
             console: None,
         }
@@ -115,6 +116,15 @@ impl SimBuilder {
     /// Whether `buggify!()` sites may fire (default: yes).
     pub fn buggify(mut self, enabled: bool) -> SimBuilder {
         self.config.buggify = enabled;
+        self
+    }
+
+    /// Whether the world intercepts OS entropy and clocks (default: yes; it
+    /// takes effect only in a build with the `intercept` feature, see
+    /// [`INTERCEPTS_OS`](crate::INTERCEPTS_OS)). Off, third-party calls to
+    /// `getrandom` or `clock_gettime` reach the OS even inside the world.
+    pub fn intercept_os(mut self, intercept: bool) -> SimBuilder {
+        self.config.intercept = intercept;
         self
     }
 
@@ -613,8 +623,9 @@ impl SimHandle {
         self.with(|w| w.resume(node))
     }
 
-    /// Jumps a node's local clock by `delta_nanos` (negative: backwards).
-    /// Sleeps already waiting keep their true-time deadline.
+    /// Steps a node's wall clock ([`time::system_now`](crate::time::system_now))
+    /// by `delta_nanos` (negative: backwards). Its monotonic clock
+    /// ([`time::now`](crate::time::now), sleeps, timers) never jumps.
     ///
     /// # Errors
     ///
@@ -790,9 +801,38 @@ impl SimHandle {
     }
 
     /// Fails the run at the end of the current step with [`Cause::Check`].
+    ///
+    /// A minimizer compares such failures by the message with its numbers
+    /// masked; when the message carries particulars that change with the
+    /// plan (a counterexample), use [`fail_with`](SimHandle::fail_with).
     pub fn fail(&self, message: impl Into<String>) {
         let message = message.into();
         self.with(|w| w.fail_now(Cause::Check { message }, w.current_node()));
+    }
+
+    /// Fails the run at the end of the current step with [`Cause::Reported`]:
+    /// `title` names the failure (a minimizer keeps shrinking a plan while the
+    /// same title fails), `details` explain this occurrence (a history
+    /// checker's counterexample, say) and may differ from run to run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use detsim::{Cause, Seed, Sim};
+    ///
+    /// let mut sim = Sim::new(Seed::new(1));
+    /// let failure = sim.run(async {
+    ///     detsim::handle().fail_with("history is linearizable", "get(x) -> 3 after put(x, 4)");
+    /// }).unwrap_err();
+    /// assert_eq!(failure.cause().signature(), "reported history is linearizable");
+    /// assert!(failure.to_string().contains("history is linearizable: get(x) -> 3 after put(x, 4)"));
+    /// ```
+    pub fn fail_with(&self, title: impl Into<String>, details: impl Into<String>) {
+        let cause = Cause::Reported {
+            title: title.into(),
+            details: details.into(),
+        };
+        self.with(|w| w.fail_now(cause, w.current_node()));
     }
 
     /// Appends an extension event to the trace. `args` are what the
@@ -892,6 +932,12 @@ impl NodeContext {
     /// The node's local time.
     pub fn now(&self) -> Instant {
         self.handle().with(|w| w.local_now(self.node))
+    }
+
+    /// The node's wall clock (see [`time::system_now`](crate::time::system_now)).
+    pub fn system_time(&self) -> std::time::SystemTime {
+        self.handle()
+            .with(|w| crate::time::wall_time(w.wall_nanos(self.node)))
     }
 
     /// Sleeps for `duration` of the node's local clock.

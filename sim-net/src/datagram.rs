@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
+use std::rc::Rc;
 use std::task::{Poll, Waker};
 
 use crate::flight::{Flight, What};
@@ -22,7 +23,11 @@ pub struct Datagram {
 pub(crate) struct SocketSlot {
     pub(crate) addr: Addr,
     pub(crate) inbox: VecDeque<Datagram>,
+    /// The receiver's waker, kept across deliveries (it usually polls again
+    /// with the same one).
     pub(crate) waker: Option<Waker>,
+    /// Other tasks receiving on clones of the socket, woken once each.
+    pub(crate) waiting: Vec<Waker>,
     pub(crate) open: bool,
 }
 
@@ -31,7 +36,11 @@ pub(crate) struct SocketSlot {
 /// Sending never blocks: the datagram enters the link model, which may
 /// delay, lose, duplicate, reorder or corrupt it. Receiving waits for the
 /// next datagram in the socket's inbox (bounded: when full, arrivals are
-/// dropped, like a kernel buffer). One task receives on a socket at a time.
+/// dropped, like a kernel buffer).
+///
+/// A socket is a cheap handle: clone it to use it from several tasks of the
+/// node (every method takes `&self`); each datagram goes to one receiver,
+/// and the port is released when the last clone is dropped.
 ///
 /// The socket belongs to the node of the task that bound it. When that node
 /// crashes the socket closes (its queued datagrams vanish, every operation
@@ -65,7 +74,13 @@ pub(crate) struct SocketSlot {
 /// }).unwrap().value;
 /// assert_eq!(echoed, (b"ping".to_vec(), "server:7000".to_string()));
 /// ```
+#[derive(Clone)]
 pub struct UdpSocket {
+    inner: Rc<Bound>,
+}
+
+/// The binding itself: released when the last handle goes.
+struct Bound {
     net: Net,
     slot: u32,
     generation: u32,
@@ -75,7 +90,7 @@ pub struct UdpSocket {
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UdpSocket")
-            .field("addr", &self.addr)
+            .field("addr", &self.inner.addr)
             .finish()
     }
 }
@@ -121,20 +136,23 @@ impl UdpSocket {
             addr,
             inbox: VecDeque::new(),
             waker: None,
+            waiting: Vec::new(),
             open: true,
         });
         state.nodes[node.index()].udp.insert(port, slot);
         Ok(UdpSocket {
-            net: net.clone(),
-            slot,
-            generation,
-            addr,
+            inner: Rc::new(Bound {
+                net: net.clone(),
+                slot,
+                generation,
+                addr,
+            }),
         })
     }
 
     /// The address the socket is bound to.
     pub fn local_addr(&self) -> Addr {
-        self.addr
+        self.inner.addr
     }
 
     /// Sends a datagram to `target`. Returns once the datagram is on the
@@ -150,8 +168,9 @@ impl UdpSocket {
     #[inline]
     pub fn send_to(&self, payload: &[u8], target: impl ToAddr) -> Result<(), NetError> {
         let target = target.to_addr()?;
-        let mut state = self.net.state.borrow_mut();
-        state.send_datagram(self.slot, self.generation, payload, target)
+        let bound = &*self.inner;
+        let mut state = bound.net.state.borrow_mut();
+        state.send_datagram(bound.slot, bound.generation, payload, target)
     }
 
     /// Waits for the next datagram and copies it into `buf`; a datagram
@@ -173,9 +192,10 @@ impl UdpSocket {
     ///
     /// [`NetError::Closed`] once the node crashed.
     pub async fn recv(&self) -> Result<Datagram, NetError> {
+        let bound = &*self.inner;
         poll_fn(|cx| {
-            let mut state = self.net.state.borrow_mut();
-            let Some(socket) = state.sockets.get_mut(self.slot, self.generation) else {
+            let mut state = bound.net.state.borrow_mut();
+            let Some(socket) = state.sockets.get_mut(bound.slot, bound.generation) else {
                 return Poll::Ready(Err(NetError::Closed));
             };
             if !socket.open {
@@ -186,7 +206,13 @@ impl UdpSocket {
                 None => {
                     match &socket.waker {
                         Some(waker) if waker.will_wake(cx.waker()) => {}
-                        _ => socket.waker = Some(cx.waker().clone()),
+                        None => socket.waker = Some(cx.waker().clone()),
+                        // Another task receives on a clone of the socket.
+                        Some(_) => {
+                            if !socket.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                                socket.waiting.push(cx.waker().clone());
+                            }
+                        }
                     }
                     Poll::Pending
                 }
@@ -201,15 +227,16 @@ impl UdpSocket {
     ///
     /// [`NetError::Closed`] once the node crashed.
     pub fn try_recv(&self) -> Result<Option<Datagram>, NetError> {
-        let mut state = self.net.state.borrow_mut();
-        match state.sockets.get_mut(self.slot, self.generation) {
+        let bound = &*self.inner;
+        let mut state = bound.net.state.borrow_mut();
+        match state.sockets.get_mut(bound.slot, bound.generation) {
             Some(socket) if socket.open => Ok(socket.inbox.pop_front()),
             _ => Err(NetError::Closed),
         }
     }
 }
 
-impl Drop for UdpSocket {
+impl Drop for Bound {
     fn drop(&mut self) {
         let Ok(mut state) = self.net.state.try_borrow_mut() else {
             return;
@@ -289,6 +316,9 @@ impl State {
         if let Some(waker) = &socket.waker {
             waker.wake_by_ref();
         }
+        for waker in socket.waiting.drain(..) {
+            waker.wake();
+        }
     }
 
     /// Closes every datagram socket of a crashed node.
@@ -300,6 +330,9 @@ impl State {
                 socket.open = false;
                 socket.inbox.clear();
                 if let Some(waker) = socket.waker.take() {
+                    waker.wake();
+                }
+                for waker in socket.waiting.drain(..) {
                     waker.wake();
                 }
             }

@@ -112,17 +112,22 @@ fn check_determinism_names_the_first_divergence_of_a_hash_map_order() {
 
 #[test]
 fn check_determinism_catches_os_time() {
-    // A body that sleeps for a duration read from the OS clock diverges.
-    let divergence = check_determinism(Sim::builder(Seed::new(8)).quiet(), |mut sim| {
-        sim.run(async {
-            #[allow(clippy::disallowed_methods)]
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos();
-            time::sleep(Duration::from_nanos(1 + (nanos % 1_000_003) as u64)).await;
-        })
+    // A body that sleeps for a duration read from the OS clock diverges when
+    // the world does not intercept OS clocks, and replays when it does.
+    let body = || async {
+        #[allow(clippy::disallowed_methods)]
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        time::sleep(Duration::from_nanos(1 + (nanos % 1_000_003) as u64)).await;
+    };
+    let intercepted = check_determinism(Sim::builder(Seed::new(8)).quiet(), |mut sim| {
+        sim.run(body())
     });
+    assert!(intercepted.is_ok(), "{intercepted:?}");
+    let builder = Sim::builder(Seed::new(8)).quiet().intercept_os(false);
+    let divergence = check_determinism(builder, |mut sim| sim.run(body()));
     // Two reads of the OS clock nanoseconds apart virtually never agree modulo a prime.
     assert!(
         divergence.is_err(),

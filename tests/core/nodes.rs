@@ -199,7 +199,8 @@ fn faults_can_be_scheduled_from_outside_the_node() {
 
 #[test]
 fn local_clocks_skew_and_drift_while_true_time_stays_monotonic() {
-    // A node reads its skewed, drifting clock; its sleeps follow that clock; true time is unaffected.
+    // A node's monotonic clock drifts but never jumps, and its sleeps follow
+    // it; its wall clock drifts and jumps; true time is unaffected.
     let mut sim = Sim::new(Seed::new(1));
     let readings = Rc::new(std::cell::RefCell::new(Vec::new()));
     let r = readings.clone();
@@ -209,8 +210,12 @@ fn local_clocks_skew_and_drift_while_true_time_stays_monotonic() {
             loop {
                 // 1 s of local time.
                 time::sleep(Duration::from_secs(1)).await;
+                let wall = time::system_now()
+                    .duration_since(std::time::UNIX_EPOCH + time::WALL_CLOCK_START)
+                    .unwrap();
                 r.borrow_mut().push((
                     time::now().as_nanos() / 1_000_000,
+                    wall.as_millis() as u64,
                     detsim::handle().now().as_nanos() / 1_000_000,
                 ));
             }
@@ -229,16 +234,17 @@ fn local_clocks_skew_and_drift_while_true_time_stays_monotonic() {
         ));
     })
     .unwrap();
-    // (local ms, true ms): before the jump local = true; the sleep started at
-    // t=1 s keeps its true deadline (2 s), then sleeps last 800 ms of true time.
+    // (monotonic ms, wall ms, true ms): before the jump all agree; the jump
+    // moves only the wall clock (+10 s); the sleep started at t=1 s keeps its
+    // true deadline (2 s), then sleeps last 800 ms of true time at 1.25x.
     assert_eq!(
         *readings.borrow(),
         [
-            (1000, 1000),
-            (12125, 2000),
-            (13125, 2800),
-            (14125, 3600),
-            (15125, 4400)
+            (1000, 1000, 1000),
+            (2125, 12125, 2000),
+            (3125, 13125, 2800),
+            (4125, 14125, 3600),
+            (5125, 15125, 4400)
         ]
     );
 }

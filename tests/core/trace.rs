@@ -74,6 +74,53 @@ fn user_tracing_events_are_stamped_with_time_and_node() {
 }
 
 #[test]
+fn log_facade_records_are_stamped_and_traced_like_tracing_events() {
+    // log::warn! inside a node (as crates on the `log` facade do) becomes a
+    // Log event with its own target, level, virtual time and node.
+    let mut sim = Sim::builder(Seed::new(2))
+        .trace(TraceMode::RECORD)
+        .quiet()
+        .build()
+        .unwrap();
+    sim.add_node("n1", |_| async {
+        time::sleep(Duration::from_millis(7)).await;
+        log::warn!(target: "raft::log", "term {} is stale", 3);
+        log::debug!("below INFO: not traced");
+    })
+    .unwrap();
+    let report = sim.run(time::sleep(Duration::from_millis(10))).unwrap();
+    let logs: Vec<(u64, String, String, String, String)> = report
+        .trace
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Log {
+                level,
+                target,
+                message,
+            } => Some((
+                e.time.as_nanos(),
+                report.trace.node_name(e.node).to_owned(),
+                level.clone(),
+                target.clone(),
+                message.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        logs,
+        [(
+            7_000_000,
+            "n1".to_owned(),
+            "WARN".to_owned(),
+            "raft::log".to_owned(),
+            "term 3 is stale".to_owned()
+        )]
+    );
+}
+
+#[test]
 fn traces_export_to_json_lines_and_read_back() {
     // Every event survives a JSON-lines round trip; each line names the node.
     let trace = recorded_run();

@@ -338,3 +338,73 @@ fn heavy_tailed_latency_has_a_tail() {
     assert!(ms[1000] < 25, "median {} ms", ms[1000]);
     assert!(ms[1990] > 200, "p99.5 {} ms", ms[1990]);
 }
+
+#[test]
+fn clones_of_a_socket_share_its_port_and_each_datagram_goes_to_one_receiver() {
+    // Two tasks receive on clones of one socket: every datagram reaches
+    // exactly one of them, in a seeded order; the port stays bound until the
+    // last clone is dropped.
+    let run = || {
+        let mut sim = Sim::builder(Seed::new(4)).quiet().build().unwrap();
+        Net::builder().install(&mut sim).unwrap();
+        let got = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let g = got.clone();
+        let server = sim
+            .add_node("server", move |_| {
+                let g = g.clone();
+                async move {
+                    let socket = UdpSocket::bind(7000).unwrap();
+                    for task in ["t1", "t2"] {
+                        let (socket, g) = (socket.clone(), g.clone());
+                        detsim::spawn(async move {
+                            loop {
+                                let d = socket.recv().await.unwrap();
+                                g.borrow_mut().push(format!(
+                                    "{task}:{}",
+                                    String::from_utf8_lossy(&d.payload)
+                                ));
+                                detsim::time::sleep(Duration::from_millis(5)).await;
+                            }
+                        });
+                    }
+                    drop(socket);
+                    std::future::pending::<()>().await
+                }
+            })
+            .unwrap();
+        let client = sim.add_node("client", |_| async {}).unwrap();
+        sim.run(async move {
+            let h = detsim::handle();
+            h.spawn_on(client, async {
+                let socket = UdpSocket::bind(0).unwrap();
+                for i in 0..4 {
+                    socket
+                        .send_to(i.to_string().as_bytes(), "server:7000")
+                        .unwrap();
+                    detsim::time::sleep(Duration::from_millis(1)).await;
+                }
+            })
+            .unwrap()
+            .await
+            .unwrap();
+            detsim::time::sleep(Duration::from_millis(100)).await;
+            // The port is still bound: the tasks hold clones.
+            let again = h
+                .spawn_on(server, async { UdpSocket::bind(7000).map(|_| ()) })
+                .unwrap()
+                .await
+                .unwrap();
+            assert!(matches!(again, Err(NetError::AddrInUse(_))), "{again:?}");
+        })
+        .unwrap();
+        let got = got.borrow().clone();
+        got
+    };
+    let got = run();
+    let mut payloads: Vec<&str> = got.iter().map(|g| &g[3..]).collect();
+    payloads.sort_unstable();
+    assert_eq!(payloads, ["0", "1", "2", "3"]);
+    assert!(got.iter().any(|g| g.starts_with("t1:")), "{got:?}");
+    assert!(got.iter().any(|g| g.starts_with("t2:")), "{got:?}");
+    assert_eq!(got, run());
+}

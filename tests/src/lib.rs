@@ -58,5 +58,13 @@ pub struct LoadBalancerChapter;
 pub struct RaftChapter;
 
 #[cfg(doctest)]
+#[doc = include_str!("../../book/src/third-party.md")]
+pub struct ThirdParty;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/reference/determinism.md")]
+pub struct DeterminismRules;
+
+#[cfg(doctest)]
 #[doc = include_str!("../../book/src/tokio-services.md")]
 pub struct TokioServicesChapter;

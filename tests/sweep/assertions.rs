@@ -18,10 +18,16 @@ fn always_fails_the_run_where_it_was_false() {
             }
         })
         .unwrap_err();
-    let Cause::Always { name, location } = failure.cause() else {
+    let Cause::Always {
+        name,
+        location,
+        message,
+    } = failure.cause()
+    else {
         panic!("{failure}")
     };
     assert_eq!(name, "fewer than seven");
+    assert_eq!(message, "fewer than seven");
     assert!(location.contains("assertions.rs"), "{location}");
     assert_eq!(failure.details().time.as_nanos(), 800_000_000);
     assert_eq!(failure.details().coverage["fewer than seven"].evaluated, 8);

@@ -139,7 +139,7 @@ fn plans_load_from_json_and_reject_malformed_files() {
     .unwrap();
     assert_eq!(
         plan.to_string(),
-        "t=0.250000s clock jump n2 by -2.000s for 1.5s"
+        "t=0.250000s clock jump n2 wall clock by -2.000s for 1.5s"
     );
     assert_eq!(Plan::from_json(&plan.to_json()).unwrap(), plan);
     let unknown =

@@ -36,8 +36,26 @@ pub(crate) fn nemesis() -> Nemesis {
         .max_down(1)
 }
 
+/// How the harness reports a stale read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Check {
+    /// `always!` with a literal name.
+    Always,
+    /// `always!` with format arguments (the values read).
+    AlwaysFormatted,
+    /// `SimHandle::fail_with` with a title and details full of numbers.
+    FailWith,
+    /// A plain `assert!` whose panic message carries the values.
+    Panic,
+}
+
 /// One run of the store under the case's plan.
 pub(crate) fn run(case: &Case) -> Result<Report<()>, Failure> {
+    run_with(case, Check::Always)
+}
+
+/// One run of the store under the case's plan, reporting a stale read as `check` says.
+pub(crate) fn run_with(case: &Case, check: Check) -> Result<Report<()>, Failure> {
     let mut sim = case.builder().build().expect("valid configuration");
     let store = Rc::new(Store::default());
     let s = store.clone();
@@ -95,7 +113,21 @@ pub(crate) fn run(case: &Case) -> Result<Report<()>, Failure> {
             } else {
                 s.r2.get()
             };
-            always!(read >= seen, "reads never go back in time");
+            match check {
+                Check::Always => always!(read >= seen, "reads never go back in time"),
+                Check::AlwaysFormatted => always!(
+                    read >= seen,
+                    "reads never go back in time: read {} after {}",
+                    read,
+                    seen
+                ),
+                Check::FailWith if read < seen => h.fail_with(
+                    "reads never go back in time",
+                    format!("read {read} after {seen} at t={}", time::now()),
+                ),
+                Check::FailWith => {}
+                Check::Panic => assert!(read >= seen, "read {read} after {seen}"),
+            }
             seen = seen.max(read);
         }
     })

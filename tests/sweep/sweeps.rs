@@ -43,12 +43,24 @@ fn the_sweep_finds_the_bug_and_minimizes_it_to_the_two_faults() {
     // The minimized plan is saved and named in the replay line.
     let path = failure.minimized_path.as_ref().unwrap();
     assert_eq!(&detsim::Plan::load(path).unwrap(), minimized);
+    let replay = failure.replay.as_deref().expect("a verified replay line");
     assert!(
-        failure
-            .replay
-            .starts_with(&format!("SIM_SEED={} SIM_PLAN=", failure.seed)),
-        "{}",
-        failure.replay
+        replay.starts_with(&format!("SIM_SEED={} SIM_PLAN=", failure.seed)),
+        "{replay}"
+    );
+    // The sweep ran the seed again and saw the same failure, bit for bit.
+    assert_eq!(
+        failure.verification,
+        detsim::Verification::Verified {
+            fingerprint: failure.failure.trace().fingerprint
+        }
+    );
+    assert!(failure.minimized_fingerprint.is_some(), "{report}");
+    let text = report.to_string();
+    assert_eq!(text.matches("  replay: ").count(), 1, "{text}");
+    assert!(
+        text.contains("verified: run again, same cause, same fingerprint"),
+        "{text}"
     );
     // Seeds before the failing one passed: the sweep stopped at the first failure.
     assert_eq!(report.seeds_run, failure.seed.get() + 1);
@@ -224,4 +236,50 @@ fn proptest_path_finds_and_shrinks_the_bug() {
         ],
         "{shrunk}"
     );
+}
+
+#[test]
+fn failures_that_differ_only_in_numbers_minimize_alike() {
+    // always! with arguments, fail_with with a counterexample, and a panic
+    // whose message carries the values all shrink to the same two faults as
+    // a literal always!: the signature masks numbers or compares the title.
+    for check in [
+        planted::Check::AlwaysFormatted,
+        planted::Check::FailWith,
+        planted::Check::Panic,
+    ] {
+        let report = sweep("planted-alike")
+            .seeds(200)
+            .run(|case: &detsim::Case| planted::run_with(case, check))
+            .unwrap();
+        assert_eq!(report.failures.len(), 1, "{check:?}: {report}");
+        let failure = &report.failures[0];
+        let minimized = failure.minimized.as_ref().expect("minimized");
+        assert_eq!(
+            fault_names(minimized),
+            ["crash r1", "crash p"],
+            "{check:?}: {report}"
+        );
+        let signature = failure.failure.cause().signature();
+        let expected = match check {
+            planted::Check::AlwaysFormatted => {
+                "always reads never go back in time: read {} after {}".to_owned()
+            }
+            planted::Check::FailWith => "reported reads never go back in time".to_owned(),
+            _ => format!(
+                "panic at {}: read # after #",
+                match failure.failure.cause() {
+                    Cause::Panic { location, .. } => location.clone().unwrap(),
+                    other => panic!("{other}"),
+                }
+            ),
+        };
+        assert_eq!(signature, expected);
+        assert!(
+            report
+                .to_string()
+                .contains(&format!("  signature: {expected}")),
+            "{report}"
+        );
+    }
 }

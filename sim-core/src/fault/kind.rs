@@ -52,14 +52,20 @@ pub enum Fault {
         /// The node.
         node: String,
     },
-    /// Jump the node's clock by `delta_ns` nanoseconds (undo: jump back).
+    /// Step the node's **wall clock** (`CLOCK_REALTIME`:
+    /// [`time::system_now`](crate::time::system_now), `SystemTime::now` under
+    /// the `intercept` feature) by `delta_ns` nanoseconds, as an NTP step or
+    /// an operator does (undo: step back). Its monotonic clock (`time::now`,
+    /// sleeps, timers, `Instant::now`) never jumps, as on a real machine.
     ClockJump {
         /// The node.
         node: String,
         /// How far, negative for backwards.
         delta_ns: i64,
     },
-    /// Make the node's clock drift by `ppm` parts per million (undo: no drift).
+    /// Make **both** of the node's clocks, monotonic and wall, run fast or
+    /// slow by `ppm` parts per million, as a bad oscillator (or NTP slewing)
+    /// does (undo: the previous rate).
     ClockDrift {
         /// The node.
         node: String,
@@ -322,7 +328,11 @@ impl fmt::Display for Fault {
             Fault::Pause { node } => write!(f, "pause {node}"),
             Fault::Resume { node } => write!(f, "resume {node}"),
             Fault::ClockJump { node, delta_ns } => {
-                write!(f, "clock jump {node} by {:+.3}s", *delta_ns as f64 / 1e9)
+                write!(
+                    f,
+                    "clock jump {node} wall clock by {:+.3}s",
+                    *delta_ns as f64 / 1e9
+                )
             }
             Fault::ClockDrift { node, ppm } => write!(f, "clock drift {node} {ppm:+}ppm"),
             Fault::Partition { groups } => {

@@ -11,6 +11,8 @@ pub struct Case {
     pub(crate) seed: Seed,
     pub(crate) plan: Option<Plan>,
     pub(crate) replay: bool,
+    /// Keep the whole trace (a determinism check compares it event by event).
+    pub(crate) record: bool,
     pub(crate) replay_command: String,
 }
 
@@ -22,6 +24,7 @@ impl Case {
             seed,
             plan,
             replay: false,
+            record: false,
             replay_command: format!("SIM_SEED={seed} {}", crate::error::default_command()),
         }
     }
@@ -32,7 +35,8 @@ impl Case {
     }
 
     /// Whether this is a replay of one seed (`SIM_SEED`): log to the console
-    /// and keep the trace.
+    /// and keep the trace. A world built with [`builder`](Case::builder)
+    /// does both by itself; the fingerprint is the same either way.
     pub fn is_replay(&self) -> bool {
         self.replay
     }
@@ -42,10 +46,10 @@ impl Case {
     /// a replay; and a failure report whose replay line reruns this seed.
     pub fn builder(&self) -> SimBuilder {
         let builder = SimBuilder::new(self.seed).replay(self.replay_command.clone());
-        if self.replay {
-            builder.trace(TraceMode::RECORD)
-        } else {
-            builder.quiet()
+        match (self.replay, self.record) {
+            (true, _) => builder.trace(TraceMode::RECORD),
+            (false, true) => builder.quiet().trace(TraceMode::RECORD),
+            (false, false) => builder.quiet(),
         }
     }
 

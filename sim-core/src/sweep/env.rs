@@ -1,6 +1,6 @@
 //! The environment every sweep honours: `SIM_SEED`, `SIM_SEEDS`,
 //! `SIM_FIRST_SEED`, `SIM_SHARD`, `JOB_COMPLETION_INDEX` + `SIM_SHARD_COUNT`,
-//! `SIM_PLAN`.
+//! `SIM_PLAN`, `SIM_CHECK_DETERMINISM`.
 
 use std::fmt;
 
@@ -77,6 +77,8 @@ pub(crate) struct Env {
     pub(crate) first: Option<u64>,
     pub(crate) shard: Option<Shard>,
     pub(crate) plan: Option<Plan>,
+    /// `SIM_CHECK_DETERMINISM`: audit every N-th seed.
+    pub(crate) check_determinism: Option<u64>,
 }
 
 impl Env {
@@ -140,6 +142,7 @@ impl Env {
             first: number("SIM_FIRST_SEED")?,
             shard,
             plan,
+            check_determinism: number("SIM_CHECK_DETERMINISM")?,
         })
     }
 }

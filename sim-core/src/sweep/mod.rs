@@ -12,5 +12,5 @@ mod runner;
 
 pub use case::Case;
 pub use env::{Shard, SweepError};
-pub use report::{SeedFailure, SweepReport};
-pub use runner::Sweep;
+pub use report::{Nondeterminism, RunOutcome, SeedFailure, SweepReport, Verification};
+pub use runner::{Sweep, check_case_determinism};

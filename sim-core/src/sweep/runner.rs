@@ -10,12 +10,12 @@ use std::time::Duration;
 use super::case::Case;
 use super::env::{Env, Shard, SweepError};
 use super::progress::Progress;
-use super::report::{SeedFailure, SweepReport};
+use super::report::{Nondeterminism, RunOutcome, SeedFailure, SweepReport, Verification};
 use super::{minimize, regressions};
 use crate::error::{Cause, Failure, FailureInner};
 use crate::fault::Plan;
 use crate::time::Instant;
-use crate::trace::Trace;
+use crate::trace::{Divergence, Fingerprint, Trace};
 use crate::world::Coverage;
 use crate::{Report, Seed};
 
@@ -33,6 +33,15 @@ use crate::{Report, Seed};
 /// | `SIM_FIRST_SEED=5000` | the first seed |
 /// | `SIM_SHARD=2/8` | run only shard 2 of 8 (positions ≡ 2 mod 8) |
 /// | `JOB_COMPLETION_INDEX=2` + `SIM_SHARD_COUNT=8` | the same, from a Kubernetes Indexed Job |
+/// | `SIM_CHECK_DETERMINISM=10` | run every 10th seed twice and compare the traces |
+///
+/// Every seed runs on a fresh OS thread, so thread-local state (a library's
+/// `thread_rng`, `HashMap` keys, a counter of the test's own) starts the same
+/// for every world, whichever worker runs it. Every failure is run again
+/// before it is reported: the report says "verified" when the seed failed the
+/// same way with the same fingerprint, and prints a replay line only then;
+/// otherwise it says the seed is not deterministic and names the first
+/// difference.
 ///
 /// # Examples
 ///
@@ -71,6 +80,7 @@ pub struct Sweep {
     replay_command: Option<String>,
     env: bool,
     shard: Option<Shard>,
+    audit_every: u64,
 }
 
 impl Sweep {
@@ -97,6 +107,7 @@ impl Sweep {
             replay_command: None,
             env: true,
             shard: None,
+            audit_every: 0,
         }
     }
 
@@ -169,6 +180,16 @@ impl Sweep {
         self
     }
 
+    /// Runs every `every`-th seed twice and compares the two traces'
+    /// fingerprints (and outcomes); a seed that differs is reported as a
+    /// failure, "not deterministic", with the first differing event. `1`
+    /// audits every seed, `0` (the default) none. `SIM_CHECK_DETERMINISM`
+    /// overrides.
+    pub fn check_determinism(mut self, every: u64) -> Sweep {
+        self.audit_every = every;
+        self
+    }
+
     /// Ignore the environment variables (for tests of sweeps themselves).
     pub fn ignore_env(mut self) -> Sweep {
         self.env = false;
@@ -198,6 +219,7 @@ impl Sweep {
         if let Some(seed) = env.seed {
             return Ok(self.replay_one(seed, env.plan, &command, &test));
         }
+        let audit_every = env.check_determinism.unwrap_or(self.audit_every);
         let seeds = env.seeds.unwrap_or(self.seeds);
         let first = env.first.unwrap_or(self.first);
         let shard = env.shard.or(self.shard);
@@ -217,7 +239,7 @@ impl Sweep {
                 }
             }
         }
-        Ok(self.run_seeds(&order, shard, &command, &test))
+        Ok(self.run_seeds(&order, shard, audit_every, &command, &test))
     }
 
     fn case(&self, seed: Seed, plan: Option<Plan>, replay: bool, command: &str) -> Case {
@@ -229,6 +251,7 @@ impl Sweep {
             seed,
             plan,
             replay,
+            record: false,
             replay_command: format!("SIM_SEED={seed}{plan_part} {command}"),
         }
     }
@@ -242,6 +265,7 @@ impl Sweep {
         &self,
         order: &[Seed],
         shard: Option<Shard>,
+        audit_every: u64,
         command: &str,
         test: &F,
     ) -> SweepReport
@@ -253,6 +277,8 @@ impl Sweep {
             simulated: Duration,
             coverage: BTreeMap<String, Coverage>,
             failure: Option<Failure>,
+            /// Set when the audit saw two runs differ.
+            nondeterminism: Option<Nondeterminism>,
         }
         let next = AtomicUsize::new(0);
         // Position of the lowest failure so far: positions after it are not started.
@@ -278,26 +304,38 @@ impl Sweep {
                 }
                 let case = self.case(order[position], None, false, command);
                 let outcome = run_case(test, &case);
-                let done = match outcome {
-                    Ok((simulated, coverage)) => Done {
-                        position,
-                        simulated,
-                        coverage,
-                        failure: None,
-                    },
-                    Err(failure) => {
-                        lowest_failure.fetch_min(position, Ordering::AcqRel);
-                        failed.fetch_add(1, Ordering::Relaxed);
-                        Done {
-                            position,
-                            simulated: failure.details().time.as_duration(),
-                            coverage: failure.details().coverage.clone(),
-                            failure: Some(failure),
-                        }
+                let mut nondeterminism = None;
+                if audit_every > 0 && position as u64 % audit_every == 0 {
+                    let again = run_case(test, &case);
+                    if !same_run(&outcome, &again) {
+                        nondeterminism = Some(investigate(test, &case, &[&outcome, &again]));
                     }
+                }
+                let (simulated, coverage, failure) = match outcome {
+                    Ok(run) => {
+                        let failure = nondeterminism
+                            .as_ref()
+                            .map(|evidence| not_deterministic_failure(&case, &run, evidence));
+                        (run.elapsed, run.coverage, failure)
+                    }
+                    Err(failure) => (
+                        failure.details().time.as_duration(),
+                        failure.details().coverage.clone(),
+                        Some(failure),
+                    ),
                 };
+                if failure.is_some() {
+                    lowest_failure.fetch_min(position, Ordering::AcqRel);
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
                 let mut results = results.lock().expect("results lock");
-                results.push(done);
+                results.push(Done {
+                    position,
+                    simulated,
+                    coverage,
+                    failure,
+                    nondeterminism,
+                });
                 let count = results.len() as u64;
                 drop(results);
                 progress
@@ -335,11 +373,27 @@ impl Sweep {
         }
         let stopped_early = results.len() < order.len() || budget_hit.load(Ordering::Relaxed);
         let seeds_run = results.len() as u64;
-        // Wall time of the sweep itself; minimizing comes after.
+        // The audit of a seed after the lowest failure does not count: a
+        // serial sweep would not have run it.
+        let audited = if audit_every == 0 {
+            0
+        } else {
+            results
+                .iter()
+                .filter(|d| d.position as u64 % audit_every == 0)
+                .count() as u64
+        };
+        // Wall time of the sweep itself; verifying and minimizing come after.
         let wall = progress.elapsed();
         for done in results {
             if let Some(failure) = done.failure {
-                failures.push(self.explain(failure, command, test));
+                failures.push(self.explain(
+                    failure,
+                    done.position as u64,
+                    done.nondeterminism,
+                    command,
+                    test,
+                ));
             }
         }
         SweepReport {
@@ -352,11 +406,19 @@ impl Sweep {
             simulated,
             coverage,
             stopped_early,
+            audited,
         }
     }
 
-    /// Records, minimizes and describes one failure.
-    fn explain<T, F>(&self, failure: Failure, command: &str, test: &F) -> SeedFailure
+    /// Records, verifies, minimizes and describes one failure.
+    fn explain<T, F>(
+        &self,
+        failure: Failure,
+        position: u64,
+        nondeterminism: Option<Nondeterminism>,
+        command: &str,
+        test: &F,
+    ) -> SeedFailure
     where
         F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
     {
@@ -369,42 +431,118 @@ impl Sweep {
                 );
             }
         }
-        let mut minimized = None;
-        let mut minimized_path = None;
-        let plan = failure.details().plan.clone().filter(|p| !p.is_empty());
-        if let (true, Some(plan)) = (self.minimize, plan) {
-            let signature = failure.cause().signature();
-            let reproduces = |candidate: &Plan| {
-                let case = self.case(seed, Some(candidate.clone()), false, command);
-                matches!(run_case(test, &case), Err(f) if f.cause().signature() == signature)
-            };
-            // Only a test that applies the plan it is given can be minimized.
-            if reproduces(&plan) {
-                let (small, _runs) = minimize::minimize(&plan, reproduces);
-                let path = self.plan_path(seed);
-                match small.save(&path) {
-                    Ok(()) => minimized_path = Some(path),
-                    Err(e) => eprintln!(
-                        "detsim: cannot save the minimized plan to {}: {e}",
-                        path.display()
-                    ),
+        let case = self.case(seed, None, false, command);
+        let verification = match nondeterminism {
+            Some(evidence) => Verification::NotDeterministic(Box::new(evidence)),
+            None => {
+                let first: CaseOutcome = Err(failure.clone());
+                let again = run_case(test, &case);
+                if same_run(&first, &again) {
+                    Verification::Verified {
+                        fingerprint: failure.trace().fingerprint,
+                    }
+                } else {
+                    Verification::NotDeterministic(Box::new(investigate(
+                        test,
+                        &case,
+                        &[&first, &again],
+                    )))
                 }
-                minimized = Some(small);
+            }
+        };
+        let mut report = SeedFailure {
+            seed,
+            position,
+            failure,
+            verification,
+            minimized: None,
+            minimized_path: None,
+            minimized_fingerprint: None,
+            minimize_note: None,
+            replay: None,
+        };
+        if !report.verification.is_verified() {
+            if self.minimize {
+                report.minimize_note = Some(
+                    "skipped: the seed does not replay, so no smaller plan could be trusted".into(),
+                );
+            }
+            return report;
+        }
+        report.replay = Some(format!("SIM_SEED={seed} {command}"));
+        let plan = report
+            .failure
+            .details()
+            .plan
+            .clone()
+            .filter(|p| !p.is_empty());
+        let (true, Some(plan)) = (self.minimize, plan) else {
+            return report;
+        };
+        let signature = report.failure.cause().signature();
+        let with_plan = |candidate: &Plan| {
+            run_case(
+                test,
+                &self.case(seed, Some(candidate.clone()), false, command),
+            )
+        };
+        let reproduces = |candidate: &Plan| matches!(with_plan(candidate), Err(f) if f.cause().signature() == signature);
+        // Only a test that applies the plan it is given can be minimized.
+        match with_plan(&plan) {
+            Err(f) if f.cause().signature() == signature => {}
+            other => {
+                report.minimize_note = Some(format!(
+                    "skipped: imposing the run's own plan did not fail the same way ({}); does the \
+                     test take its plan from `case.plan(…)`?",
+                    describe_outcome(&other)
+                ));
+                return report;
             }
         }
-        let replay = match &minimized_path {
-            Some(path) => format!("SIM_SEED={seed} SIM_PLAN={} {command}", path.display()),
-            None => format!("SIM_SEED={seed} {command}"),
-        };
-        SeedFailure {
-            seed,
-            failure,
-            minimized,
-            minimized_path,
-            replay,
+        let (small, _runs) = minimize::minimize(&plan, reproduces);
+        let path = self.plan_path(seed);
+        if let Err(e) = small.save(&path) {
+            report.minimize_note = Some(format!(
+                "the minimized plan cannot be saved to {}: {e}",
+                path.display()
+            ));
+            report.minimized = Some(small);
+            return report;
         }
+        // The replay line loads the plan from the file: check exactly that, twice.
+        let loaded = Plan::load(&path);
+        let runs = loaded.as_ref().map(|p| (with_plan(p), with_plan(p)));
+        match runs {
+            Ok((Err(a), Err(b)))
+                if a.cause().signature() == signature
+                    && b.cause().signature() == signature
+                    && a.trace().fingerprint == b.trace().fingerprint =>
+            {
+                report.minimized_fingerprint = Some(a.trace().fingerprint);
+                report.minimized_path = Some(path.clone());
+                report.replay = Some(format!(
+                    "SIM_SEED={seed} SIM_PLAN={} {command}",
+                    path.display()
+                ));
+            }
+            Ok((a, b)) => {
+                report.minimize_note = Some(format!(
+                    "the minimized plan did not fail the same way twice ({}; then {}): the replay \
+                     line keeps the seed's own plan",
+                    describe_outcome(&a),
+                    describe_outcome(&b)
+                ));
+            }
+            Err(e) => {
+                report.minimize_note = Some(format!(
+                    "the saved plan cannot be read back from {}: {e}",
+                    path.display()
+                ));
+            }
+        }
+        report.minimized = Some(small);
+        report
     }
-
     /// Replays one seed, as `SIM_SEED` (and `SIM_PLAN`) do: console logs,
     /// the trace recorded and written to the artifacts directory, the plan
     /// imposed if given.
@@ -432,14 +570,9 @@ impl Sweep {
         let mut progress = Progress::new(&self.name, 1, false);
         let case = self.case(seed, plan, true, command);
         eprintln!("sweep {}: replaying seed {seed}", self.name);
-        let outcome = run_case_full(test, &case);
+        let outcome = run_case(test, &case);
         let (trace, simulated, coverage, failure) = match outcome {
-            Ok(report) => (
-                report.trace,
-                report.elapsed.as_duration(),
-                report.coverage,
-                None,
-            ),
+            Ok(run) => (run.trace, run.elapsed, run.coverage, None),
             Err(failure) => {
                 let d = failure.details();
                 (
@@ -470,10 +603,14 @@ impl Sweep {
         let failures = failure
             .map(|failure| SeedFailure {
                 seed,
-                replay: format!("SIM_SEED={seed} {command}"),
+                position: 0,
+                replay: Some(failure.replay().to_owned()),
                 failure,
+                verification: Verification::Unchecked,
                 minimized: None,
                 minimized_path: None,
+                minimized_fingerprint: None,
+                minimize_note: None,
             })
             .into_iter()
             .collect();
@@ -487,20 +624,93 @@ impl Sweep {
             simulated,
             coverage,
             stopped_early: false,
+            audited: 0,
         }
     }
 }
 
-type CaseOutcome = Result<(Duration, BTreeMap<String, Coverage>), Failure>;
-
-fn run_case<T, F>(test: &F, case: &Case) -> CaseOutcome
+/// Runs `test` on seed `case.seed()` twice, each time on a fresh thread and
+/// with the trace recorded, as a sweep's determinism audit does, and
+/// compares the two traces event by event. It takes the same closure as
+/// [`Sweep::run`], so any sweep's test can be checked without restructuring.
+///
+/// Returns the fingerprint when both runs are identical.
+///
+/// # Errors
+///
+/// A [`Divergence`] naming the first event where the runs differ.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use detsim::{Case, Seed, check_case_determinism, random, time};
+///
+/// let test = |case: &Case| {
+///     let mut sim = case.builder().build().unwrap();
+///     sim.run(async {
+///         let ms = random::with(|rng| rng.below(100));
+///         time::sleep(Duration::from_millis(ms)).await;
+///     })
+/// };
+/// let fingerprint = check_case_determinism(Case::new(Seed::new(3), None), test).unwrap();
+/// # let _ = fingerprint;
+/// ```
+pub fn check_case_determinism<T, F>(case: Case, test: F) -> Result<Fingerprint, Divergence>
 where
-    F: Fn(&Case) -> Result<Report<T>, Failure>,
+    F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
 {
-    run_case_full(test, case).map(|report| (report.elapsed.as_duration(), report.coverage))
+    let case = Case {
+        record: true,
+        ..case
+    };
+    let trace = |outcome: CaseOutcome| match outcome {
+        Ok(run) => run.trace,
+        Err(failure) => failure.trace().clone(),
+    };
+    let first = trace(run_case(&test, &case));
+    let second = trace(run_case(&test, &case));
+    crate::trace::compare(case.seed, &first, &second)
 }
 
-fn run_case_full<T, F>(test: &F, case: &Case) -> Result<Report<T>, Failure>
+/// What a sweep keeps of a passing run: everything but the test's own
+/// output, which need not be `Send`.
+struct Run {
+    elapsed: Duration,
+    coverage: BTreeMap<String, Coverage>,
+    trace: Trace,
+}
+
+type CaseOutcome = Result<Run, Failure>;
+
+/// Runs one case on a fresh OS thread (named like the calling one, so replay
+/// lines still name the test), so that thread-local state starts the same
+/// for every world.
+fn run_case<T, F>(test: &F, case: &Case) -> CaseOutcome
+where
+    F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
+{
+    let run = || {
+        run_case_here(test, case).map(|report| Run {
+            elapsed: report.elapsed.as_duration(),
+            coverage: report.coverage,
+            trace: report.trace,
+        })
+    };
+    let mut builder = std::thread::Builder::new();
+    if let Some(name) = std::thread::current().name() {
+        builder = builder.name(name.to_owned());
+    }
+    std::thread::scope(|scope| match builder.spawn_scoped(scope, run) {
+        Ok(thread) => thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        // No thread to be had: run here, sharing this thread's state.
+        Err(_) => run(),
+    })
+}
+
+fn run_case_here<T, F>(test: &F, case: &Case) -> Result<Report<T>, Failure>
 where
     F: Fn(&Case) -> Result<Report<T>, Failure>,
 {
@@ -525,4 +735,86 @@ where
             coverage: BTreeMap::new(),
         })),
     }
+}
+
+/// Whether two runs of one case did the same: same fingerprint, and the
+/// same outcome (passed, or failed with the same signature).
+fn same_run(a: &CaseOutcome, b: &CaseOutcome) -> bool {
+    match (a, b) {
+        (Ok(a), Ok(b)) => {
+            a.trace.fingerprint == b.trace.fingerprint && a.trace.count == b.trace.count
+        }
+        (Err(a), Err(b)) => {
+            a.cause().signature() == b.cause().signature()
+                && a.trace().fingerprint == b.trace().fingerprint
+                && a.trace().count == b.trace().count
+        }
+        _ => false,
+    }
+}
+
+fn describe_outcome(outcome: &CaseOutcome) -> String {
+    match outcome {
+        Ok(_) => "passed".to_owned(),
+        Err(failure) => format!("failed: {}", failure.cause()),
+    }
+}
+
+fn run_outcome(outcome: &CaseOutcome) -> RunOutcome {
+    let fingerprint = match outcome {
+        Ok(run) => run.trace.fingerprint,
+        Err(failure) => failure.trace().fingerprint,
+    };
+    RunOutcome {
+        fingerprint,
+        outcome: describe_outcome(outcome),
+    }
+}
+
+/// Two runs of `case` differed: runs it twice more with the trace recorded
+/// to name the first differing event.
+fn investigate<T, F>(test: &F, case: &Case, runs: &[&CaseOutcome]) -> Nondeterminism
+where
+    F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
+{
+    let divergence = check_case_determinism(
+        Case {
+            plan: case.plan.clone(),
+            ..case.clone()
+        },
+        test,
+    )
+    .err();
+    Nondeterminism {
+        seed: case.seed,
+        runs: runs.iter().map(|run| run_outcome(run)).collect(),
+        divergence,
+    }
+}
+
+/// The failure a sweep reports for a seed that passed but did not run the
+/// same way twice.
+fn not_deterministic_failure(case: &Case, run: &Run, evidence: &Nondeterminism) -> Failure {
+    let fingerprints: Vec<String> = evidence
+        .runs
+        .iter()
+        .map(|r| r.fingerprint.to_string())
+        .collect();
+    Failure::new(FailureInner {
+        seed: case.seed,
+        time: Instant::from_nanos(u64::try_from(run.elapsed.as_nanos()).unwrap_or(u64::MAX)),
+        node: None,
+        cause: Cause::DeterminismLeak {
+            detail: format!(
+                "seed {} is not deterministic: the same seed ran with fingerprints {}",
+                case.seed,
+                fingerprints.join(" and ")
+            ),
+        },
+        replay: case.replay_command.clone(),
+        steps: 0,
+        trace: run.trace.clone(),
+        plan: case.plan.clone(),
+        coverage: run.coverage.clone(),
+    })
 }

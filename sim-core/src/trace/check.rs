@@ -39,13 +39,19 @@ impl fmt::Display for Divergence {
             self.second.as_deref().unwrap_or("<end of trace>")
         )?;
         writeln!(f)?;
-        write!(
-            f,
-            "  something in the test reads state outside the world (OS time, a randomly seeded hash map, \
-             an OS thread, a global): find what decides the event above"
-        )
+        write!(f, "{NONDETERMINISM_HINT}")
     }
 }
+
+/// Where nondeterminism usually comes from, for every report that finds some.
+pub(crate) const NONDETERMINISM_HINT: &str = "  something reads state outside the world; find what decides the first differing event. Likely sources:
+    - a library's own randomness: rand::thread_rng()/rand::rng(), uuid::Uuid::new_v4(), getrandom
+    - std::collections::HashMap/HashSet iteration order (RandomState keys come from the OS)
+    - clocks read directly: std::time::Instant::now(), SystemTime::now(), in your code or a dependency (backoff, metrics, leases, tokens)
+    - OS threads, a real runtime (tokio), or a channel shared with another thread
+    - statics, globals or thread-locals that carry state from one run into the next
+  detsim's `intercept` feature makes OS entropy and clocks the world's (see the book's chapter on determinism);
+  state carried in statics must be reset by the test itself";
 
 impl std::error::Error for Divergence {}
 
@@ -96,7 +102,11 @@ pub fn check_determinism<T>(
     compare(seed, &first, &second)
 }
 
-fn compare(seed: Seed, first: &Trace, second: &Trace) -> Result<Fingerprint, Divergence> {
+pub(crate) fn compare(
+    seed: Seed,
+    first: &Trace,
+    second: &Trace,
+) -> Result<Fingerprint, Divergence> {
     let differs_at = first
         .events
         .iter()

@@ -12,6 +12,7 @@ use rustc_hash::FxHasher;
 use serde::{Deserialize, Serialize};
 
 pub use check::{Divergence, check_determinism};
+pub(crate) use check::{NONDETERMINISM_HINT, compare};
 pub use event::{Detail, Event, EventKind};
 pub(crate) use subscriber::{ConsoleLevel, dispatch};
 

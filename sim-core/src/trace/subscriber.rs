@@ -4,12 +4,19 @@
 //! Events at `INFO` and above always enter the trace (so the fingerprint does
 //! not depend on the console filter); the console prints what `SIM_LOG` or
 //! [`SimBuilder::console`](crate::SimBuilder::console) allows.
+//!
+//! Records of the `log` facade (which many crates still use, and `slog` can
+//! bridge to) are turned into `tracing` events by `tracing-log`'s
+//! `LogTracer`, installed as the process's logger when the first world runs
+//! (unless the program installed another logger first), so they are stamped
+//! and traced the same way.
 
 use std::fmt::Write as _;
 
 use tracing::field::{Field, Visit};
 use tracing::subscriber::Interest;
 use tracing::{Level, Metadata, Subscriber};
+use tracing_log::NormalizeEvent;
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
@@ -77,7 +84,9 @@ where
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
-        let metadata = event.metadata();
+        // A `log` record's own target and level, not the bridge's.
+        let normalized = event.normalized_metadata();
+        let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
         let level = *metadata.level();
         let mut message = String::new();
         if let Some(scope) = ctx.event_scope(event) {
@@ -118,6 +127,10 @@ struct MessageVisitor<'a>(&'a mut String);
 
 impl Visit for MessageVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name().starts_with("log.") {
+            // The `log` bridge's bookkeeping (target, module, file, line).
+            return;
+        }
         if field.name() == "message" {
             self.0.push_str(value);
         } else {
@@ -126,6 +139,9 @@ impl Visit for MessageVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name().starts_with("log.") {
+            return;
+        }
         if field.name() == "message" {
             let _ = write!(self.0, "{value:?}");
         } else {
@@ -141,6 +157,12 @@ thread_local! {
 
 /// Runs `f` with the simulation's `tracing` subscriber as this thread's default.
 pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+    static LOG_BRIDGE: std::sync::Once = std::sync::Once::new();
+    LOG_BRIDGE.call_once(|| {
+        // Fails only if the program installed its own `log` logger: then
+        // its records go there, as the program asked.
+        let _ = tracing_log::LogTracer::init();
+    });
     let dispatch = DISPATCH.with(Clone::clone);
     tracing::dispatcher::with_default(&dispatch, f)
 }

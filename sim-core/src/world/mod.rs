@@ -58,6 +58,8 @@ pub(crate) struct Config {
     pub(crate) trace: TraceMode,
     pub(crate) replay: Option<String>,
     pub(crate) buggify: bool,
+    /// Whether OS entropy and clocks are the world's (feature `intercept`).
+    pub(crate) intercept: bool,
 }
 
 static WORLD_IDS: AtomicU64 = AtomicU64::new(1);
@@ -82,6 +84,94 @@ pub(crate) fn with_world<R>(api: &'static str, f: impl FnOnce(&World) -> R) -> R
         Some(r) => r,
         None => panic!("{}", crate::error::outside_message(api)),
     }
+}
+
+/// Which OS clock an intercepted call reads.
+#[cfg_attr(not(all(feature = "intercept", target_os = "linux")), allow(dead_code))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OsClock {
+    /// `CLOCK_MONOTONIC` and kin: the node's monotonic clock.
+    Monotonic,
+    /// `CLOCK_REALTIME` and kin: the node's wall clock.
+    Wall,
+}
+
+/// The world running on this thread, if it intercepts OS calls; never
+/// panics (an OS call may come at any moment, even while this thread's
+/// world is being torn down).
+fn intercepting<R>(f: impl FnOnce(&World) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| {
+            let current = current.try_borrow().ok()?;
+            let world = current.as_deref()?;
+            world.config.intercept.then(|| f(world))
+        })
+        .ok()
+        .flatten()
+}
+
+/// An intercepted clock read: `clock` of the current node (true time for
+/// the harness) in nanoseconds since its start, or `None` outside a world.
+#[cfg_attr(not(all(feature = "intercept", target_os = "linux")), allow(dead_code))]
+pub(crate) fn os_clock_nanos(clock: OsClock) -> Option<i128> {
+    intercepting(|w| {
+        let now = w.now.get();
+        let Some(node) = w.current_node() else {
+            return i128::from(now.as_nanos());
+        };
+        match w.nodes.try_borrow() {
+            Ok(nodes) => {
+                let clock_of = &nodes[node.index()].clock;
+                match clock {
+                    OsClock::Monotonic => clock_of.local_nanos(now),
+                    OsClock::Wall => clock_of.wall_nanos(now),
+                }
+            }
+            // Read while the node table is being changed: true time, still deterministic.
+            Err(_) => i128::from(now.as_nanos()),
+        }
+    })
+}
+
+/// Fills `bytes` from the current node's entropy stream; `false` outside a world.
+#[cfg_attr(not(all(feature = "intercept", target_os = "linux")), allow(dead_code))]
+pub(crate) fn os_entropy(bytes: &mut [u8]) -> bool {
+    intercepting(|w| {
+        let node = w.current_node();
+        let key = node.map_or(u32::MAX, |n| n.0);
+        let filled = match w.os_entropy.try_borrow_mut() {
+            Ok(mut streams) => {
+                let rng = streams.entry(key).or_insert_with(|| {
+                    let name: Rc<str> = match node {
+                        None => Rc::from("sim"),
+                        Some(n) => w.nodes.try_borrow().map_or_else(
+                            |_| Rc::from(n.to_string()),
+                            |nodes| nodes[n.index()].name.clone(),
+                        ),
+                    };
+                    SimRng::stream_of_parts(w.seed(), &["os-entropy/", &name])
+                });
+                rand_core::RngCore::fill_bytes(rng, bytes);
+                true
+            }
+            Err(_) => false,
+        };
+        if filled {
+            if let Ok(trace) = w.trace.try_borrow() {
+                drop(trace);
+                w.emit(
+                    node,
+                    EventKind::Ext {
+                        name: "os.entropy".into(),
+                        args: [bytes.len() as u64, 0, 0, 0],
+                        detail: crate::trace::Detail(String::new()),
+                    },
+                );
+            }
+        }
+        filled
+    })
+    .unwrap_or(false)
 }
 
 /// Makes `world` the current world of this thread until dropped.
@@ -209,6 +299,8 @@ pub(crate) struct World {
     pub(crate) coverage: RefCell<BTreeMap<&'static str, Coverage>>,
     pub(crate) buggify_sites: RefCell<BTreeMap<&'static str, (bool, SimRng)>>,
     pub(crate) invariants: RefCell<Vec<checks::Invariant>>,
+    /// Entropy streams of intercepted `getrandom` calls, by node (`u32::MAX`: the harness).
+    os_entropy: RefCell<BTreeMap<u32, SimRng>>,
 }
 
 impl World {
@@ -245,6 +337,7 @@ impl World {
             coverage: RefCell::default(),
             buggify_sites: RefCell::default(),
             invariants: RefCell::default(),
+            os_entropy: RefCell::default(),
             config,
         }
     }
@@ -616,6 +709,17 @@ impl World {
         }
     }
 
+    /// `node`'s wall clock, in nanoseconds since [`crate::time::WALL_CLOCK_START`]
+    /// (the harness reads true time).
+    pub(crate) fn wall_nanos(&self, node: Option<NodeId>) -> i128 {
+        match node {
+            Some(node) => self.nodes.borrow()[node.index()]
+                .clock
+                .wall_nanos(self.now.get()),
+            None => i128::from(self.now.get().as_nanos()),
+        }
+    }
+
     /// The true instant at which `node`'s clock reads `local`.
     pub(crate) fn true_deadline(&self, node: Option<NodeId>, local: Instant) -> Instant {
         match node {
@@ -645,7 +749,7 @@ impl World {
             let mut nodes = self.nodes.borrow_mut();
             let clock = &mut nodes[node.index()].clock;
             if jump_nanos != 0 {
-                clock.jump(now, jump_nanos);
+                clock.jump(jump_nanos);
             }
             if let Some(drift) = drift_ppm {
                 clock.set_drift(now, drift);

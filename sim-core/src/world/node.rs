@@ -42,8 +42,12 @@ pub enum NodeState {
 /// it was added, in one allocation (the future is not boxed twice).
 pub(crate) type InitFn = Rc<dyn Fn(&super::World, NodeId, &'static std::panic::Location<'static>)>;
 
-/// A node's local clock: `local = base_local + (true - base_true) * (1e6 + drift_ppm) / 1e6`.
+/// A node's two clocks, as a real machine has them: a monotonic clock
+/// (`CLOCK_MONOTONIC`: drifts, never jumps) and a wall clock
+/// (`CLOCK_REALTIME`: drifts with it, and jumps when stepped).
 ///
+/// `monotonic = base_local + (true - base_true) * (1e6 + drift_ppm) / 1e6`,
+/// `wall = monotonic + wall_offset` (nanoseconds since [`WALL_CLOCK_START`](crate::time::WALL_CLOCK_START)).
 /// Integer arithmetic only, so the same seed gives the same clock readings on
 /// every platform.
 #[derive(Clone, Copy, Debug, Default)]
@@ -51,6 +55,7 @@ pub(crate) struct LocalClock {
     base_true: u64,
     base_local: i128,
     drift_ppm: i64,
+    wall_offset: i128,
 }
 
 const PPM: i128 = 1_000_000;
@@ -85,9 +90,15 @@ impl LocalClock {
         self.base_true = now.as_nanos();
     }
 
-    pub(crate) fn jump(&mut self, now: Instant, delta_nanos: i64) {
-        self.anchor(now);
-        self.base_local += i128::from(delta_nanos);
+    /// Steps the wall clock; the monotonic clock does not move.
+    pub(crate) fn jump(&mut self, delta_nanos: i64) {
+        self.wall_offset += i128::from(delta_nanos);
+    }
+
+    /// The wall clock's reading, in nanoseconds since `WALL_CLOCK_START`
+    /// (negative if stepped back past it).
+    pub(crate) fn wall_nanos(&self, now: Instant) -> i128 {
+        self.local_nanos(now) + self.wall_offset
     }
 
     pub(crate) fn set_drift(&mut self, now: Instant, drift_ppm: i64) {
@@ -95,8 +106,9 @@ impl LocalClock {
         self.drift_ppm = drift_ppm;
     }
 
+    /// How far the wall clock is from true time.
     pub(crate) fn offset_nanos(&self, now: Instant) -> i128 {
-        self.local_nanos(now) - i128::from(now.as_nanos())
+        self.wall_nanos(now) - i128::from(now.as_nanos())
     }
 
     pub(crate) fn drift_ppm(&self) -> i64 {
@@ -128,10 +140,17 @@ mod tests {
         assert_eq!(clock.local(t(10)), t(10));
         clock.set_drift(t(10), 100_000); // 10% fast from t=10s
         assert_eq!(clock.local(t(20)), t(21));
-        clock.jump(t(20), -5_000_000_000);
-        assert_eq!(clock.local(t(20)), t(16));
+        clock.jump(-5_000_000_000);
+        // Only the wall clock steps back; the monotonic clock goes on.
+        assert_eq!(clock.local(t(20)), t(21));
+        assert_eq!(clock.wall_nanos(t(20)), 16_000_000_000);
+        assert_eq!(clock.offset_nanos(t(20)), -4_000_000_000);
         // A local deadline 11s ahead takes 10s of true time at 1.1x.
-        assert_eq!(clock.true_deadline(t(20), t(27)), t(30));
+        assert_eq!(clock.true_deadline(t(20), t(32)), t(30));
         assert_eq!(clock.true_deadline(t(20), t(1)), t(20));
+        // The wall clock can go below its start; the monotonic clock cannot.
+        clock.jump(-100_000_000_000);
+        assert_eq!(clock.wall_nanos(t(20)), -84_000_000_000);
+        assert_eq!(clock.local(t(20)), t(21));
     }
 }
