@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use detsim::{Case, Seed, Sweep};
+use detsim::{Case, Seed, Sweep, check_case_determinism};
 use examples::httpkv::cluster::{self, Options};
 
 /// A shorter run than the sweep binary's, to keep the debug suite fast.
@@ -34,15 +34,18 @@ fn the_service_stays_linearizable_and_live_under_chaos() {
 #[test]
 fn a_seed_replays_bit_for_bit() {
     // Proves the whole deployment (axum, hyper with the virtual timer, the
-    // network, the chaos, the clients) is a function of the seed: the same
-    // trace fingerprint and the same history summary twice.
+    // network, the chaos, the clients) is a function of the seed: two runs,
+    // each on a fresh thread as a sweep runs them, record the same trace.
+    // (On one thread the first run records one event more: std seeds its
+    // `HashMap` keys, which axum's router draws, once per thread, and with
+    // interception on that draw is an `os.entropy` event of the first world
+    // only; everything else is the same.)
     let options = short();
     let case = Case::new(Seed::new(7), None);
-    let first = cluster::run(&case, &options).unwrap();
-    let second = cluster::run(&case, &options).unwrap();
-    assert_eq!(first.trace.fingerprint, second.trace.fingerprint);
-    assert_eq!(first.value, second.value);
-    assert!(first.value.operations > 100, "{:?}", first.value);
-    assert!(first.value.answered > 50, "{:?}", first.value);
-    assert!(first.value.faults > 0, "{:?}", first.value);
+    check_case_determinism(case.clone(), |c: &Case| cluster::run(c, &options))
+        .unwrap_or_else(|divergence| panic!("{divergence}"));
+    let report = cluster::run(&case, &options).unwrap();
+    assert!(report.value.operations > 100, "{:?}", report.value);
+    assert!(report.value.answered > 50, "{:?}", report.value);
+    assert!(report.value.faults > 0, "{:?}", report.value);
 }

@@ -175,7 +175,11 @@ impl<R: Runtime> Replica<R> {
         let Some(copies) = self.query(key).await else {
             if self.config.bug == Some(Bug::LocalReadOnTimeout) {
                 let value = self.local(key).value;
-                tracing::warn!(key, ?value, "no quorum in time: answering from the local copy");
+                tracing::warn!(
+                    key,
+                    ?value,
+                    "no quorum in time: answering from the local copy"
+                );
                 return Ok(value);
             }
             return Err(unavailable("no quorum answered the read", false));
