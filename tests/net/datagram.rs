@@ -397,8 +397,7 @@ fn clones_of_a_socket_share_its_port_and_each_datagram_goes_to_one_receiver() {
             assert!(matches!(again, Err(NetError::AddrInUse(_))), "{again:?}");
         })
         .unwrap();
-        let got = got.borrow().clone();
-        got
+        got.borrow().clone()
     };
     let got = run();
     let mut payloads: Vec<&str> = got.iter().map(|g| &g[3..]).collect();
