@@ -87,17 +87,17 @@ fn tokio_util_framed_lines_round_trip() {
 
 #[test]
 fn tokio_copy_echoes_through_split_halves() {
-    // Proves `tokio::io::split` halves and `tokio::io::copy` work: 200 KB
-    // (several stream windows) echoed back byte for byte, then EOF.
+    // Proves `tokio::io::split` halves and `tokio::io::copy` work: 1 MB
+    // (four 256 KiB stream windows) echoed back byte for byte, then EOF.
     let (mut sim, client) = world(|| async {
         let listener = TcpListener::bind(7).unwrap();
         let (stream, _) = listener.accept().await.unwrap();
         let (mut reader, mut writer) = tokio::io::split(stream);
         let copied = tokio::io::copy(&mut reader, &mut writer).await.unwrap();
-        assert_eq!(copied, 200_000);
+        assert_eq!(copied, 1_000_000);
         writer.shutdown().await.unwrap();
     });
-    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
     let expected = data.clone();
     let (echoed, _) = on_client(&mut sim, client, async move {
         let stream = TcpStream::connect("server:7").await.unwrap();
