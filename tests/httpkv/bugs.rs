@@ -1,8 +1,8 @@
-//! The planted bug is found, its minimized plan replays, and only a
-//! partition shows it. To keep `cargo
-//! test` fast, the test starts at the seed where a release sweep from seed
-//! 0 first fails (see the book's chapter); `httpkv-sweep --bug NAME` shows
-//! the search from scratch.
+//! The planted bugs are found; the stale local read's minimized plan
+//! replays, and only a partition shows it. To keep `cargo test` fast, each
+//! test starts at the seed where a release sweep from seed 0 first fails
+//! (see the book's chapter); `httpkv-sweep --bug NAME` shows the search
+//! from scratch.
 
 use detsim::{Case, NemesisKind, Plan, Seed, Sweep, SweepReport};
 use examples::httpkv::Bug;
@@ -75,7 +75,7 @@ fn the_minimized_plan_is_one_partition_and_fails_without_it_passes() {
     cluster::run(&Case::new(seed, Some(Plan::new(Vec::new()))), &buggy()).unwrap();
 }
 
-/// The first failing seed of `httpkv-sweep --bug skip-write-back`.
+/// The first failing seed of `httpkv-sweep --bug skip-write-back` (283 seeds from 0).
 const SKIP_WRITE_BACK_SEED: u64 = 0x11a;
 
 #[test]
