@@ -4,6 +4,7 @@ mod core;
 mod determinism;
 mod disk;
 mod history;
+mod httpkv;
 mod lb;
 mod net;
 mod raft;

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod differential;
+pub mod httpkv;
 pub mod lb;
 pub mod pingpong;
 pub mod raft;

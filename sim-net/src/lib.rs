@@ -50,15 +50,26 @@
 //! - `typed.rs`: [`encode`]/[`decode`] (postcard), [`Typed`] datagrams, [`Framed`] streams.
 //! - `trace.rs`: the `net.*` trace events and [`NetEvent`] to read them back.
 //! - `real.rs`: the tokio backend (feature `tokio`).
+//! - `compat/`: tokio's I/O traits (feature `tokio-io`) and hyper's runtime
+//!   traits ([`SimExecutor`], [`SimTimer`]; feature `hyper`) on the simulated
+//!   types, for existing tokio and hyper code.
 //! - `error.rs`: [`NetError`].
 //!
 //! # Features
 //!
 //! - `tokio`: `real::RealNet`, the [`Transport`] traits over tokio UDP/TCP on 127.0.0.1.
+//! - `tokio-io`: `tokio::io::AsyncRead`/`AsyncWrite` for [`TcpStream`], so
+//!   `tokio_util::codec::Framed`, `tokio::io::copy`, `BufReader` and the
+//!   rest of tokio's I/O utilities work on simulated streams.
+//! - `hyper`: `hyper::rt::Read`/`Write` for [`TcpStream`], `SimExecutor`
+//!   and `SimTimer`, so `hyper::server::conn::http1`/`http2` and
+//!   `hyper::client::conn` run in a world.
 
 mod addr;
 mod builder;
 mod clog;
+#[cfg(any(feature = "tokio-io", feature = "hyper"))]
+mod compat;
 mod datagram;
 mod error;
 mod flight;
@@ -81,6 +92,8 @@ pub mod real;
 
 pub use addr::{Addr, ToAddr};
 pub use builder::NetBuilder;
+#[cfg(feature = "hyper")]
+pub use compat::{SimExecutor, SimSleep, SimTimer};
 pub use datagram::{Datagram, UdpSocket};
 pub use error::NetError;
 pub use latency::Latency;

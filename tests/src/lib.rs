@@ -68,3 +68,7 @@ pub struct ThirdParty;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/reference/determinism.md")]
 pub struct DeterminismRules;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/tokio-services.md")]
+pub struct TokioServicesChapter;
