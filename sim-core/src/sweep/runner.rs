@@ -253,6 +253,8 @@ impl Sweep {
             replay,
             record: false,
             replay_command: format!("SIM_SEED={seed}{plan_part} {command}"),
+            forks: crate::Forks::none(),
+            sink: None,
         }
     }
 

@@ -96,6 +96,12 @@ impl World {
     fn apply_entry(&self, index: u64, fault: &Fault, text: &str, duration: Option<Duration>) {
         match self.apply_fault(fault) {
             Ok(undo) => {
+                if let Some(reached) = &self.reached {
+                    let lasting = duration.is_some() && undo.is_some();
+                    reached
+                        .borrow_mut()
+                        .fault_start(self.now(), index, fault.kind(), lasting);
+                }
                 self.emit(
                     None,
                     EventKind::Fault {
@@ -109,7 +115,12 @@ impl World {
                         self.now().saturating_add(duration),
                         None,
                         Box::new(move || {
-                            handle.with(|w| w.emit(None, EventKind::FaultEnd { index }));
+                            handle.with(|w| {
+                                w.emit(None, EventKind::FaultEnd { index });
+                                if let Some(reached) = &w.reached {
+                                    reached.borrow_mut().fault_end(index);
+                                }
+                            });
                             undo();
                         }),
                     );

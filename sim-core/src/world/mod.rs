@@ -35,7 +35,7 @@ pub(crate) use timer::{Action, TimerKey, Timers};
 use crate::Seed;
 use crate::error::{BlockedTask, Cause, Failure, FailureInner, SimError};
 use crate::extension::{Extension, NodeEvent};
-use crate::rng::{LazyRng, SimRng};
+use crate::rng::{ForkKeys, Keying, LazyRng, SimRng};
 use crate::time::Instant;
 use crate::trace::{ConsoleLevel, EventKind, TraceMode, TraceState};
 
@@ -60,6 +60,10 @@ pub(crate) struct Config {
     pub(crate) buggify: bool,
     /// Whether OS entropy and clocks are the world's (feature `intercept`).
     pub(crate) intercept: bool,
+    /// Where the run leaves from its parent's future (empty: a plain run).
+    pub(crate) forks: crate::Forks,
+    /// Where the run leaves its coverage keys (only when a sweep explores).
+    pub(crate) coverage_sink: Option<crate::explore::Sink>,
 }
 
 static WORLD_IDS: AtomicU64 = AtomicU64::new(1);
@@ -149,7 +153,7 @@ pub(crate) fn os_entropy(bytes: &mut [u8]) -> bool {
                             |nodes| nodes[n.index()].name.clone(),
                         ),
                     };
-                    SimRng::stream_of_parts(w.seed(), &["os-entropy/", &name])
+                    w.keying.stream(&["os-entropy/", &name])
                 });
                 rand_core::RngCore::fill_bytes(rng, bytes);
                 true
@@ -301,12 +305,26 @@ pub(crate) struct World {
     pub(crate) invariants: RefCell<Vec<checks::Invariant>>,
     /// Entropy streams of intercepted `getrandom` calls, by node (`u32::MAX`: the harness).
     os_entropy: RefCell<BTreeMap<u32, SimRng>>,
+    /// How streams are keyed: the seed, and the fork keys of a forked run.
+    pub(crate) keying: Keying,
+    /// The next fork instant (`Instant::MAX` when none is left): one
+    /// comparison each time virtual time advances.
+    next_fork: Cell<Instant>,
+    /// What this run reached, when a sweep explores.
+    pub(crate) reached: Option<RefCell<crate::explore::Reached>>,
 }
 
 impl World {
     pub(crate) fn new(config: Config, console: ConsoleLevel) -> World {
         let seed = config.seed;
-        World {
+        let forks = (!config.forks.is_empty()).then(|| {
+            Arc::new(ForkKeys::new(
+                seed,
+                config.forks.as_slice().iter().map(|f| f.seed.get()),
+            ))
+        });
+        let keying = Keying { seed, forks };
+        let world = World {
             console,
             id: WORLD_IDS.fetch_add(1, Ordering::Relaxed),
             now: Cell::new(Instant::ZERO),
@@ -317,8 +335,8 @@ impl World {
             nodes: RefCell::default(),
             node_names: RefCell::default(),
             paused: Cell::new(0),
-            sched_rng: RefCell::new(LazyRng::new(seed, "sched")),
-            harness_rng: RefCell::new(LazyRng::new(seed, "harness")),
+            sched_rng: RefCell::new(LazyRng::new(keying.clone(), "sched")),
+            harness_rng: RefCell::new(LazyRng::new(keying.clone(), "harness")),
             trace: RefCell::new(TraceState::new(config.trace)),
             current: Cell::new(None),
             drop_reason: RefCell::new(None),
@@ -338,7 +356,39 @@ impl World {
             buggify_sites: RefCell::default(),
             invariants: RefCell::default(),
             os_entropy: RefCell::default(),
+            keying,
+            next_fork: Cell::new(Instant::MAX),
+            reached: config.coverage_sink.as_ref().map(|_| RefCell::default()),
             config,
+        };
+        world.cross_forks();
+        world
+    }
+
+    /// Enters the fork epoch of the current instant: every stream re-keys
+    /// at its next draw.
+    fn cross_forks(&self) {
+        let Some(keys) = &self.keying.forks else {
+            return;
+        };
+        let now = self.now.get().as_duration();
+        let forks = self.config.forks.as_slice();
+        let passed = forks.iter().take_while(|f| f.at <= now).count();
+        keys.set_epoch(passed);
+        self.next_fork.set(
+            forks
+                .get(passed)
+                .map_or(Instant::MAX, |f| Instant::ZERO.saturating_add(f.at)),
+        );
+        if passed > 0 && forks[passed - 1].at == now {
+            self.emit(
+                None,
+                EventKind::Ext {
+                    name: "sim.fork".into(),
+                    args: [passed as u64, forks[passed - 1].seed.get(), 0, 0],
+                    detail: crate::trace::Detail(String::new()),
+                },
+            );
         }
     }
 
@@ -544,7 +594,7 @@ impl World {
             let name: Rc<str> = Rc::from(name);
             names.insert(name.clone(), id);
             nodes.push(NodeEntry {
-                rng: LazyRng::node(self.config.seed, name.clone()),
+                rng: LazyRng::node(self.keying.clone(), name.clone()),
                 name,
                 state: NodeState::Running,
                 init,
@@ -820,6 +870,9 @@ impl World {
         }
         self.deliver_pending_wakes();
         let result = self.run_loop(done);
+        if let (Some(sink), Some(reached)) = (&self.config.coverage_sink, &self.reached) {
+            *sink.lock().expect("coverage sink lock") = reached.borrow().clone();
+        }
         if let Err(failure) = &result {
             *self.failed.borrow_mut() = Some(failure.clone());
         }
@@ -888,6 +941,9 @@ impl World {
             }
             debug_assert!(deadline >= self.now.get(), "a timer is in the past");
             self.now.set(deadline.max(self.now.get()));
+            if self.now.get() >= self.next_fork.get() {
+                self.cross_forks();
+            }
             loop {
                 let due = self.timers.borrow_mut().pop_due(self.now.get());
                 let Some((seq, node, action)) = due else {
