@@ -79,7 +79,9 @@ pub mod strategy;
 
 pub use assertions::liveness;
 pub use error::{BlockedTask, Cause, Failure, FailureInner, SimError};
-pub use explore::{Fork, Forks, ParseForksError, Reached};
+pub use explore::{
+    Campaign, CorpusEntry, CurvePoint, Explore, Fork, Forks, KeyStat, ParseForksError, Reached,
+};
 pub use extension::{Extension, FaultOutcome, NodeEvent, Undo};
 pub use fault::{
     Fault, LinkChange, Nemesis, NemesisKind, Plan, PlanEntry, PlanError, Swarm, Topology,

@@ -79,6 +79,10 @@ pub(crate) struct Env {
     pub(crate) plan: Option<Plan>,
     /// `SIM_CHECK_DETERMINISM`: audit every N-th seed.
     pub(crate) check_determinism: Option<u64>,
+    /// `SIM_FORKS`: with `SIM_SEED`, the fork chain of the run to replay.
+    pub(crate) forks: Option<crate::Forks>,
+    /// `SIM_EXPLORE`: explore instead of sweeping seeds in order.
+    pub(crate) explore: Option<crate::Explore>,
 }
 
 impl Env {
@@ -136,7 +140,21 @@ impl Env {
         let plan = var("SIM_PLAN")
             .map(|path| Plan::load(&path).map_err(SweepError::Plan))
             .transpose()?;
+        let forks = var("SIM_FORKS")
+            .map(|text| {
+                text.parse::<crate::Forks>()
+                    .map_err(|e| SweepError::Env(format!("SIM_FORKS: {e}")))
+            })
+            .transpose()?;
+        let explore = var("SIM_EXPLORE")
+            .map(|text| {
+                text.parse::<crate::Explore>()
+                    .map_err(|e| SweepError::Env(format!("SIM_EXPLORE: {e}")))
+            })
+            .transpose()?;
         Ok(Env {
+            forks,
+            explore,
             seed,
             seeds: number("SIM_SEEDS")?,
             first: number("SIM_FIRST_SEED")?,

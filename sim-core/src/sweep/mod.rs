@@ -14,3 +14,6 @@ pub use case::Case;
 pub use env::{Shard, SweepError};
 pub use report::{Nondeterminism, RunOutcome, SeedFailure, SweepReport, Verification};
 pub use runner::{Sweep, check_case_determinism};
+pub(crate) use progress::Progress;
+pub(crate) use regressions::read_forked as read_forked_regressions;
+pub(crate) use runner::{CaseOutcome, run_case};

@@ -67,20 +67,22 @@ use crate::{Report, Seed};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Sweep {
-    name: String,
-    seeds: u64,
-    first: u64,
-    stop_on_failure: bool,
-    time_budget: Option<Duration>,
-    threads: usize,
-    regressions: Option<PathBuf>,
-    minimize: bool,
-    progress: bool,
-    artifacts: PathBuf,
-    replay_command: Option<String>,
-    env: bool,
-    shard: Option<Shard>,
-    audit_every: u64,
+    pub(crate) name: String,
+    pub(crate) seeds: u64,
+    pub(crate) first: u64,
+    pub(crate) stop_on_failure: bool,
+    pub(crate) time_budget: Option<Duration>,
+    pub(crate) threads: usize,
+    pub(crate) regressions: Option<PathBuf>,
+    pub(crate) minimize: bool,
+    pub(crate) progress: bool,
+    pub(crate) artifacts: PathBuf,
+    pub(crate) replay_command: Option<String>,
+    pub(crate) env: bool,
+    pub(crate) shard: Option<Shard>,
+    pub(crate) audit_every: u64,
+    /// Explore instead of sweeping seeds in order (`SIM_EXPLORE` overrides).
+    pub(crate) explore: Option<crate::Explore>,
 }
 
 impl Sweep {
@@ -108,7 +110,17 @@ impl Sweep {
             env: true,
             shard: None,
             audit_every: 0,
+            explore: None,
         }
+    }
+
+    /// Explores instead of running seeds in order: a seeded campaign that
+    /// forks runs which reached rare coverage (see [`Explore`](crate::Explore)),
+    /// with the same closure, reports, regressions, verification, minimization
+    /// and replay lines. `SIM_EXPLORE` overrides (and turns it on).
+    pub fn explore(mut self, explore: crate::Explore) -> Sweep {
+        self.explore = Some(explore);
+        self
     }
 
     /// How many seeds (`SIM_SEEDS` overrides).
@@ -217,7 +229,15 @@ impl Sweep {
             .clone()
             .unwrap_or_else(crate::error::default_command);
         if let Some(seed) = env.seed {
-            return Ok(self.replay_one(seed, env.plan, &command, &test));
+            let forks = env.forks.clone().unwrap_or_default();
+            return Ok(self.replay_one(seed, env.plan, &forks, &command, &test));
+        }
+        if let Some(explore) = env.explore.clone().or_else(|| self.explore.clone()) {
+            let shard = env.shard.or(self.shard);
+            let first = env.first.unwrap_or(self.first);
+            return Ok(crate::explore::campaign::run(
+                &self, explore, first, shard, &command, &test,
+            ));
         }
         let audit_every = env.check_determinism.unwrap_or(self.audit_every);
         let seeds = env.seeds.unwrap_or(self.seeds);
@@ -242,7 +262,7 @@ impl Sweep {
         Ok(self.run_seeds(&order, shard, audit_every, &command, &test))
     }
 
-    fn case(&self, seed: Seed, plan: Option<Plan>, replay: bool, command: &str) -> Case {
+    pub(crate) fn case(&self, seed: Seed, plan: Option<Plan>, replay: bool, command: &str) -> Case {
         let plan_part = match &plan {
             Some(_) => format!(" SIM_PLAN={}", self.plan_path(seed).display()),
             None => String::new(),
@@ -391,6 +411,7 @@ impl Sweep {
             if let Some(failure) = done.failure {
                 failures.push(self.explain(
                     failure,
+                    &crate::Forks::none(),
                     done.position as u64,
                     done.nondeterminism,
                     command,
@@ -409,13 +430,16 @@ impl Sweep {
             coverage,
             stopped_early,
             audited,
+            exploration: None,
         }
     }
 
-    /// Records, verifies, minimizes and describes one failure.
-    fn explain<T, F>(
+    /// Records, verifies, minimizes and describes one failure (of a run
+    /// forked by `forks`, for an exploring sweep).
+    pub(crate) fn explain<T, F>(
         &self,
         failure: Failure,
+        forks: &crate::Forks,
         position: u64,
         nondeterminism: Option<Nondeterminism>,
         command: &str,
@@ -426,14 +450,23 @@ impl Sweep {
     {
         let seed = failure.seed();
         if let Some(path) = &self.regressions {
-            if let Err(e) = regressions::append(path, seed, &failure.cause().signature()) {
+            if let Err(e) =
+                regressions::append_forked(path, seed, forks, &failure.cause().signature())
+            {
                 eprintln!(
                     "detsim: cannot record seed {seed} in {}: {e}",
                     path.display()
                 );
             }
         }
-        let case = self.case(seed, None, false, command);
+        let case = self
+            .case(seed, None, false, command)
+            .with_forks(forks.clone());
+        let forks_part = if forks.is_empty() {
+            String::new()
+        } else {
+            format!("SIM_FORKS={forks} ")
+        };
         let verification = match nondeterminism {
             Some(evidence) => Verification::NotDeterministic(Box::new(evidence)),
             None => {
@@ -454,6 +487,7 @@ impl Sweep {
         };
         let mut report = SeedFailure {
             seed,
+            forks: forks.clone(),
             position,
             failure,
             verification,
@@ -471,7 +505,7 @@ impl Sweep {
             }
             return report;
         }
-        report.replay = Some(format!("SIM_SEED={seed} {command}"));
+        report.replay = Some(format!("{forks_part}SIM_SEED={seed} {command}"));
         let plan = report
             .failure
             .details()
@@ -485,7 +519,9 @@ impl Sweep {
         let with_plan = |candidate: &Plan| {
             run_case(
                 test,
-                &self.case(seed, Some(candidate.clone()), false, command),
+                &self
+                    .case(seed, Some(candidate.clone()), false, command)
+                    .with_forks(forks.clone()),
             )
         };
         let reproduces = |candidate: &Plan| matches!(with_plan(candidate), Err(f) if f.cause().signature() == signature);
@@ -523,7 +559,7 @@ impl Sweep {
                 report.minimized_fingerprint = Some(a.trace().fingerprint);
                 report.minimized_path = Some(path.clone());
                 report.replay = Some(format!(
-                    "SIM_SEED={seed} SIM_PLAN={} {command}",
+                    "{forks_part}SIM_SEED={seed} SIM_PLAN={} {command}",
                     path.display()
                 ));
             }
@@ -556,13 +592,14 @@ impl Sweep {
             .replay_command
             .clone()
             .unwrap_or_else(crate::error::default_command);
-        self.replay_one(seed, plan, &command, &test)
+        self.replay_one(seed, plan, &crate::Forks::none(), &command, &test)
     }
 
     fn replay_one<T, F>(
         &self,
         seed: Seed,
         plan: Option<Plan>,
+        forks: &crate::Forks,
         command: &str,
         test: &F,
     ) -> SweepReport
@@ -570,8 +607,12 @@ impl Sweep {
         F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
     {
         let mut progress = Progress::new(&self.name, 1, false);
-        let case = self.case(seed, plan, true, command);
-        eprintln!("sweep {}: replaying seed {seed}", self.name);
+        let case = self.case(seed, plan, true, command).with_forks(forks.clone());
+        if forks.is_empty() {
+            eprintln!("sweep {}: replaying seed {seed}", self.name);
+        } else {
+            eprintln!("sweep {}: replaying seed {seed} forked at {forks}", self.name);
+        }
         let outcome = run_case(test, &case);
         let (trace, simulated, coverage, failure) = match outcome {
             Ok(run) => (run.trace, run.elapsed, run.coverage, None),
@@ -605,6 +646,7 @@ impl Sweep {
         let failures = failure
             .map(|failure| SeedFailure {
                 seed,
+                forks: forks.clone(),
                 position: 0,
                 replay: Some(failure.replay().to_owned()),
                 failure,
@@ -627,6 +669,7 @@ impl Sweep {
             coverage,
             stopped_early: false,
             audited: 0,
+            exploration: None,
         }
     }
 }
@@ -677,18 +720,18 @@ where
 
 /// What a sweep keeps of a passing run: everything but the test's own
 /// output, which need not be `Send`.
-struct Run {
-    elapsed: Duration,
-    coverage: BTreeMap<String, Coverage>,
-    trace: Trace,
+pub(crate) struct Run {
+    pub(crate) elapsed: Duration,
+    pub(crate) coverage: BTreeMap<String, Coverage>,
+    pub(crate) trace: Trace,
 }
 
-type CaseOutcome = Result<Run, Failure>;
+pub(crate) type CaseOutcome = Result<Run, Failure>;
 
 /// Runs one case on a fresh OS thread (named like the calling one, so replay
 /// lines still name the test), so that thread-local state starts the same
 /// for every world.
-fn run_case<T, F>(test: &F, case: &Case) -> CaseOutcome
+pub(crate) fn run_case<T, F>(test: &F, case: &Case) -> CaseOutcome
 where
     F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
 {
