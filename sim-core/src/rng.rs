@@ -66,7 +66,10 @@ impl ForkKeys {
 
     /// Enters epoch `epoch` (the number of fork instants passed).
     pub(crate) fn set_epoch(&self, epoch: usize) {
-        assert!(epoch < self.keys.len(), "detsim bug: fork epoch out of range");
+        assert!(
+            epoch < self.keys.len(),
+            "detsim bug: fork epoch out of range"
+        );
         self.epoch.store(epoch, Ordering::Relaxed);
     }
 
@@ -79,7 +82,10 @@ impl ForkKeys {
 /// The key of the epoch after a fork with `fork_seed`: a fixed mix
 /// (SplitMix64's finalizer of the two), never to change.
 pub(crate) fn mix_key(key: u64, fork_seed: u64) -> u64 {
-    let mut z = key ^ fork_seed.wrapping_add(0x9e37_79b9_7f4a_7c15).rotate_left(17);
+    let mut z = key
+        ^ fork_seed
+            .wrapping_add(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(17);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)

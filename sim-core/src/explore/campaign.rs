@@ -284,7 +284,9 @@ impl fmt::Display for Campaign {
         }
         for (name, reached) in &self.targets {
             match reached {
-                Some((run, at)) => writeln!(f, "  sometimes {name:?}: first held in run {run} at t={at}")?,
+                Some((run, at)) => {
+                    writeln!(f, "  sometimes {name:?}: first held in run {run} at t={at}")?
+                }
                 None => writeln!(f, "  sometimes {name:?}: never held (a target)")?,
             }
         }
@@ -354,8 +356,8 @@ where
             sweep.name, campaign.campaign_seed
         ));
         let svg = super::plot::svg(&sweep.name, &campaign);
-        let written = std::fs::create_dir_all(&sweep.artifacts)
-            .and_then(|()| std::fs::write(&path, svg));
+        let written =
+            std::fs::create_dir_all(&sweep.artifacts).and_then(|()| std::fs::write(&path, svg));
         match written {
             Ok(()) => campaign.plot = Some(path),
             Err(e) => eprintln!("detsim: cannot write the plot to {}: {e}", path.display()),
@@ -378,8 +380,7 @@ where
 {
     let shard_name = shard.map_or(String::new(), |s| format!("/{s}"));
     let mut rng = SimRng::stream(explore.campaign_seed, &format!("explore{shard_name}"));
-    let mut progress =
-        crate::sweep::Progress::new(&sweep.name, explore.runs, sweep.progress);
+    let mut progress = crate::sweep::Progress::new(&sweep.name, explore.runs, sweep.progress);
     // Forked regressions run first, as a sweep's regressions do.
     let mut queued: Vec<Candidate> = match &sweep.regressions {
         Some(path) => crate::sweep::read_forked_regressions(path)
@@ -632,7 +633,8 @@ where
     F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
 {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Finished>>> = Mutex::new((0..batch.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Finished>>> =
+        Mutex::new((0..batch.len()).map(|_| None).collect());
     let worker = || {
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);

@@ -39,9 +39,11 @@ impl Case {
     /// This case forked by `forks` (see [`Forks`]).
     pub fn with_forks(mut self, forks: Forks) -> Case {
         if !forks.is_empty() {
-            self.replay_command = self
-                .replay_command
-                .replacen("SIM_SEED=", &format!("SIM_FORKS={forks} SIM_SEED="), 1);
+            self.replay_command = self.replay_command.replacen(
+                "SIM_SEED=",
+                &format!("SIM_FORKS={forks} SIM_SEED="),
+                1,
+            );
         }
         self.forks = forks;
         self

@@ -46,10 +46,14 @@ pub(crate) fn read_forked(path: &Path) -> Result<Vec<(Seed, crate::Forks)>, Swee
         let content = line.split('#').next().unwrap_or("").trim();
         let mut words = content.split_whitespace();
         let Some(seed) = words.next() else { continue };
-        let at = |e: String| SweepError::Regressions(format!("{} line {}: {e}", path.display(), number + 1));
+        let at = |e: String| {
+            SweepError::Regressions(format!("{} line {}: {e}", path.display(), number + 1))
+        };
         let seed = seed.parse::<Seed>().map_err(|e| at(e.to_string()))?;
         let forks = match words.next().and_then(|w| w.strip_prefix("forks=")) {
-            Some(text) => text.parse::<crate::Forks>().map_err(|e| at(e.to_string()))?,
+            Some(text) => text
+                .parse::<crate::Forks>()
+                .map_err(|e| at(e.to_string()))?,
             None => crate::Forks::none(),
         };
         if !entries.contains(&(seed, forks.clone())) {

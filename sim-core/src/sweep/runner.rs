@@ -607,11 +607,16 @@ impl Sweep {
         F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
     {
         let mut progress = Progress::new(&self.name, 1, false);
-        let case = self.case(seed, plan, true, command).with_forks(forks.clone());
+        let case = self
+            .case(seed, plan, true, command)
+            .with_forks(forks.clone());
         if forks.is_empty() {
             eprintln!("sweep {}: replaying seed {seed}", self.name);
         } else {
-            eprintln!("sweep {}: replaying seed {seed} forked at {forks}", self.name);
+            eprintln!(
+                "sweep {}: replaying seed {seed} forked at {forks}",
+                self.name
+            );
         }
         let outcome = run_case(test, &case);
         let (trace, simulated, coverage, failure) = match outcome {
