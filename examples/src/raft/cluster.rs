@@ -433,7 +433,9 @@ pub fn run(case: &Case, options: &Options) -> Result<Report<Summary>, Failure> {
             })))
         });
     });
-    let plan = case.plan(|| chaos(case.seed(), options));
+    // Drawn from the seed, or for a forked run from the fork's seed after
+    // the fork instant, so that exploring forks the faults too.
+    let plan = case.plan_from(|seed| chaos(seed, options));
     let faults = plan.len();
     let quiet_from = Instant::ZERO + plan.quiet_from().max(Duration::from_secs(1));
     sim.apply_plan(plan).expect("a valid plan");
