@@ -64,3 +64,7 @@ pub struct ThirdParty;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/reference/determinism.md")]
 pub struct DeterminismRules;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/exploration.md")]
+pub struct Exploration;

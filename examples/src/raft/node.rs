@@ -473,7 +473,10 @@ impl RaftNode {
         // an earlier term that are not known committed (Figure 8's start).
         let gap = self.hard.term.saturating_sub(self.log.last_term()).min(3);
         let uncommitted = self.log.last_index().saturating_sub(self.commit).min(3);
-        detsim::coverage!("new leader: term gap to its last entry, uncommitted entries", (gap, uncommitted));
+        detsim::coverage!(
+            "new leader: term gap to its last entry, uncommitted entries",
+            (gap, uncommitted)
+        );
         for (id, progress) in self.progress.iter_mut().enumerate() {
             *progress = Progress {
                 next,
