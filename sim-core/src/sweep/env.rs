@@ -225,4 +225,40 @@ mod tests {
             Err(SweepError::Plan(_))
         ));
     }
+
+    #[test]
+    fn forks_and_explore_parse_and_malformed_ones_are_named() {
+        let env = parse(&[
+            ("SIM_FORKS", "1.25s:0x9,3.5s:0x11"),
+            ("SIM_EXPLORE", "runs=300,seed=7,wall=2s,blind"),
+        ])
+        .unwrap();
+        assert_eq!(env.forks.unwrap().to_string(), "1.25s:0x9,3.5s:0x11");
+        let explore = env.explore.unwrap();
+        assert_eq!(
+            explore,
+            crate::Explore::runs(300)
+                .campaign_seed(7)
+                .wall(std::time::Duration::from_secs(2))
+                .blind()
+        );
+        let error = parse(&[("SIM_FORKS", "3s:0x1,1s:0x2")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("SIM_FORKS") && error.contains("increase"),
+            "{error}"
+        );
+        let error = parse(&[("SIM_EXPLORE", "runs=many")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("SIM_EXPLORE") && error.contains("many"),
+            "{error}"
+        );
+        let error = parse(&[("SIM_EXPLORE", "depth=3")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown setting"), "{error}");
+    }
 }
