@@ -74,3 +74,54 @@ fn a_second_fork_keeps_the_first_forks_prefix() {
     assert_eq!(events_before(&a.trace, cut), events_before(&b.trace, cut));
     assert_ne!(a.trace.fingerprint, b.trace.fingerprint);
 }
+
+#[test]
+fn a_forked_runs_plan_keeps_the_parents_faults_before_the_fork_and_redraws_the_rest() {
+    // Proves: `Case::plan_from` splices the parent's plan before the fork
+    // instant with the fork seed's plan after it, and stays consistent.
+    use detsim::{Nemesis, NemesisKind, Topology};
+    let topology = Topology::nodes(["a", "b", "c"]);
+    let nemesis = Nemesis::default()
+        .kinds(&[NemesisKind::Crash, NemesisKind::Pause])
+        .window(Duration::from_secs(1), Duration::from_secs(20))
+        .interval(Duration::from_millis(800))
+        .durations(Duration::from_millis(100), Duration::from_millis(600))
+        .max_down(1);
+    let generate = |seed| nemesis.plan(seed, &topology);
+    let parent = Case::new(Seed::new(3), None).plan_from(generate);
+    let forks: Forks = "8s:0x5".parse().unwrap();
+    let child = Case::new(Seed::new(3), None)
+        .with_forks(forks.clone())
+        .plan_from(generate);
+    let cut = Duration::from_secs(8);
+    let before = |plan: &detsim::Plan| -> Vec<String> {
+        plan.entries
+            .iter()
+            .filter(|e| e.at < cut)
+            .map(|e| e.to_string())
+            .collect()
+    };
+    let after = |plan: &detsim::Plan| -> Vec<String> {
+        plan.entries
+            .iter()
+            .filter(|e| e.at >= cut)
+            .map(|e| e.to_string())
+            .collect()
+    };
+    assert!(!before(&parent).is_empty());
+    assert_eq!(before(&parent), before(&child));
+    assert!(!after(&child).is_empty());
+    assert_ne!(after(&parent), after(&child));
+    let again = Case::new(Seed::new(3), None)
+        .with_forks(forks)
+        .plan_from(generate);
+    assert_eq!(
+        child, again,
+        "the spliced plan is a function of seed and forks"
+    );
+    // An imposed plan (a replay, the minimizer) wins over the forks.
+    let imposed = Case::new(Seed::new(3), Some(parent.clone()))
+        .with_forks("8s:0x5".parse().unwrap())
+        .plan_from(generate);
+    assert_eq!(imposed, parent);
+}
