@@ -81,6 +81,9 @@ struct Args {
     /// Runs per generation of a campaign.
     #[arg(long, default_value_t = 32)]
     batch: usize,
+    /// Generations of fresh seeds before a guided campaign forks.
+    #[arg(long, default_value_t = 4)]
+    warmup: u64,
 }
 
 fn main() {
@@ -151,7 +154,8 @@ fn campaigns(args: &Args, name: &str, options: &Options, command: &str) {
         for mode in &modes {
             let mut explore = Explore::runs(args.runs)
                 .campaign_seed(campaign)
-                .batch(args.batch);
+                .batch(args.batch)
+                .warmup(args.warmup);
             if *mode == "blind" {
                 explore = explore.blind();
             }

@@ -28,7 +28,7 @@ use super::coverage::Reached;
 /// How a sweep explores: the budget, the campaign seed, and the search's knobs.
 ///
 /// `SIM_EXPLORE` sets the same as a comma-separated list:
-/// `runs=2000,seed=7,wall=60s,batch=32,fresh=0.25,blind,compare`
+/// `runs=2000,seed=7,wall=60s,batch=32,warmup=4,fresh=0.25,blind,compare`
 /// (a bare number is `runs=`, a bare duration is `wall=`).
 ///
 /// # Examples
@@ -47,6 +47,7 @@ pub struct Explore {
     pub(crate) runs: u64,
     pub(crate) wall: Option<Duration>,
     pub(crate) batch: usize,
+    pub(crate) warmup: u64,
     pub(crate) fresh: f64,
     pub(crate) guided: bool,
     pub(crate) compare_blind: bool,
@@ -60,6 +61,7 @@ impl Default for Explore {
             runs: 1000,
             wall: None,
             batch: 32,
+            warmup: 4,
             fresh: 0.25,
             guided: true,
             compare_blind: false,
@@ -97,7 +99,15 @@ impl Explore {
         self
     }
 
-    /// The share of fresh seeds among the runs after the first generation
+    /// Generations of fresh seeds only before forking starts (default 4,
+    /// at least 1): a bug that blind seeds find early is found the same
+    /// way, and the corpus starts from a blind sample.
+    pub fn warmup(mut self, generations: u64) -> Explore {
+        self.warmup = generations.max(1);
+        self
+    }
+
+    /// The share of fresh seeds among the runs after the warmup
     /// (default 0.25), so nothing starves.
     pub fn fresh(mut self, share: f64) -> Explore {
         self.fresh = share.clamp(0.0, 1.0);
@@ -153,6 +163,7 @@ impl FromStr for Explore {
                 }
                 "wall" => explore.wall = Some(duration(value)?),
                 "batch" => explore.batch = number(value)?.max(1) as usize,
+                "warmup" => explore.warmup = number(value)?.max(1),
                 "fresh" => {
                     explore.fresh = value
                         .parse::<f64>()
@@ -162,7 +173,7 @@ impl FromStr for Explore {
                 _ => {
                     return Err(format!(
                         "unknown setting {part:?} (expected runs=, seed=, wall=, batch=, fresh=, \
-                         blind, compare)"
+                         warmup=, blind, compare)"
                     ));
                 }
             }
@@ -422,7 +433,7 @@ where
             }
             let fresh = !explore.guided
                 || corpus.is_empty()
-                || generations == 0
+                || generations < explore.warmup
                 || rng.chance(explore.fresh);
             if fresh {
                 let seed = loop {
