@@ -99,3 +99,29 @@ fn a_campaign_is_the_same_on_one_and_two_threads() {
         "the campaign seed steers the search"
     );
 }
+
+#[test]
+fn a_campaign_compares_with_blind_seeds_and_shards_split_the_fresh_seeds() {
+    // Proves: `compare_blind` measures blind seeds in the same budget, and
+    // two shards of one campaign run disjoint fresh seeds.
+    let report = explore(Explore::runs(96).batch(32).compare_blind(true), 2);
+    let campaign = report.exploration.unwrap();
+    let blind = campaign.blind_curve.as_ref().expect("the blind curve");
+    assert_eq!(blind.last().map(|p| p.runs), Some(campaign.runs));
+    let shard = |index| {
+        Sweep::new("explore_lease_shards")
+            .regressions(None)
+            .progress(false)
+            .ignore_env()
+            .shard(detsim::Shard::new(index, 2).unwrap())
+            .explore(Explore::runs(300).warmup(20).plot(false))
+            .run(lease)
+            .unwrap()
+            .exploration
+            .unwrap()
+    };
+    let (zero, one) = (shard(0), shard(1));
+    assert!(zero.corpus.iter().all(|e| e.seed.get() % 2 == 0), "{zero}");
+    assert!(one.corpus.iter().all(|e| e.seed.get() % 2 == 1), "{one}");
+    assert!(!zero.corpus.is_empty() || !one.corpus.is_empty());
+}

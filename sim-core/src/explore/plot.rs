@@ -91,7 +91,7 @@ pub(crate) fn svg(name: &str, campaign: &Campaign) -> String {
     if let Some(run) = campaign.first_failure_run {
         let _ = writeln!(
             svg,
-            r##"<line x1="{0:.1}" y1="{y1}" x2="{0:.1}" y2="{y0}" stroke="#c33" stroke-dasharray="2 3"/><text x="{0:.1}" y="{1}" fill="#c33">first failure (run {run})</text>"##,
+            r##"<line x1="{0:.1}" y1="{y1}" x2="{0:.1}" y2="{y0}" stroke="#c33" stroke-dasharray="2 3"/><text x="{0:.1}" y="{1}" fill="#c33" text-anchor="end">first failure (run {run}) </text>"##,
             x(run + 1),
             y1 + 14.0
         );
