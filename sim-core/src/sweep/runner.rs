@@ -34,6 +34,8 @@ use crate::{Report, Seed};
 /// | `SIM_SHARD=2/8` | run only shard 2 of 8 (positions ≡ 2 mod 8) |
 /// | `JOB_COMPLETION_INDEX=2` + `SIM_SHARD_COUNT=8` | the same, from a Kubernetes Indexed Job |
 /// | `SIM_CHECK_DETERMINISM=10` | run every 10th seed twice and compare the traces |
+/// | `SIM_FORKS=1.25s:0x9` | with `SIM_SEED`: replay that seed forked at these instants (a run an exploring sweep found) |
+/// | `SIM_EXPLORE=runs=5000,seed=7` | explore instead of sweeping in order (see [`Explore`](crate::Explore)) |
 ///
 /// Every seed runs on a fresh OS thread, so thread-local state (a library's
 /// `thread_rng`, `HashMap` keys, a counter of the test's own) starts the same
