@@ -8,6 +8,7 @@
 mod checks;
 mod faults;
 mod node;
+mod pct;
 mod task;
 mod timer;
 
@@ -47,6 +48,15 @@ pub enum PollOrder {
     Fifo,
     /// Uniformly at random from the world's `sched` stream, to explore interleavings.
     Random,
+    /// Probabilistic concurrency testing (PCT, Burckhardt et al. 2010):
+    /// random task priorities from the `sched` stream, the highest-priority
+    /// ready task runs, and at `depth - 1` random steps the running task
+    /// drops to the lowest priority. Finds an ordering bug that needs
+    /// `depth` specific orderings with a known probability.
+    Pct {
+        /// The bug depth aimed at (1: random priorities, no change points).
+        depth: u32,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -288,6 +298,8 @@ pub(crate) struct World {
     node_names: RefCell<BTreeMap<Rc<str>, NodeId>>,
     paused: Cell<usize>,
     sched_rng: RefCell<LazyRng>,
+    /// The PCT policy's state, when the poll order is `Pct`.
+    pct: RefCell<Option<pct::Pct>>,
     harness_rng: RefCell<LazyRng>,
     trace: RefCell<TraceState>,
     current: Cell<Option<Current>>,
@@ -336,6 +348,12 @@ impl World {
             node_names: RefCell::default(),
             paused: Cell::new(0),
             sched_rng: RefCell::new(LazyRng::new(keying.clone(), "sched")),
+            pct: RefCell::new(match config.poll_order {
+                PollOrder::Pct { depth } => {
+                    Some(pct::Pct::new(depth, &mut keying.stream(&["sched/pct"])))
+                }
+                _ => None,
+            }),
             harness_rng: RefCell::new(LazyRng::new(keying.clone(), "harness")),
             trace: RefCell::new(TraceState::new(config.trace)),
             current: Cell::new(None),
@@ -920,6 +938,16 @@ impl World {
                         ready.swap_remove_back(index)
                     }
                     PollOrder::Random => ready.pop_front(),
+                    PollOrder::Pct { .. } => {
+                        let mut pct = self.pct.borrow_mut();
+                        let pct = pct.as_mut().expect("the PCT state exists under PCT");
+                        let index = pct.pick(
+                            ready.iter().map(|(_, id)| *id),
+                            self.steps.get() + 1,
+                            self.sched_rng.borrow_mut().get(),
+                        );
+                        ready.remove(index)
+                    }
                 }
             };
             if let Some((slot, id)) = next {
