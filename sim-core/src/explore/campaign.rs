@@ -394,6 +394,7 @@ where
     let mut progress = crate::sweep::Progress::new(&sweep.name, explore.runs, sweep.progress);
     // Forked regressions run first, as a sweep's regressions do.
     let mut queued: Vec<Candidate> = match &sweep.regressions {
+        // Checked by `Sweep::run` before the campaign starts.
         Some(path) => crate::sweep::read_forked_regressions(path)
             .unwrap_or_default()
             .into_iter()

@@ -235,6 +235,10 @@ impl Sweep {
             return Ok(self.replay_one(seed, env.plan, &forks, &command, &test));
         }
         if let Some(explore) = env.explore.clone().or_else(|| self.explore.clone()) {
+            if let Some(path) = &self.regressions {
+                // A malformed regressions file is an error here as in a sweep.
+                regressions::read_forked(path)?;
+            }
             let shard = env.shard.or(self.shard);
             let first = env.first.unwrap_or(self.first);
             return Ok(crate::explore::campaign::run(
