@@ -3,6 +3,7 @@
 mod core;
 mod determinism;
 mod disk;
+mod explore;
 mod history;
 mod httpkv;
 mod lb;

@@ -149,6 +149,41 @@ pub fn sometimes_at(cond: bool, name: &'static str) {
 }
 
 #[doc(hidden)]
+pub fn coverage_at(name: &'static str, value: impl FnOnce() -> String) {
+    with_world_opt(|w| w.cover_user(name, value));
+}
+
+/// Names an abstract state the run reached, for the explorer: a coverage
+/// key `user:<name>=<value>` (the value's `Debug` form). An exploring sweep
+/// ([`Sweep::explore`](crate::Sweep::explore)) spends its time forking
+/// runs that reached rare keys; anywhere else the macro does nothing (the
+/// value is not even formatted).
+///
+/// Keep values small and abstract (a term gap, a role, a count bucket), not
+/// raw state: each distinct value is a key of its own.
+///
+/// # Examples
+///
+/// ```
+/// use detsim::{Seed, Sim, coverage};
+///
+/// Sim::new(Seed::new(1)).run(async {
+///     let (term, entry_term) = (3u64, 2u64);
+///     coverage!("leader has an uncommitted entry of an earlier term", term - entry_term);
+///     coverage!("reached the end");
+/// }).unwrap();
+/// ```
+#[macro_export]
+macro_rules! coverage {
+    ($name:literal $(,)?) => {
+        $crate::assertions::coverage_at($name, ::std::string::String::new)
+    };
+    ($name:literal, $value:expr $(,)?) => {
+        $crate::assertions::coverage_at($name, || ::std::format!("{:?}", $value))
+    };
+}
+
+#[doc(hidden)]
 pub fn buggify_at(site: &'static str) -> bool {
     with_world_opt(|w| w.buggify(site)).unwrap_or(false)
 }

@@ -47,6 +47,7 @@
 
 pub mod assertions;
 mod error;
+mod explore;
 mod extension;
 mod fault;
 pub mod history;
@@ -78,6 +79,9 @@ pub mod strategy;
 
 pub use assertions::liveness;
 pub use error::{BlockedTask, Cause, Failure, FailureInner, SimError};
+pub use explore::{
+    Campaign, CorpusEntry, CurvePoint, Explore, Fork, Forks, KeyStat, ParseForksError, Reached,
+};
 pub use extension::{Extension, FaultOutcome, NodeEvent, Undo};
 pub use fault::{
     Fault, LinkChange, Nemesis, NemesisKind, Plan, PlanEntry, PlanError, Swarm, Topology,

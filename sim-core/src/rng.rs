@@ -3,6 +3,13 @@
 //! Every consumer of randomness gets its own *named stream*: the ChaCha key is
 //! the seed and the ChaCha stream number is a stable hash of the name. Adding a
 //! node or another consumer therefore never changes the draws of the others.
+//!
+//! A forked run (see [`Forks`](crate::Forks)) re-keys every stream of its
+//! world at each fork instant: from then on the key is the seed mixed with
+//! the fork seeds passed so far, and the stream number stays the name's.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -29,6 +36,81 @@ use crate::Seed;
 #[derive(Clone, Debug)]
 pub struct SimRng {
     inner: ChaCha8Rng,
+    /// The world's fork keys and the epoch this stream is keyed for; `None`
+    /// outside a forked world (one branch per draw).
+    fork: Option<(Arc<ForkKeys>, usize)>,
+}
+
+/// The keys of a forked world's epochs (`keys[0]` is the seed's, `keys[i]`
+/// the key after the `i`-th fork instant) and the current epoch, which the
+/// world advances as virtual time passes the fork instants.
+#[derive(Debug)]
+pub(crate) struct ForkKeys {
+    keys: Vec<u64>,
+    epoch: AtomicUsize,
+}
+
+impl ForkKeys {
+    /// Keys for `seed` forked with `fork_seeds`, in order.
+    pub(crate) fn new(seed: Seed, fork_seeds: impl IntoIterator<Item = u64>) -> ForkKeys {
+        let mut keys = vec![seed.get()];
+        for fork in fork_seeds {
+            let last = *keys.last().expect("keys start with the seed");
+            keys.push(mix_key(last, fork));
+        }
+        ForkKeys {
+            keys,
+            epoch: AtomicUsize::new(0),
+        }
+    }
+
+    /// Enters epoch `epoch` (the number of fork instants passed).
+    pub(crate) fn set_epoch(&self, epoch: usize) {
+        assert!(
+            epoch < self.keys.len(),
+            "detsim bug: fork epoch out of range"
+        );
+        self.epoch.store(epoch, Ordering::Relaxed);
+    }
+
+    fn current(&self) -> (usize, u64) {
+        let epoch = self.epoch.load(Ordering::Relaxed);
+        (epoch, self.keys[epoch])
+    }
+}
+
+/// The key of the epoch after a fork with `fork_seed`: a fixed mix
+/// (SplitMix64's finalizer of the two), never to change.
+pub(crate) fn mix_key(key: u64, fork_seed: u64) -> u64 {
+    let mut z = key
+        ^ fork_seed
+            .wrapping_add(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(17);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// How a world keys its streams: the seed, and the fork keys if forked.
+#[derive(Clone, Debug)]
+pub(crate) struct Keying {
+    pub(crate) seed: Seed,
+    pub(crate) forks: Option<Arc<ForkKeys>>,
+}
+
+impl Keying {
+    /// The stream named by the concatenation of `parts`.
+    pub(crate) fn stream(&self, parts: &[&str]) -> SimRng {
+        let mut rng = SimRng::stream_of_parts(self.seed, parts);
+        if let Some(forks) = &self.forks {
+            let (epoch, key) = forks.current();
+            if epoch > 0 {
+                rng.rekey(key);
+            }
+            rng.fork = Some((forks.clone(), epoch));
+        }
+        rng
+    }
 }
 
 impl SimRng {
@@ -41,7 +123,30 @@ impl SimRng {
     pub(crate) fn stream_of_parts(seed: Seed, parts: &[&str]) -> SimRng {
         let mut inner = ChaCha8Rng::seed_from_u64(seed.get());
         inner.set_stream(parts.iter().fold(FNV_OFFSET, |hash, part| fnv(hash, part)));
-        SimRng { inner }
+        SimRng { inner, fork: None }
+    }
+
+    /// Restarts the stream under `key`, keeping its stream number.
+    fn rekey(&mut self, key: u64) {
+        let stream = self.inner.get_stream();
+        self.inner = ChaCha8Rng::seed_from_u64(key);
+        self.inner.set_stream(stream);
+    }
+
+    /// The generator, re-keyed first if the world passed a fork instant
+    /// since the last draw.
+    #[inline]
+    fn core(&mut self) -> &mut ChaCha8Rng {
+        if let Some((forks, epoch)) = &mut self.fork {
+            let (now, key) = forks.current();
+            if now != *epoch {
+                *epoch = now;
+                let stream = self.inner.get_stream();
+                self.inner = ChaCha8Rng::seed_from_u64(key);
+                self.inner.set_stream(stream);
+            }
+        }
+        &mut self.inner
     }
 
     /// A uniformly distributed number in `0..bound`.
@@ -52,12 +157,12 @@ impl SimRng {
     pub fn below(&mut self, bound: u64) -> u64 {
         assert!(bound > 0, "SimRng::below needs a bound above zero");
         // Lemire's widening multiply: unbiased enough for simulation and branch-free.
-        ((u128::from(self.inner.next_u64()) * u128::from(bound)) >> 64) as u64
+        ((u128::from(self.core().next_u64()) * u128::from(bound)) >> 64) as u64
     }
 
     /// A uniformly distributed float in `[0, 1)`.
     pub fn unit_f64(&mut self) -> f64 {
-        (self.inner.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        (self.core().next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
     /// `true` with probability `p` (clamped to `[0, 1]`).
@@ -76,7 +181,7 @@ impl SimRng {
 /// streams, and a ChaCha generator is a few hundred bytes to set up.
 #[derive(Clone, Debug)]
 pub(crate) struct LazyRng {
-    seed: Seed,
+    keying: Keying,
     /// The stream's name is `prefix` followed by `name`.
     prefix: &'static str,
     name: Option<std::rc::Rc<str>>,
@@ -84,9 +189,9 @@ pub(crate) struct LazyRng {
 }
 
 impl LazyRng {
-    pub(crate) fn new(seed: Seed, name: &'static str) -> LazyRng {
+    pub(crate) fn new(keying: Keying, name: &'static str) -> LazyRng {
         LazyRng {
-            seed,
+            keying,
             prefix: name,
             name: None,
             rng: None,
@@ -94,9 +199,9 @@ impl LazyRng {
     }
 
     /// The stream `node/<name>`.
-    pub(crate) fn node(seed: Seed, name: std::rc::Rc<str>) -> LazyRng {
+    pub(crate) fn node(keying: Keying, name: std::rc::Rc<str>) -> LazyRng {
         LazyRng {
-            seed,
+            keying,
             prefix: "node/",
             name: Some(name),
             rng: None,
@@ -104,25 +209,25 @@ impl LazyRng {
     }
 
     pub(crate) fn get(&mut self) -> &mut SimRng {
-        let seed = self.seed;
+        let keying = &self.keying;
         let prefix = self.prefix;
         let name = self.name.as_deref().unwrap_or("");
         self.rng
-            .get_or_insert_with(|| Box::new(SimRng::stream_of_parts(seed, &[prefix, name])))
+            .get_or_insert_with(|| Box::new(keying.stream(&[prefix, name])))
     }
 }
 
 impl RngCore for SimRng {
     fn next_u32(&mut self) -> u32 {
-        self.inner.next_u32()
+        self.core().next_u32()
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.inner.next_u64()
+        self.core().next_u64()
     }
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        self.inner.fill_bytes(dest)
+        self.core().fill_bytes(dest)
     }
 }
 

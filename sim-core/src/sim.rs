@@ -57,6 +57,8 @@ impl SimBuilder {
                 replay: None,
                 buggify: true,
                 intercept: true,
+                forks: crate::Forks::none(),
+                coverage_sink: None,
             },
             console: None,
         }
@@ -125,6 +127,24 @@ impl SimBuilder {
     /// `getrandom` or `clock_gettime` reach the OS even inside the world.
     pub fn intercept_os(mut self, intercept: bool) -> SimBuilder {
         self.config.intercept = intercept;
+        self
+    }
+
+    /// Forks the run (see [`Forks`](crate::Forks)): it draws like its
+    /// parent up to each fork instant, and from new randomness after.
+    pub fn forks(mut self, forks: crate::Forks) -> SimBuilder {
+        self.config.forks = forks;
+        self
+    }
+
+    /// The run's forks.
+    pub fn fork_chain(&self) -> &crate::Forks {
+        &self.config.forks
+    }
+
+    /// Leaves the run's coverage keys in `sink` (an exploring sweep's case does).
+    pub(crate) fn coverage_sink(mut self, sink: Option<crate::explore::Sink>) -> SimBuilder {
+        self.config.coverage_sink = sink;
         self
     }
 
@@ -879,7 +899,7 @@ impl SimHandle {
     /// that depends only on the seed and `stream`. Extensions use this to
     /// keep their decisions independent of everything else.
     pub fn stream_rng(&self, stream: &str) -> SimRng {
-        SimRng::stream(self.seed(), stream)
+        self.with(|w| w.keying.stream(&[stream]))
     }
 }
 

@@ -4,6 +4,7 @@ mod determinism;
 mod executor;
 mod failures;
 mod nodes;
+mod pct;
 mod rng;
 mod runtime;
 mod time;

@@ -72,3 +72,7 @@ pub struct DeterminismRules;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/tokio-services.md")]
 pub struct TokioServicesChapter;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/exploration.md")]
+pub struct Exploration;

@@ -238,6 +238,26 @@ impl Observer for Watch {
     }
 
     fn state(&self, node: NodeId, raft: &RaftNode) {
+        // Coverage for the explorer, the precondition of Figure 8's loss: a
+        // node holds, at an index some node applied, an entry of a later
+        // term than the applied one (and whether it campaigns or leads).
+        let log = raft.log();
+        let applied = self.applied.borrow();
+        let last = log.last_index();
+        for index in last.saturating_sub(4).max(1)..=last {
+            let (Some((_, committed)), Some(term)) = (applied.get(&index), log.term_at(index))
+            else {
+                continue;
+            };
+            if term > committed.term {
+                detsim::coverage!(
+                    "a node holds a later-term entry at an applied index (role)",
+                    raft.role()
+                );
+                break;
+            }
+        }
+        drop(applied);
         self.states.borrow_mut().insert(node, raft.describe());
         self.roles
             .borrow_mut()
@@ -435,7 +455,9 @@ pub fn run(case: &Case, options: &Options) -> Result<Report<Summary>, Failure> {
             })))
         });
     });
-    let plan = case.plan(|| chaos(case.seed(), options));
+    // Drawn from the seed, or for a forked run from the fork's seed after
+    // the fork instant, so that exploring forks the faults too.
+    let plan = case.plan_from(|seed| chaos(seed, options));
     let faults = plan.len();
     let quiet_from = Instant::ZERO + plan.quiet_from().max(Duration::from_secs(1));
     sim.apply_plan(plan).expect("a valid plan");

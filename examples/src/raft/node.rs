@@ -452,6 +452,11 @@ impl RaftNode {
         }
         if self.role == Role::Leader {
             self.drop_reads();
+            // Coverage for the explorer: a leader that had entries of an
+            // earlier term above its commit point loses leadership (the
+            // middle of the paper's Figure 8).
+            let uncommitted = self.log.last_index().saturating_sub(self.commit).min(3);
+            detsim::coverage!("leader steps down with uncommitted entries", uncommitted);
         }
         self.role = Role::Follower;
         self.leader = leader;
@@ -464,6 +469,14 @@ impl RaftNode {
         self.heartbeat_elapsed = 0;
         self.election_elapsed = 0;
         let next = self.log.last_index() + 1;
+        // Coverage for the explorer: the leader of term T holds entries of
+        // an earlier term that are not known committed (Figure 8's start).
+        let gap = self.hard.term.saturating_sub(self.log.last_term()).min(3);
+        let uncommitted = self.log.last_index().saturating_sub(self.commit).min(3);
+        detsim::coverage!(
+            "new leader: term gap to its last entry, uncommitted entries",
+            (gap, uncommitted)
+        );
         for (id, progress) in self.progress.iter_mut().enumerate() {
             *progress = Progress {
                 next,
@@ -584,7 +597,16 @@ impl RaftNode {
                 Some(_) if self.config.bugs.has(Bug::NoTruncate) => {
                     // The mistake: "entries already in the log are the same".
                 }
-                Some(_) => {
+                Some(term) => {
+                    // Coverage for the explorer: how far above the commit
+                    // point, and how many terms back, a conflict is cut.
+                    detsim::coverage!(
+                        "follower truncates a conflict (entries above commit, term gap)",
+                        (
+                            entry.index.saturating_sub(self.commit).min(3),
+                            entry.term.saturating_sub(term).min(3)
+                        )
+                    );
                     detsim::always!(
                         entry.index > self.commit,
                         "committed entries are never truncated"
@@ -665,6 +687,12 @@ impl RaftNode {
         // §5.4.2: only entries of the current term are committed by counting.
         let earlier = term != self.hard.term;
         detsim::sometimes!(earlier, "a majority holds an entry of an earlier term");
+        if earlier {
+            detsim::coverage!(
+                "a majority holds an entry of an earlier term (term gap)",
+                self.hard.term.saturating_sub(term).min(3)
+            );
+        }
         if !earlier || self.config.bugs.has(Bug::Figure8) {
             self.set_commit(replicated);
         }

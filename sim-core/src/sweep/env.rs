@@ -79,6 +79,10 @@ pub(crate) struct Env {
     pub(crate) plan: Option<Plan>,
     /// `SIM_CHECK_DETERMINISM`: audit every N-th seed.
     pub(crate) check_determinism: Option<u64>,
+    /// `SIM_FORKS`: with `SIM_SEED`, the fork chain of the run to replay.
+    pub(crate) forks: Option<crate::Forks>,
+    /// `SIM_EXPLORE`: explore instead of sweeping seeds in order.
+    pub(crate) explore: Option<crate::Explore>,
 }
 
 impl Env {
@@ -153,7 +157,21 @@ impl Env {
             (Some(path), Some(_)) => Some(Plan::load(&path).map_err(SweepError::Plan)?),
             (None, _) => None,
         };
+        let forks = var("SIM_FORKS")
+            .map(|text| {
+                text.parse::<crate::Forks>()
+                    .map_err(|e| SweepError::Env(format!("SIM_FORKS: {e}")))
+            })
+            .transpose()?;
+        let explore = var("SIM_EXPLORE")
+            .map(|text| {
+                text.parse::<crate::Explore>()
+                    .map_err(|e| SweepError::Env(format!("SIM_EXPLORE: {e}")))
+            })
+            .transpose()?;
         Ok(Env {
+            forks,
+            explore,
             seed,
             seeds,
             first,
@@ -271,5 +289,41 @@ mod tests {
         );
         let env = parse(&[("SIM_SEEDS", "10_000"), ("SIM_FIRST_SEED", "0x10")]).unwrap();
         assert_eq!((env.seeds, env.first), (Some(10_000), Some(16)));
+    }
+
+    #[test]
+    fn forks_and_explore_parse_and_malformed_ones_are_named() {
+        let env = parse(&[
+            ("SIM_FORKS", "1.25s:0x9,3.5s:0x11"),
+            ("SIM_EXPLORE", "runs=300,seed=7,wall=2s,blind"),
+        ])
+        .unwrap();
+        assert_eq!(env.forks.unwrap().to_string(), "1.25s:0x9,3.5s:0x11");
+        let explore = env.explore.unwrap();
+        assert_eq!(
+            explore,
+            crate::Explore::runs(300)
+                .campaign_seed(7)
+                .wall(std::time::Duration::from_secs(2))
+                .blind()
+        );
+        let error = parse(&[("SIM_FORKS", "3s:0x1,1s:0x2")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("SIM_FORKS") && error.contains("increase"),
+            "{error}"
+        );
+        let error = parse(&[("SIM_EXPLORE", "runs=many")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("SIM_EXPLORE") && error.contains("many"),
+            "{error}"
+        );
+        let error = parse(&[("SIM_EXPLORE", "depth=3")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown setting"), "{error}");
     }
 }

@@ -14,5 +14,8 @@ mod runner;
 
 pub use case::Case;
 pub use env::{Shard, SweepError};
+pub(crate) use progress::Progress;
+pub(crate) use regressions::read_forked as read_forked_regressions;
 pub use report::{Nondeterminism, RunOutcome, SeedFailure, SweepReport, Verification};
+pub(crate) use runner::{CaseOutcome, run_case};
 pub use runner::{Sweep, check_case_determinism};

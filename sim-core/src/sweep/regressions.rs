@@ -44,12 +44,46 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Seed>, SweepError> {
     Ok(seeds)
 }
 
-/// Appends a failing seed (once) with a comment saying why.
-pub(crate) fn append(path: &Path, seed: Seed, why: &str) -> std::io::Result<()> {
-    if read(path)
-        .map(|seeds| seeds.contains(&seed))
-        .unwrap_or(false)
-    {
+/// Reads the entries of a regressions file with their fork chains (a line
+/// `0x2a forks=1.25s:0x9  # why` is a forked run; a plain sweep runs its
+/// seed, an exploring one the forked run).
+pub(crate) fn read_forked(path: &Path) -> Result<Vec<(Seed, crate::Forks)>, SweepError> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut entries = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let content = line.split('#').next().unwrap_or("").trim();
+        let mut words = content.split_whitespace();
+        let Some(seed) = words.next() else { continue };
+        let at = |e: String| {
+            SweepError::Regressions(format!("{} line {}: {e}", path.display(), number + 1))
+        };
+        let seed = seed.parse::<Seed>().map_err(|e| at(e.to_string()))?;
+        let forks = match words.next().and_then(|w| w.strip_prefix("forks=")) {
+            Some(text) => text
+                .parse::<crate::Forks>()
+                .map_err(|e| at(e.to_string()))?,
+            None => crate::Forks::none(),
+        };
+        if !entries.contains(&(seed, forks.clone())) {
+            entries.push((seed, forks));
+        }
+    }
+    Ok(entries)
+}
+
+/// Appends a failing run, a seed and its fork chain (once), with a comment saying why.
+pub(crate) fn append_forked(
+    path: &Path,
+    seed: Seed,
+    forks: &crate::Forks,
+    why: &str,
+) -> std::io::Result<()> {
+    let known = if forks.is_empty() {
+        read(path).map(|seeds| seeds.contains(&seed))
+    } else {
+        read_forked(path).map(|entries| entries.contains(&(seed, forks.clone())))
+    };
+    if known.unwrap_or(false) {
         return Ok(());
     }
     if let Some(parent) = path.parent() {
@@ -64,7 +98,12 @@ pub(crate) fn append(path: &Path, seed: Seed, why: &str) -> std::io::Result<()> 
         .take(200)
         .map(|c| if c == '\n' { ' ' } else { c })
         .collect();
-    text.push_str(&format!("{seed}  # {why}\n"));
+    let forks = if forks.is_empty() {
+        String::new()
+    } else {
+        format!(" forks={forks}")
+    };
+    text.push_str(&format!("{seed}{forks}  # {why}\n"));
     std::fs::write(path, text)
 }
 

@@ -17,6 +17,8 @@ use crate::world::Coverage;
 pub struct SeedFailure {
     /// The seed.
     pub seed: Seed,
+    /// The run's fork chain (empty unless an exploring sweep forked it).
+    pub forks: crate::Forks,
     /// Where the seed stood in the sweep's order (0: the first seed run;
     /// regressions come first).
     pub position: u64,
@@ -159,6 +161,8 @@ pub struct SweepReport {
     pub stopped_early: bool,
     /// Seeds run twice to audit determinism ([`Sweep::check_determinism`](crate::Sweep::check_determinism)).
     pub audited: u64,
+    /// What the campaign did, when the sweep explored ([`Sweep::explore`](crate::Sweep::explore)).
+    pub exploration: Option<Box<crate::Campaign>>,
 }
 
 impl SweepReport {
@@ -235,6 +239,9 @@ impl fmt::Display for SweepReport {
                 first.position + 1
             )?;
         }
+        if let Some(campaign) = &self.exploration {
+            write!(f, "{campaign}")?;
+        }
         let never = self.sometimes_never();
         if !never.is_empty() {
             writeln!(
@@ -256,6 +263,9 @@ impl fmt::Display for SweepReport {
 impl fmt::Display for SeedFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.failure.fmt_body(f)?;
+        if !self.forks.is_empty() {
+            writeln!(f, "  forked: seed {} forked at {}", self.seed, self.forks)?;
+        }
         writeln!(f, "  signature: {}", self.failure.cause().signature())?;
         match &self.verification {
             Verification::Verified { fingerprint } => writeln!(

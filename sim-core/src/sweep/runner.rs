@@ -35,6 +35,8 @@ use crate::{Report, Seed};
 /// | `SIM_SHARD=2/8` | run only shard 2 of 8 (positions ≡ 2 mod 8) |
 /// | `JOB_COMPLETION_INDEX=2` + `SIM_SHARD_COUNT=8` | the same, from a Kubernetes Indexed Job |
 /// | `SIM_CHECK_DETERMINISM=10` | run every 10th seed twice and compare the traces |
+/// | `SIM_FORKS=1.25s:0x9` | with `SIM_SEED`: replay that seed forked at these instants (a run an exploring sweep found) |
+/// | `SIM_EXPLORE=runs=5000,seed=7` | explore instead of sweeping in order (see [`Explore`](crate::Explore)) |
 ///
 /// Every seed runs on a fresh OS thread, so thread-local state (a library's
 /// `thread_rng`, `HashMap` keys, a counter of the test's own) starts the same
@@ -68,20 +70,22 @@ use crate::{Report, Seed};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Sweep {
-    name: String,
-    seeds: u64,
-    first: u64,
-    stop_on_failure: bool,
-    time_budget: Option<Duration>,
-    threads: usize,
-    regressions: Option<PathBuf>,
-    minimize: bool,
-    progress: bool,
-    artifacts: PathBuf,
-    replay_command: Option<String>,
-    env: bool,
-    shard: Option<Shard>,
-    audit_every: u64,
+    pub(crate) name: String,
+    pub(crate) seeds: u64,
+    pub(crate) first: u64,
+    pub(crate) stop_on_failure: bool,
+    pub(crate) time_budget: Option<Duration>,
+    pub(crate) threads: usize,
+    pub(crate) regressions: Option<PathBuf>,
+    pub(crate) minimize: bool,
+    pub(crate) progress: bool,
+    pub(crate) artifacts: PathBuf,
+    pub(crate) replay_command: Option<String>,
+    pub(crate) env: bool,
+    pub(crate) shard: Option<Shard>,
+    pub(crate) audit_every: u64,
+    /// Explore instead of sweeping seeds in order (`SIM_EXPLORE` overrides).
+    pub(crate) explore: Option<crate::Explore>,
 }
 
 impl Sweep {
@@ -109,7 +113,17 @@ impl Sweep {
             env: true,
             shard: None,
             audit_every: 0,
+            explore: None,
         }
+    }
+
+    /// Explores instead of running seeds in order: a seeded campaign that
+    /// forks runs which reached rare coverage (see [`Explore`](crate::Explore)),
+    /// with the same closure, reports, regressions, verification, minimization
+    /// and replay lines. `SIM_EXPLORE` overrides (and turns it on).
+    pub fn explore(mut self, explore: crate::Explore) -> Sweep {
+        self.explore = Some(explore);
+        self
     }
 
     /// How many seeds (`SIM_SEEDS` overrides).
@@ -218,7 +232,19 @@ impl Sweep {
             .clone()
             .unwrap_or_else(crate::error::default_command);
         if let Some(seed) = env.seed {
-            return Ok(self.replay_one(seed, env.plan, &command, &test));
+            let forks = env.forks.clone().unwrap_or_default();
+            return Ok(self.replay_one(seed, env.plan, &forks, &command, &test));
+        }
+        if let Some(explore) = env.explore.clone().or_else(|| self.explore.clone()) {
+            if let Some(path) = &self.regressions {
+                // A malformed regressions file is an error here as in a sweep.
+                regressions::read_forked(path)?;
+            }
+            let shard = env.shard.or(self.shard);
+            let first = env.first.unwrap_or(self.first);
+            return Ok(crate::explore::campaign::run(
+                &self, explore, first, shard, &command, &test,
+            ));
         }
         let audit_every = env.check_determinism.unwrap_or(self.audit_every);
         let seeds = env.seeds.unwrap_or(self.seeds);
@@ -232,7 +258,7 @@ impl Sweep {
         Ok(self.run_seeds(&order, shard, audit_every, &command, &test))
     }
 
-    fn case(&self, seed: Seed, plan: Option<Plan>, replay: bool, command: &str) -> Case {
+    pub(crate) fn case(&self, seed: Seed, plan: Option<Plan>, replay: bool, command: &str) -> Case {
         let plan_part = match &plan {
             Some(plan) => format!(" SIM_PLAN={}", self.plan_path(seed, plan).display()),
             None => String::new(),
@@ -243,6 +269,8 @@ impl Sweep {
             replay,
             record: false,
             replay_command: format!("SIM_SEED={seed}{plan_part} {command}"),
+            forks: crate::Forks::none(),
+            sink: None,
         }
     }
 
@@ -404,6 +432,7 @@ impl Sweep {
             if let Some(failure) = done.failure {
                 let mut explained = self.explain(
                     failure,
+                    &crate::Forks::none(),
                     done.position as u64,
                     done.nondeterminism,
                     command,
@@ -424,6 +453,7 @@ impl Sweep {
             coverage,
             stopped_early,
             audited,
+            exploration: None,
         }
     }
 
@@ -456,10 +486,12 @@ impl Sweep {
         }
     }
 
-    /// Records, verifies, minimizes and describes one failure.
-    fn explain<T, F>(
+    /// Records, verifies, minimizes and describes one failure (of a run
+    /// forked by `forks`, for an exploring sweep).
+    pub(crate) fn explain<T, F>(
         &self,
         failure: Failure,
+        forks: &crate::Forks,
         position: u64,
         nondeterminism: Option<Nondeterminism>,
         command: &str,
@@ -470,14 +502,23 @@ impl Sweep {
     {
         let seed = failure.seed();
         if let Some(path) = &self.regressions {
-            if let Err(e) = regressions::append(path, seed, &failure.cause().signature()) {
+            if let Err(e) =
+                regressions::append_forked(path, seed, forks, &failure.cause().signature())
+            {
                 eprintln!(
                     "detsim: cannot record seed {seed} in {}: {e}",
                     path.display()
                 );
             }
         }
-        let case = self.case(seed, None, false, command);
+        let case = self
+            .case(seed, None, false, command)
+            .with_forks(forks.clone());
+        let forks_part = if forks.is_empty() {
+            String::new()
+        } else {
+            format!("SIM_FORKS={forks} ")
+        };
         let verification = match nondeterminism {
             Some(evidence) => Verification::NotDeterministic(Box::new(evidence)),
             None => {
@@ -498,6 +539,7 @@ impl Sweep {
         };
         let mut report = SeedFailure {
             seed,
+            forks: forks.clone(),
             position,
             failure,
             verification,
@@ -517,7 +559,7 @@ impl Sweep {
             }
             return report;
         }
-        report.replay = Some(format!("SIM_SEED={seed} {command}"));
+        report.replay = Some(format!("{forks_part}SIM_SEED={seed} {command}"));
         let plan = report
             .failure
             .details()
@@ -531,7 +573,9 @@ impl Sweep {
         let with_plan = |candidate: &Plan| {
             run_case(
                 test,
-                &self.case(seed, Some(candidate.clone()), false, command),
+                &self
+                    .case(seed, Some(candidate.clone()), false, command)
+                    .with_forks(forks.clone()),
             )
         };
         let reproduces = |candidate: &Plan| matches!(with_plan(candidate), Err(f) if f.cause().signature() == signature);
@@ -569,7 +613,7 @@ impl Sweep {
                 report.minimized_fingerprint = Some(a.trace().fingerprint);
                 report.minimized_path = Some(path.clone());
                 report.replay = Some(format!(
-                    "SIM_SEED={seed} SIM_PLAN={} {command}",
+                    "{forks_part}SIM_SEED={seed} SIM_PLAN={} {command}",
                     path.display()
                 ));
             }
@@ -602,13 +646,14 @@ impl Sweep {
             .replay_command
             .clone()
             .unwrap_or_else(crate::error::default_command);
-        self.replay_one(seed, plan, &command, &test)
+        self.replay_one(seed, plan, &crate::Forks::none(), &command, &test)
     }
 
     fn replay_one<T, F>(
         &self,
         seed: Seed,
         plan: Option<Plan>,
+        forks: &crate::Forks,
         command: &str,
         test: &F,
     ) -> SweepReport
@@ -627,8 +672,17 @@ impl Sweep {
                 }
             }
         }
-        let case = self.case(seed, plan, true, command);
-        eprintln!("sweep {}: replaying seed {seed}", self.name);
+        let case = self
+            .case(seed, plan, true, command)
+            .with_forks(forks.clone());
+        if forks.is_empty() {
+            eprintln!("sweep {}: replaying seed {seed}", self.name);
+        } else {
+            eprintln!(
+                "sweep {}: replaying seed {seed} forked at {forks}",
+                self.name
+            );
+        }
         let outcome = run_case(test, &case);
         let (trace, simulated, coverage, failure) = match outcome {
             Ok(run) => (run.trace, run.elapsed, run.coverage, None),
@@ -670,6 +724,7 @@ impl Sweep {
         let failures = failure
             .map(|failure| SeedFailure {
                 seed,
+                forks: forks.clone(),
                 position: 0,
                 replay: Some(failure.replay().to_owned()),
                 timeline: artifacts::timeline(failure.trace(), artifacts::TIMELINE_LINES_MAX),
@@ -694,6 +749,7 @@ impl Sweep {
             coverage,
             stopped_early: false,
             audited: 0,
+            exploration: None,
         }
     }
 }
@@ -744,18 +800,18 @@ where
 
 /// What a sweep keeps of a passing run: everything but the test's own
 /// output, which need not be `Send`.
-struct Run {
-    elapsed: Duration,
-    coverage: BTreeMap<String, Coverage>,
-    trace: Trace,
+pub(crate) struct Run {
+    pub(crate) elapsed: Duration,
+    pub(crate) coverage: BTreeMap<String, Coverage>,
+    pub(crate) trace: Trace,
 }
 
-type CaseOutcome = Result<Run, Failure>;
+pub(crate) type CaseOutcome = Result<Run, Failure>;
 
 /// Runs one case on a fresh OS thread (named like the calling one, so replay
 /// lines still name the test), so that thread-local state starts the same
 /// for every world.
-fn run_case<T, F>(test: &F, case: &Case) -> CaseOutcome
+pub(crate) fn run_case<T, F>(test: &F, case: &Case) -> CaseOutcome
 where
     F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
 {

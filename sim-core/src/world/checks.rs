@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{NodeId, World};
 use crate::error::{Cause, Failure};
-use crate::rng::SimRng;
 use crate::trace::EventKind;
 
 /// How often an `always!` or `sometimes!` assertion was evaluated and held.
@@ -105,6 +104,18 @@ impl World {
         });
         entry.evaluated += 1;
         entry.held += u64::from(held);
+        drop(coverage);
+        if let (true, true, Some(reached)) = (sometimes, held, &self.reached) {
+            reached.borrow_mut().sometimes(self.now(), name);
+        }
+    }
+
+    /// A user coverage key (`coverage!`): recorded only when a sweep explores.
+    pub(crate) fn cover_user(&self, name: &'static str, value: impl FnOnce() -> String) {
+        if let Some(reached) = &self.reached {
+            let key = format!("{name}={}", value());
+            reached.borrow_mut().user(self.now(), key);
+        }
     }
 
     pub(crate) fn coverage_summary(&self) -> BTreeMap<String, Coverage> {
@@ -122,12 +133,15 @@ impl World {
         let fired = {
             let mut sites = self.buggify_sites.borrow_mut();
             let (enabled, rng) = sites.entry(site).or_insert_with(|| {
-                let mut rng = SimRng::stream(self.config.seed, &format!("buggify/{site}"));
+                let mut rng = self.keying.stream(&["buggify/", site]);
                 (rng.chance(BUGGIFY_SITE), rng)
             });
             *enabled && rng.chance(BUGGIFY_FIRE)
         };
         if fired {
+            if let Some(reached) = &self.reached {
+                reached.borrow_mut().buggify(self.now(), site);
+            }
             self.emit(
                 self.current_node(),
                 EventKind::Buggify {

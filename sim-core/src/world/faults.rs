@@ -116,6 +116,12 @@ impl World {
                     .filter(|(at, _)| at.starts_with("t="))
                     .map_or(text, |(_, rest)| rest);
                 self.console_fault(format_args!("#{index} applied: {words}"));
+                if let Some(reached) = &self.reached {
+                    let lasting = duration.is_some() && undo.is_some();
+                    reached
+                        .borrow_mut()
+                        .fault_start(self.now(), index, fault.kind(), lasting);
+                }
                 self.emit(
                     None,
                     EventKind::Fault {
@@ -132,6 +138,9 @@ impl World {
                             handle.with(|w| {
                                 w.console_fault(format_args!("#{index} ended"));
                                 w.emit(None, EventKind::FaultEnd { index });
+                                if let Some(reached) = &w.reached {
+                                    reached.borrow_mut().fault_end(index);
+                                }
                             });
                             undo();
                         }),

@@ -8,6 +8,7 @@
 mod checks;
 mod faults;
 mod node;
+mod pct;
 mod task;
 mod timer;
 
@@ -35,7 +36,7 @@ pub(crate) use timer::{Action, TimerKey, Timers};
 use crate::Seed;
 use crate::error::{BlockedTask, Cause, Failure, FailureInner, SimError};
 use crate::extension::{Extension, NodeEvent};
-use crate::rng::{LazyRng, SimRng};
+use crate::rng::{ForkKeys, Keying, LazyRng, SimRng};
 use crate::time::Instant;
 use crate::trace::{ConsoleLevel, EventKind, Hot, TraceMode, TraceState};
 
@@ -47,6 +48,15 @@ pub enum PollOrder {
     Fifo,
     /// Uniformly at random from the world's `sched` stream, to explore interleavings.
     Random,
+    /// Probabilistic concurrency testing (PCT, Burckhardt et al. 2010):
+    /// random task priorities from the `sched` stream, the highest-priority
+    /// ready task runs, and at `depth - 1` random steps the running task
+    /// drops to the lowest priority. Finds an ordering bug that needs
+    /// `depth` specific orderings with a known probability.
+    Pct {
+        /// The bug depth aimed at (1: random priorities, no change points).
+        depth: u32,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -60,6 +70,10 @@ pub(crate) struct Config {
     pub(crate) buggify: bool,
     /// Whether OS entropy and clocks are the world's (feature `intercept`).
     pub(crate) intercept: bool,
+    /// Where the run leaves from its parent's future (empty: a plain run).
+    pub(crate) forks: crate::Forks,
+    /// Where the run leaves its coverage keys (only when a sweep explores).
+    pub(crate) coverage_sink: Option<crate::explore::Sink>,
 }
 
 static WORLD_IDS: AtomicU64 = AtomicU64::new(1);
@@ -149,7 +163,7 @@ pub(crate) fn os_entropy(bytes: &mut [u8]) -> bool {
                             |nodes| nodes[n.index()].name.clone(),
                         ),
                     };
-                    SimRng::stream_of_parts(w.seed(), &["os-entropy/", &name])
+                    w.keying.stream(&["os-entropy/", &name])
                 });
                 rand_core::RngCore::fill_bytes(rng, bytes);
                 true
@@ -288,6 +302,8 @@ pub(crate) struct World {
     /// is skipped. Cleared, for good, by the first drift.
     clocks_identity: Cell<bool>,
     sched_rng: RefCell<LazyRng>,
+    /// The PCT policy's state, when the poll order is `Pct`.
+    pct: RefCell<Option<pct::Pct>>,
     harness_rng: RefCell<LazyRng>,
     trace: RefCell<TraceState>,
     current: Cell<Option<Current>>,
@@ -308,12 +324,26 @@ pub(crate) struct World {
     pub(crate) invariants: RefCell<Vec<checks::Invariant>>,
     /// Entropy streams of intercepted `getrandom` calls, by node (`u32::MAX`: the harness).
     os_entropy: RefCell<BTreeMap<u32, SimRng>>,
+    /// How streams are keyed: the seed, and the fork keys of a forked run.
+    pub(crate) keying: Keying,
+    /// The next fork instant (`Instant::MAX` when none is left): one
+    /// comparison each time virtual time advances.
+    next_fork: Cell<Instant>,
+    /// What this run reached, when a sweep explores.
+    pub(crate) reached: Option<RefCell<crate::explore::Reached>>,
 }
 
 impl World {
     pub(crate) fn new(config: Config, console: ConsoleLevel) -> World {
         let seed = config.seed;
-        World {
+        let forks = (!config.forks.is_empty()).then(|| {
+            Arc::new(ForkKeys::new(
+                seed,
+                config.forks.as_slice().iter().map(|f| f.seed.get()),
+            ))
+        });
+        let keying = Keying { seed, forks };
+        let world = World {
             console,
             id: WORLD_IDS.fetch_add(1, Ordering::Relaxed),
             now: Cell::new(Instant::ZERO),
@@ -325,8 +355,14 @@ impl World {
             node_names: RefCell::default(),
             paused: Cell::new(0),
             clocks_identity: Cell::new(true),
-            sched_rng: RefCell::new(LazyRng::new(seed, "sched")),
-            harness_rng: RefCell::new(LazyRng::new(seed, "harness")),
+            sched_rng: RefCell::new(LazyRng::new(keying.clone(), "sched")),
+            pct: RefCell::new(match config.poll_order {
+                PollOrder::Pct { depth } => {
+                    Some(pct::Pct::new(depth, &mut keying.stream(&["sched/pct"])))
+                }
+                _ => None,
+            }),
+            harness_rng: RefCell::new(LazyRng::new(keying.clone(), "harness")),
             trace: RefCell::new(TraceState::new(config.trace)),
             current: Cell::new(None),
             drop_reason: RefCell::new(None),
@@ -347,7 +383,39 @@ impl World {
             buggify_sites: RefCell::default(),
             invariants: RefCell::default(),
             os_entropy: RefCell::default(),
+            keying,
+            next_fork: Cell::new(Instant::MAX),
+            reached: config.coverage_sink.as_ref().map(|_| RefCell::default()),
             config,
+        };
+        world.cross_forks();
+        world
+    }
+
+    /// Enters the fork epoch of the current instant: every stream re-keys
+    /// at its next draw.
+    fn cross_forks(&self) {
+        let Some(keys) = &self.keying.forks else {
+            return;
+        };
+        let now = self.now.get().as_duration();
+        let forks = self.config.forks.as_slice();
+        let passed = forks.iter().take_while(|f| f.at <= now).count();
+        keys.set_epoch(passed);
+        self.next_fork.set(
+            forks
+                .get(passed)
+                .map_or(Instant::MAX, |f| Instant::ZERO.saturating_add(f.at)),
+        );
+        if passed > 0 && forks[passed - 1].at == now {
+            self.emit(
+                None,
+                EventKind::Ext {
+                    name: "sim.fork".into(),
+                    args: [passed as u64, forks[passed - 1].seed.get(), 0, 0],
+                    detail: crate::trace::Detail(String::new()),
+                },
+            );
         }
     }
 
@@ -570,7 +638,7 @@ impl World {
             let name: Rc<str> = Rc::from(name);
             names.insert(name.clone(), id);
             nodes.push(NodeEntry {
-                rng: LazyRng::node(self.config.seed, name.clone()),
+                rng: LazyRng::node(self.keying.clone(), name.clone()),
                 name,
                 state: NodeState::Running,
                 init,
@@ -873,6 +941,9 @@ impl World {
         }
         self.deliver_pending_wakes();
         let result = self.run_loop(done);
+        if let (Some(sink), Some(reached)) = (&self.config.coverage_sink, &self.reached) {
+            *sink.lock().expect("coverage sink lock") = reached.borrow().clone();
+        }
         if let Err(failure) = &result {
             *self.failed.borrow_mut() = Some(failure.clone());
         }
@@ -920,6 +991,16 @@ impl World {
                         ready.swap_remove_back(index)
                     }
                     PollOrder::Random => ready.pop_front(),
+                    PollOrder::Pct { .. } => {
+                        let mut pct = self.pct.borrow_mut();
+                        let pct = pct.as_mut().expect("the PCT state exists under PCT");
+                        let index = pct.pick(
+                            ready.iter().map(|(_, id)| *id),
+                            self.steps.get() + 1,
+                            self.sched_rng.borrow_mut().get(),
+                        );
+                        ready.remove(index)
+                    }
                 }
             };
             if let Some((slot, id)) = next {
@@ -941,6 +1022,9 @@ impl World {
             }
             debug_assert!(deadline >= self.now.get(), "a timer is in the past");
             self.now.set(deadline.max(self.now.get()));
+            if self.now.get() >= self.next_fork.get() {
+                self.cross_forks();
+            }
             loop {
                 let due = self.timers.borrow_mut().pop_due(self.now.get());
                 let Some((seq, node, action)) = due else {
