@@ -26,8 +26,7 @@ fn order(seed: u64, poll_order: PollOrder) -> String {
             for task in tasks {
                 task.await.unwrap();
             }
-            let log = log.borrow().clone();
-            log
+            log.borrow().clone()
         })
         .unwrap();
     report.value

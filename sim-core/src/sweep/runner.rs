@@ -320,10 +320,7 @@ impl Sweep {
                     }
                 }
                 let case = self.case(order.get(position), None, false, command);
-                progress
-                    .lock()
-                    .expect("progress lock")
-                    .started(case.seed);
+                progress.lock().expect("progress lock").started(case.seed);
                 let outcome = run_case(test, &case);
                 let mut nondeterminism = None;
                 if audit_every > 0 && position as u64 % audit_every == 0 {
@@ -332,10 +329,7 @@ impl Sweep {
                         nondeterminism = Some(investigate(test, &case, &[&outcome, &again]));
                     }
                 }
-                progress
-                    .lock()
-                    .expect("progress lock")
-                    .finished(case.seed);
+                progress.lock().expect("progress lock").finished(case.seed);
                 let (simulated, coverage, failure) = match outcome {
                     Ok(run) => {
                         let failure = nondeterminism
