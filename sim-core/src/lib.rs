@@ -36,7 +36,7 @@
 //!
 //! # Features
 //!
-//! - `tokio`: [`real::TokioRuntime`], a real implementation of the runtime traits.
+//! - `tokio`: `real::TokioRuntime`, a real implementation of the runtime traits.
 //! - `proptest`: `strategy`, proptest strategies for seeds and shrinking fault plans.
 //! - `intercept`: inside a world, OS entropy and OS clocks are the world's, so
 //!   third-party code that calls `rand::thread_rng()`, `HashMap::new()`,
