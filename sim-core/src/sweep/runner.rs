@@ -896,14 +896,7 @@ fn investigate<T, F>(test: &F, case: &Case, runs: &[&CaseOutcome]) -> Nondetermi
 where
     F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
 {
-    let divergence = check_case_determinism(
-        Case {
-            plan: case.plan.clone(),
-            ..case.clone()
-        },
-        test,
-    )
-    .err();
+    let divergence = check_case_determinism(case.clone(), test).err();
     Nondeterminism {
         seed: case.seed,
         runs: runs.iter().map(|run| run_outcome(run)).collect(),

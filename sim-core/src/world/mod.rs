@@ -170,18 +170,12 @@ pub(crate) fn os_entropy(bytes: &mut [u8]) -> bool {
             }
             Err(_) => false,
         };
-        if filled {
-            if let Ok(trace) = w.trace.try_borrow() {
-                drop(trace);
-                w.emit(
-                    node,
-                    EventKind::Ext {
-                        name: "os.entropy".into(),
-                        args: [bytes.len() as u64, 0, 0, 0],
-                        detail: crate::trace::Detail(String::new()),
-                    },
-                );
-            }
+        // Never panic inside a C entry point: skip the event if the trace is busy.
+        if filled && w.trace.try_borrow_mut().is_ok() {
+            let len = bytes.len();
+            w.emit_ext(node, "os.entropy", [len as u64, 0, 0, 0], || {
+                format!("{len} bytes of OS entropy")
+            });
         }
         filled
     })
