@@ -7,6 +7,7 @@ mod explore;
 mod history;
 mod httpkv;
 mod lb;
+mod misuse;
 mod net;
 mod raft;
 mod sweep;

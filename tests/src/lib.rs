@@ -76,3 +76,7 @@ pub struct TokioServicesChapter;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/exploration.md")]
 pub struct Exploration;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/reference/common-mistakes.md")]
+pub struct CommonMistakes;

@@ -1,0 +1,1 @@
+//! Protocol code depends on a simulator-free surface.
