@@ -108,7 +108,7 @@ pub enum Cause {
     Livelock {
         /// The limit.
         instant_steps_max: u64,
-        /// The task polled last, when the step was a poll.
+        /// The task the step would have polled, when it was a poll.
         last: Option<BlockedTask>,
     },
     /// Virtual time would pass the configured limit.
@@ -331,7 +331,7 @@ impl fmt::Display for Cause {
                      legitimate"
                 )?;
                 if let Some(last) = last {
-                    write!(f, "\n    the last task polled: {last}")?;
+                    write!(f, "\n    the task the limit stopped: {last}")?;
                 }
                 Ok(())
             }

@@ -406,6 +406,7 @@ impl Sim {
                     steps: world.steps(),
                     trace: world.trace_summary(),
                     plan: world.plan.borrow().clone(),
+                    skipped_faults: world.skipped_faults.borrow().clone(),
                     coverage: world.coverage_summary(),
                 }),
                 Some(Err(error)) => Err(world.failure(
@@ -474,6 +475,9 @@ pub struct Report<T> {
     pub trace: Trace,
     /// The fault plan applied, if any.
     pub plan: Option<Plan>,
+    /// The plan's entries that could not be applied when due (a crash of a
+    /// node the test had already crashed by hand, say), in words.
+    pub skipped_faults: Vec<String>,
     /// `always!`/`sometimes!` counts: how often each was evaluated and held.
     pub coverage: BTreeMap<String, Coverage>,
 }
@@ -484,7 +488,16 @@ impl<T> fmt::Display for Report<T> {
             f,
             "seed {}: ran to t={} in {} steps, {} events, fingerprint {}",
             self.seed, self.elapsed, self.steps, self.trace.count, self.trace.fingerprint
-        )
+        )?;
+        if !self.skipped_faults.is_empty() {
+            write!(
+                f,
+                "; {} plan entries skipped: {}",
+                self.skipped_faults.len(),
+                self.skipped_faults.join("; ")
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -666,8 +679,9 @@ impl SimHandle {
     /// (destructors run, its timers are cancelled, nothing of it is polled
     /// again, join handles report [`JoinError::Crashed`](crate::JoinError::Crashed)),
     /// and extensions are told (the network closes its sockets, the disk loses
-    /// what was not synced). A task that crashes its own node finishes its
-    /// current poll first.
+    /// what was not synced). A task that crashes its own node stops at once:
+    /// the call does not return to it (it unwinds, running the task's
+    /// destructors, as the machine it models would simply stop).
     ///
     /// # Errors
     ///

@@ -352,6 +352,8 @@ pub(crate) struct World {
     /// or an invariant is installed.
     checks_armed: Cell<bool>,
     pub(crate) plan: RefCell<Option<crate::Plan>>,
+    /// Plan entries that could not be applied when due, in words.
+    pub(crate) skipped_faults: RefCell<Vec<String>>,
     pub(crate) custom_faults: RefCell<BTreeMap<String, CustomFault>>,
     pub(crate) coverage: RefCell<BTreeMap<&'static str, Coverage>>,
     pub(crate) buggify_sites: RefCell<BTreeMap<&'static str, (bool, SimRng)>>,
@@ -414,6 +416,7 @@ impl World {
             failing: Cell::new(false),
             checks_armed: Cell::new(false),
             plan: RefCell::new(None),
+            skipped_faults: RefCell::default(),
             custom_faults: RefCell::default(),
             coverage: RefCell::default(),
             buggify_sites: RefCell::default(),
@@ -720,7 +723,7 @@ impl World {
     }
 
     pub(crate) fn check_node(&self, node: NodeId) -> Result<(), SimError> {
-        if !node.from_world(self.id) {
+        if !node.made_by(self.id) {
             return Err(SimError::ForeignNode(node.to_string()));
         }
         if node.index() < self.nodes.borrow().len() {
@@ -1056,7 +1059,7 @@ impl World {
                 }
             };
             if let Some((slot, id)) = next {
-                self.step_count(steps_max)?;
+                self.step_count(steps_max, Some((slot, id)))?;
                 self.poll(slot, id)?;
                 self.after_step()?;
                 continue;
@@ -1086,7 +1089,7 @@ impl World {
                 let Some((seq, node, action)) = due else {
                     break;
                 };
-                self.step_count(steps_max)?;
+                self.step_count(steps_max, None)?;
                 self.emit_hot(node, Hot::Timer(seq));
                 match action {
                     Action::Task(slot, id) => self.schedule(slot, id),
@@ -1112,8 +1115,9 @@ impl World {
         }
     }
 
+    /// Counts a step (`polling`: the task it polls, if any) against the limits.
     #[inline]
-    fn step_count(&self, steps_max: u64) -> Result<(), Failure> {
+    fn step_count(&self, steps_max: u64, polling: Option<(u32, TaskId)>) -> Result<(), Failure> {
         let steps = self.steps.get() + 1;
         self.steps.set(steps);
         self.heartbeat.steps.store(steps, Ordering::Relaxed);
@@ -1125,7 +1129,7 @@ impl World {
         let count = if at == now { count + 1 } else { 1 };
         self.instant.set((now, count));
         if count > self.config.instant_steps_max {
-            return Err(self.livelock());
+            return Err(self.livelock(polling));
         }
         Ok(())
     }
@@ -1264,17 +1268,10 @@ impl World {
             .collect()
     }
 
-    /// The livelock failure, naming the task polled last.
+    /// The livelock failure, naming the task the step was about to poll.
     #[cold]
-    fn livelock(&self) -> Failure {
-        let last = self.current.get().and_then(|c| c.task).or_else(|| {
-            let polling = self.heartbeat.polling.load(Ordering::Relaxed);
-            (polling > 0).then(|| {
-                let id = TaskId(polling - 1);
-                (self.tasks.borrow().find(id).unwrap_or(u32::MAX), id)
-            })
-        });
-        let last = last.and_then(|(slot, id)| {
+    fn livelock(&self, polling: Option<(u32, TaskId)>) -> Failure {
+        let last = polling.and_then(|(slot, id)| {
             let tasks = self.tasks.borrow();
             tasks.get(slot, id).map(|entry| self.blocked_task(entry))
         });

@@ -49,7 +49,7 @@ impl NodeId {
     }
 
     /// Whether the world with id `world` may have made this id.
-    pub(crate) fn from_world(self, world: u64) -> bool {
+    pub(crate) fn made_by(self, world: u64) -> bool {
         self.world == 0 || self.world == (world as u32).max(1)
     }
 }
