@@ -37,6 +37,7 @@ use crate::{Report, Seed};
 /// | `SIM_CHECK_DETERMINISM=10` | run every 10th seed twice and compare the traces |
 /// | `SIM_FORKS=1.25s:0x9` | with `SIM_SEED`: replay that seed forked at these instants (a run an exploring sweep found) |
 /// | `SIM_EXPLORE=runs=5000,seed=7` | explore instead of sweeping in order (see [`Explore`](crate::Explore)) |
+/// | `SIM_WATCHDOG=30s` | the wall time one step may take before the watchdog ends the process (`off`: never; default 20 s) |
 ///
 /// Every seed runs on a fresh OS thread, so thread-local state (a library's
 /// `thread_rng`, `HashMap` keys, a counter of the test's own) starts the same
