@@ -1298,7 +1298,7 @@ impl World {
                 info.replay.clone_from(&self.config.replay);
                 info.nodes.clear();
                 info.nodes
-                    .extend(self.nodes.borrow().iter().map(|n| n.name.to_string()));
+                    .extend(self.nodes.borrow().iter().map(|n| String::from(&*n.name)));
                 info.tasks.clear();
                 let tasks = self.tasks.borrow();
                 info.tasks.extend(tasks.slots.iter().map(|e| {
