@@ -84,38 +84,36 @@ fn main() {
         }
         // A replay with SIM_PLAN of a test that never asks its case for the plan.
         "plan-ignored" => {
-            let report = Sweep::new("plan-ignored")
-                .regressions(None)
-                .progress(false)
-                .run(|case: &Case| {
-                    let mut sim = case.builder().build().unwrap();
-                    sim.add_node("n1", |_| std::future::pending::<()>())
-                        .unwrap();
-                    sim.run(time::sleep(Duration::from_secs(1)))
-                })
-                .unwrap();
-            println!("{report}");
+            replay_one_node("plan-ignored", false);
         }
         // The same test taking its plan from the case: the plan applies.
         "plan-taken" => {
-            let report = Sweep::new("plan-taken")
-                .regressions(None)
-                .progress(false)
-                .run(|case: &Case| {
-                    let mut sim = case.builder().build().unwrap();
-                    sim.add_node("n1", |_| std::future::pending::<()>())
-                        .unwrap();
-                    sim.apply_plan(case.plan(Plan::default)).unwrap();
-                    sim.run(time::sleep(Duration::from_secs(1)))
-                })
-                .unwrap();
-            println!("{report}");
+            replay_one_node("plan-taken", true);
         }
         other => {
             eprintln!("misuse-child: unknown scenario {other:?}");
             std::process::exit(2);
         }
     }
+}
+
+/// A sweep (a replay, under `SIM_SEED`) of a one-node world, which applies
+/// the case's plan only when `take_plan`.
+fn replay_one_node(name: &str, take_plan: bool) {
+    let report = Sweep::new(name)
+        .regressions(None)
+        .progress(false)
+        .run(|case: &Case| {
+            let mut sim = case.builder().build().unwrap();
+            sim.add_node("n1", |_| std::future::pending::<()>())
+                .unwrap();
+            if take_plan {
+                sim.apply_plan(case.plan(Plan::default)).unwrap();
+            }
+            sim.run(time::sleep(Duration::from_secs(1)))
+        })
+        .unwrap();
+    println!("{report}");
 }
 
 /// A poll that never returns (and that the optimizer cannot remove).
