@@ -89,7 +89,7 @@ pub use fault::{
 pub use rng::SimRng;
 pub use runtime::{Clock, Entropy, Runtime, Spawn, timeout_on};
 pub use seed::{ParseSeedError, Seed};
-pub use sim::{AsNode, NodeContext, Report, Sim, SimBuilder, SimHandle, Timer};
+pub use sim::{AsNode, INSTANT_STEPS_MAX, NodeContext, Report, Sim, SimBuilder, SimHandle, Timer};
 pub use sweep::{
     Case, Nondeterminism, RunOutcome, SeedFailure, Shard, Sweep, SweepError, SweepReport,
     Verification, check_case_determinism,

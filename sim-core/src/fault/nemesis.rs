@@ -111,6 +111,12 @@ impl NemesisKind {
 /// given weights, inside a window, with bounds, and then a quiet period in
 /// which everything has healed (so liveness can be checked).
 ///
+/// [`Nemesis::default()`]: every process and network kind
+/// ([`NemesisKind::PROCESS_AND_NETWORK`], no disk faults) equally weighted;
+/// faults from 1 s to 30 s; one every 2 s on average; each lasting 0.5–5 s;
+/// at most one node crashed, paused or isolated at a time. Its `Display`
+/// prints the settings in words.
+///
 /// # Examples
 ///
 /// ```
@@ -130,19 +136,23 @@ impl NemesisKind {
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Nemesis {
-    /// Kinds and their relative weights.
+    /// Kinds and their relative weights (default: the process and network
+    /// kinds, weight 1 each).
     pub weights: BTreeMap<NemesisKind, f64>,
-    /// Faults start at or after this instant.
+    /// Faults start at or after this instant (default 1 s).
     pub start: Duration,
-    /// Every fault has ended by this instant: the quiet period starts here.
+    /// Every fault has ended by this instant: the quiet period starts here
+    /// (default 30 s).
     pub end: Duration,
-    /// Mean time between two fault starts (exponentially distributed).
+    /// Mean time between two fault starts, exponentially distributed
+    /// (default 2 s).
     pub interval_mean: Duration,
-    /// Shortest and longest duration of a fault.
+    /// Shortest duration of a fault (default 500 ms).
     pub duration_min: Duration,
-    /// Longest duration of a fault.
+    /// Longest duration of a fault (default 5 s).
     pub duration_max: Duration,
-    /// Never more than this many nodes crashed, paused or isolated at once.
+    /// Never more than this many nodes crashed, paused or isolated at once
+    /// (default 1).
     pub down_max: usize,
 }
 
@@ -163,6 +173,42 @@ impl Default for Nemesis {
             duration_max: Duration::from_secs(5),
             down_max: 1,
         }
+    }
+}
+
+impl std::fmt::Display for Nemesis {
+    /// `kinds Crash, Pause×3, …; faults from 1s to 30s, one every 2s on
+    /// average, lasting 500ms–5s; at most 1 node down at once`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use super::plan::human_duration::describe;
+        let kinds: Vec<String> = self
+            .weights
+            .iter()
+            .filter(|(_, w)| **w > 0.0)
+            .map(|(kind, w)| {
+                if *w == 1.0 {
+                    format!("{kind:?}")
+                } else {
+                    format!("{kind:?}×{w}")
+                }
+            })
+            .collect();
+        write!(
+            f,
+            "kinds {}; faults from {} to {}, one every {} on average, lasting {}–{}; at most {} node{} down at once",
+            if kinds.is_empty() {
+                "none".to_owned()
+            } else {
+                kinds.join(", ")
+            },
+            describe(self.start),
+            describe(self.end),
+            describe(self.interval_mean),
+            describe(self.duration_min),
+            describe(self.duration_max),
+            self.down_max,
+            if self.down_max == 1 { "" } else { "s" },
+        )
     }
 }
 

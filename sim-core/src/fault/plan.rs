@@ -136,6 +136,28 @@ impl Plan {
         self.entries.len()
     }
 
+    /// This plan with every entry `by` later: a plan written from t=0,
+    /// applied to a world that has already run for `by`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use detsim::{Fault, Plan, PlanEntry};
+    ///
+    /// let plan = Plan::new(vec![PlanEntry::new(
+    ///     Duration::from_secs(1),
+    ///     Fault::Crash { node: "n1".into() },
+    ///     None,
+    /// )]);
+    /// assert_eq!(plan.shifted(Duration::from_secs(5)).entries[0].at, Duration::from_secs(6));
+    /// ```
+    pub fn shifted(&self, by: Duration) -> Plan {
+        let mut plan = self.clone();
+        for entry in &mut plan.entries {
+            entry.at = entry.at.saturating_add(by);
+        }
+        plan
+    }
+
     /// When the last fault ends: from then on the plan leaves the world alone.
     pub fn quiet_from(&self) -> Duration {
         self.entries

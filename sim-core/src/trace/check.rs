@@ -124,11 +124,38 @@ pub(crate) fn compare(
     }
     let index = differs_at.unwrap_or(first.events.len());
     let describe = |trace: &Trace, events: &[Event]| events.get(index).map(|e| trace.describe(e));
+    let (mut a, mut b) = (
+        describe(first, &first.events),
+        describe(second, &second.events),
+    );
+    // Two events can differ in a field their words leave out (a timer's
+    // sequence number, an extension event's numbers): then show every field,
+    // so the two lines never read the same.
+    if a.is_some() && a == b {
+        let fields = |events: &[Event]| format!(" [{:?}]", events[index].kind);
+        if let (Some(a), Some(b)) = (&mut a, &mut b) {
+            a.push_str(&fields(&first.events));
+            b.push_str(&fields(&second.events));
+        }
+        if a == b {
+            let at = |events: &[Event]| {
+                format!(
+                    " [node {:?}, {} ns]",
+                    events[index].node,
+                    events[index].time.as_nanos()
+                )
+            };
+            if let (Some(a), Some(b)) = (&mut a, &mut b) {
+                a.push_str(&at(&first.events));
+                b.push_str(&at(&second.events));
+            }
+        }
+    }
     Err(Divergence {
         seed,
         fingerprints: (first.fingerprint, second.fingerprint),
         index: index as u64,
-        first: describe(first, &first.events),
-        second: describe(second, &second.events),
+        first: a,
+        second: b,
     })
 }

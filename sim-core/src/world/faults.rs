@@ -69,8 +69,63 @@ impl World {
     /// trace and for failure reports.
     pub(crate) fn apply_plan(&self, plan: Plan) -> Result<(), PlanError> {
         self.validate_plan(&plan)?;
+        let now = self.now();
+        for (index, entry) in plan.entries.iter().enumerate() {
+            if Instant::ZERO.saturating_add(entry.at) < now {
+                return Err(PlanError::entry(
+                    index,
+                    entry,
+                    format!(
+                        "it is due at t={}, but the world is already at t={now}: a plan's times count \
+                         from the start of the run; apply it earlier, or shift it to start now \
+                         (`plan.shifted(…)`)",
+                        Instant::ZERO.saturating_add(entry.at)
+                    ),
+                ));
+            }
+        }
+        // A later plan must agree with the earlier ones about who is down.
+        let earlier = self.plan.borrow().clone().unwrap_or_default();
+        if !earlier.is_empty() {
+            let mut merged: Vec<(Option<usize>, crate::PlanEntry)> =
+                earlier.entries.iter().map(|e| (None, e.clone())).collect();
+            merged.extend(
+                plan.entries
+                    .iter()
+                    .cloned()
+                    .enumerate()
+                    .map(|(i, e)| (Some(i), e)),
+            );
+            merged.sort_by_key(|(_, e)| e.at);
+            let check = Plan {
+                entries: merged.iter().map(|(_, e)| e.clone()).collect(),
+            };
+            if let Err(error) = check.check_process_states() {
+                let at = error.entry.unwrap_or(0);
+                // Name the new plan's entry the conflict is about (the later
+                // one, if the offending entry came from an earlier plan).
+                let new_index = merged[..=at.min(merged.len() - 1)]
+                    .iter()
+                    .rev()
+                    .find_map(|(origin, _)| *origin)
+                    .or_else(|| merged.iter().find_map(|(origin, _)| *origin))
+                    .unwrap_or(0);
+                return Err(PlanError::entry(
+                    new_index,
+                    &plan.entries[new_index],
+                    format!(
+                        "conflicts with a plan applied earlier to this world: {}",
+                        error
+                    ),
+                ));
+            }
+        }
+        // Entries are numbered across every plan of the world, so that each
+        // `#n` in the trace and on the console names one entry.
+        let first_index = earlier.len();
         let handle = crate::SimHandle { world: self.id };
         for (index, entry) in plan.entries.iter().enumerate() {
+            let index = first_index + index;
             let fault = entry.fault.clone();
             let duration = entry.duration;
             let text = entry.to_string();
@@ -148,7 +203,14 @@ impl World {
                 }
             }
             Err(reason) => {
-                self.console_fault(format_args!("#{index} skipped: {reason}"));
+                // Skipped entries are rare and easy to miss: the console says
+                // so at WARN, and the run's report lists them.
+                if self.console.allows(tracing::Level::WARN) {
+                    eprintln!("t={} sim FAULT WARN #{index} skipped: {reason}", self.now());
+                }
+                self.skipped_faults
+                    .borrow_mut()
+                    .push(format!("#{index} {text}: {reason}"));
                 self.emit(None, EventKind::FaultSkipped { index, reason });
             }
         }
