@@ -138,7 +138,7 @@ impl TraceState {
         kind: impl FnOnce() -> EventKind,
     ) {
         self.hasher.write_u64(time.as_nanos());
-        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.0));
+        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.index));
         hash(&mut self.hasher);
         if self.recording() {
             self.keep(time, node, kind());
