@@ -7,8 +7,11 @@
 #   examples/callgrind.sh                     # W1–W5
 #   examples/callgrind.sh pingpong seeds      # some of them (see `detsim-bench --help`)
 #
-# Prints one JSON line per workload:
-#   {"workload":"pingpong","unit":"message","events":400000,"instructions":…,"instr_per_event":…}
+# Prints one JSON line per workload, with the bare event loop doing the same
+# events (`--once bare-W`, counted the same way) and detsim's ratio to it:
+#   {"workload":"pingpong","unit":"message","events":400000,"instructions":…,
+#    "instr_per_event":…,"bare_instr_per_event":…,"ratio_to_bare":…}
+# CALLGRIND_BARE=0 skips the bare loops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,13 +44,26 @@ if [ ${#workloads[@]} -eq 0 ]; then
     workloads=(pingpong timers-node broadcast seeds worlds-net)
 fi
 
-read -r startup _ < <(count startup)
-for workload in "${workloads[@]}"; do
-    read -r total json < <(count "$workload")
+# Instructions per event of `detsim-bench --once $1`, start-up subtracted;
+# prints "<events> <unit> <instructions> <per event>".
+per_event() {
+    local total json events unit instructions
+    read -r total json < <(count "$1")
     events="$(sed -n 's/.*"events":\([0-9]*\).*/\1/p' <<<"$json")"
     unit="$(sed -n 's/.*"unit":"\([^"]*\)".*/\1/p' <<<"$json")"
     instructions=$((total - startup))
-    per_event="$(awk -v i="$instructions" -v e="$events" 'BEGIN { printf "%.0f", (e > 0 ? i / e : i) }')"
-    printf '{"workload":"%s","unit":"%s","events":%s,"instructions":%s,"instr_per_event":%s}\n' \
-        "$workload" "$unit" "$events" "$instructions" "$per_event"
+    echo "$events $unit $instructions $(awk -v i="$instructions" -v e="$events" 'BEGIN { printf "%.0f", (e > 0 ? i / e : i) }')"
+}
+
+read -r startup _ < <(count startup)
+for workload in "${workloads[@]}"; do
+    read -r events unit instructions per < <(per_event "$workload")
+    bare=""
+    if [ "${CALLGRIND_BARE:-1}" != 0 ] && "$bin" --once "bare-$workload" >/dev/null 2>&1; then
+        read -r _ _ _ bare_per < <(per_event "bare-$workload")
+        ratio="$(awk -v d="$per" -v b="$bare_per" 'BEGIN { printf "%.2f", (b > 0 ? d / b : 0) }')"
+        bare=",\"bare_instr_per_event\":$bare_per,\"ratio_to_bare\":$ratio"
+    fi
+    printf '{"workload":"%s","unit":"%s","events":%s,"instructions":%s,"instr_per_event":%s%s}\n' \
+        "$workload" "$unit" "$events" "$instructions" "$per" "$bare"
 done

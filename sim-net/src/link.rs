@@ -311,10 +311,12 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    pub(crate) fn unresolved() -> Link {
+    /// A link not resolved yet (`generation == u32::MAX`); `profile` is a
+    /// placeholder, replaced when it resolves.
+    pub(crate) fn unresolved(profile: Rc<LinkProfile>) -> Link {
         Link {
             generation: u32::MAX,
-            profile: Rc::new(LinkProfile::default()),
+            profile,
             delay: 0,
             plain: true,
             rng: None,

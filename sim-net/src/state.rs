@@ -178,7 +178,9 @@ impl State {
             self.links.resize_with(s + 1, Vec::new);
         }
         if self.links[s].len() <= d {
-            self.links[s].resize_with(d + 1, Link::unresolved);
+            // Unresolved links share the default profile until they resolve.
+            let default = &self.profiles.default;
+            self.links[s].resize_with(d + 1, || Link::unresolved(default.clone()));
         }
         if self.links[s][d].generation != self.profiles.generation {
             self.resolve_link(s, d, now);

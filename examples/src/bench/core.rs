@@ -80,12 +80,14 @@ pub fn timers_node_world() -> f64 {
 pub const TIMER_TASKS: u64 = 10_000;
 /// Sleeps per task of `timers-node`.
 pub const TIMER_SLEEPS: u64 = 100;
+/// The bare loop's delay for `timers-node`'s sleeps: 1..=1000 ms, in nanoseconds.
+pub const TIMER_DELAY: (u64, u64) = (1_000_000, 1_000_000_000);
 
 /// `timers-node` (W2): [`timers_node_world`], timed. Events are timer firings.
 pub fn timers_node() -> Sample {
     let events = TIMER_TASKS * TIMER_SLEEPS;
     let (sim_s, elapsed) = fastest(timers_node_world);
-    let base = baseline(events, TIMER_TASKS, (1_000_000, 1_000_000_000));
+    let base = baseline(events, TIMER_TASKS, TIMER_DELAY);
     Sample::new("timers-node", events, elapsed, sim_s, base)
 }
 

@@ -181,6 +181,33 @@ pub const ONCE: &[OnceWorkload] = &[
         net::net_worlds();
         net::NET_WORLDS
     }),
+    // The bare loop doing each workload's events (`examples/callgrind.sh`
+    // prints the ratio of a workload to its `bare-` twin).
+    ("bare-pingpong", "message", || {
+        bare_loop(2 * net::PINGPONG_ROUND_TRIPS, 2, net::ONE_WAY)
+    }),
+    ("bare-timers-node", "firing", || {
+        bare_loop(
+            core::TIMER_TASKS * core::TIMER_SLEEPS,
+            core::TIMER_TASKS,
+            core::TIMER_DELAY,
+        )
+    }),
+    ("bare-broadcast", "message", || {
+        let events = net::BROADCAST_NODES * (net::BROADCAST_NODES - 1) * net::BROADCAST_ROUNDS;
+        bare_loop(events, net::BROADCAST_NODES, net::ONE_WAY)
+    }),
+    ("bare-seeds", "message", || {
+        (0..net::SEEDS_WORLDS)
+            .map(|_| bare_loop(2 * net::SEEDS_ROUND_TRIPS, 2, net::ONE_WAY))
+            .sum()
+    }),
+    ("bare-worlds-net", "world", || {
+        for _ in 0..net::NET_WORLDS {
+            bare_loop(2, 2, net::ONE_WAY);
+        }
+        net::NET_WORLDS
+    }),
     ("check-stuck", "check", || {
         check::check_stuck_once();
         1

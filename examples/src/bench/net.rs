@@ -8,7 +8,8 @@ use detsim_net::{Addr, Net, UdpSocket};
 
 use super::{Sample, baseline, wall};
 
-const ONE_WAY: (u64, u64) = (1_000_000, 1_000_000);
+/// The bare loop's delay for a 1 ms link: `(min, max)` nanoseconds.
+pub const ONE_WAY: (u64, u64) = (1_000_000, 1_000_000);
 
 /// A world with two nodes, `a` serving echoes and the harness driving `b`
 /// through `round_trips` 8-byte ping-pongs over a constant 1 ms link.

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 pub use check::{Divergence, check_determinism};
 pub(crate) use check::{NONDETERMINISM_HINT, compare};
-pub(crate) use event::Hot;
 pub use event::{Detail, Event, EventKind};
+pub(crate) use event::{Hot, fingerprint_node_added};
 pub(crate) use subscriber::{ConsoleLevel, dispatch};
 pub use view::{Arrow, ArrowEnd, FailureMark, OpMark, RunView};
 
@@ -121,6 +121,27 @@ impl TraceState {
                 detail: Detail(detail()),
             };
             self.keep(time, node, kind);
+        } else {
+            self.count += 1;
+        }
+    }
+
+    /// Pushes an event whose fingerprint `hash` feeds exactly as
+    /// [`EventKind::fingerprint`] would; `kind` is built only when recording
+    /// (so an event carrying text allocates nothing on a fingerprinting run).
+    #[inline]
+    pub(crate) fn push_lazy(
+        &mut self,
+        time: Instant,
+        node: Option<NodeId>,
+        hash: impl FnOnce(&mut FxHasher),
+        kind: impl FnOnce() -> EventKind,
+    ) {
+        self.hasher.write_u64(time.as_nanos());
+        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.index));
+        hash(&mut self.hasher);
+        if self.recording() {
+            self.keep(time, node, kind());
         } else {
             self.count += 1;
         }

@@ -645,16 +645,15 @@ impl World {
 
     /// Drops every task and timer (the world is being torn down).
     pub(crate) fn clear(&self) {
-        let tasks: Vec<_> = {
-            let mut tasks = self.tasks.borrow_mut();
-            let count = tasks.slots.len() as u32;
-            (0..count)
-                .filter_map(|slot| tasks.remove(slot))
-                .filter_map(|entry| entry.task)
-                .collect()
-        };
+        // The whole slab is moved out and dropped in slot order, outside the
+        // borrow (a task's destructor may call into the world).
+        let slots = self.tasks.borrow_mut().take_all();
         self.ready.borrow_mut().clear();
-        self.drop_tasks(DropReason::WorldDropped, tasks);
+        if !slots.is_empty() {
+            let previous = self.drop_reason.replace(Some(DropReason::WorldDropped));
+            drop(slots);
+            *self.drop_reason.borrow_mut() = previous;
+        }
         let wakers = self.timers.borrow_mut().clear();
         drop(wakers);
         self.extensions.borrow_mut().clear();
@@ -694,9 +693,11 @@ impl World {
             id
         };
         self.publish_node(id, name);
-        self.emit(
+        self.trace.borrow_mut().push_lazy(
+            self.now.get(),
             Some(id),
-            EventKind::NodeAdded {
+            |hasher| crate::trace::fingerprint_node_added(hasher, name),
+            || EventKind::NodeAdded {
                 name: name.to_owned(),
             },
         );
@@ -980,8 +981,15 @@ impl World {
             .collect()
     }
 
+    /// Tells the extensions installed now, in install order, of a node
+    /// event (without collecting them: one fewer allocation per node).
     fn notify(&self, node: NodeId, event: NodeEvent) {
-        for hook in self.extension_hooks() {
+        let count = self.extensions.borrow().len();
+        for index in 0..count {
+            let hook = match self.extensions.borrow().get(index) {
+                Some(entry) => entry.hooks.clone(),
+                None => return,
+            };
             hook.on_node_event(node, event);
         }
     }

@@ -124,6 +124,13 @@ impl Tasks {
         Some(entry)
     }
 
+    /// Empties the slab (the world is being torn down) and returns its slots.
+    pub(crate) fn take_all(&mut self) -> Vec<Option<TaskEntry>> {
+        self.free.clear();
+        self.live = 0;
+        std::mem::take(&mut self.slots)
+    }
+
     pub(crate) fn get_mut(&mut self, slot: u32, id: TaskId) -> Option<&mut TaskEntry> {
         match self.slots.get_mut(slot as usize) {
             Some(Some(entry)) if entry.id == id => Some(entry),

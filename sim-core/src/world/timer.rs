@@ -1,16 +1,16 @@
 //! The timer queue: deadlines in virtual time, fired in `(deadline, sequence)` order.
 //!
-//! A hierarchical timing wheel (8 levels of 64 buckets of 2^20 ns ≈ 1 ms, so
-//! it covers every `u64` deadline) holds far timers; the bucket being reached
-//! is drained into a small sorted queue (`near`) that orders its timers exactly
-//! by `(deadline, sequence)`. Inserting is O(1), firing pops the front of a
-//! queue of about one bucket's timers (a bucket's timers arrive nearly in
-//! order, so keeping it sorted costs a binary search and a push), and the order
-//! is the same as a single global heap keyed by `(deadline, sequence)` — which
-//! is what determinism needs.
+//! A hierarchical timing wheel holds far timers: buckets of 2^20 ns ≈ 1 ms,
+//! a wide level 0 of 4 096 buckets (≈ 4.3 s, so a timer of a common horizon
+//! is placed in its final bucket at once and never cascades) and six levels
+//! of 64 above it, which cover every `u64` deadline. The bucket being reached
+//! is sorted into a small queue (`near`) that orders its timers exactly by
+//! `(deadline, sequence)`. Inserting is O(1), firing pops the front of a queue
+//! of about one bucket's timers, and the order is the same as a single global
+//! heap keyed by `(deadline, sequence)` — which is what determinism needs.
 //!
 //! Cancelled timers are removed lazily: their slot is freed at once and their
-//! wheel or heap entry is skipped when it surfaces, so cancellation is O(1).
+//! wheel or queue entry is skipped when it surfaces, so cancellation is O(1).
 
 use std::collections::VecDeque;
 use std::task::Waker;
@@ -20,8 +20,12 @@ use crate::time::Instant;
 
 /// log2 of a bucket's width in nanoseconds.
 const BUCKET_BITS: u32 = 20;
-/// log2 of the buckets per level.
+/// log2 of level 0's buckets: wide, so that timers up to a few seconds out
+/// are placed once.
+const LEVEL0_BITS: u32 = 12;
+/// log2 of the buckets of each level above 0.
 const LEVEL_BITS: u32 = 6;
+const SLOTS0: usize = 1 << LEVEL0_BITS;
 const SLOTS: usize = 1 << LEVEL_BITS;
 /// Below this many pending timers the wheel stays off and `near` holds them
 /// all: a small world never pays for the wheel.
@@ -29,8 +33,27 @@ const NEAR_MAX: usize = 256;
 /// `horizon` while the wheel is off.
 const WHEEL_OFF: u64 = u64::MAX;
 /// Enough levels for every bucket number of a `u64` deadline.
-const LEVELS: usize = 8;
-const _: () = assert!(LEVELS as u32 * LEVEL_BITS >= 64 - BUCKET_BITS);
+const LEVELS: usize = 7;
+const _: () = assert!(LEVEL0_BITS + (LEVELS as u32 - 1) * LEVEL_BITS >= 64 - BUCKET_BITS);
+/// Level 0's occupancy: one bit per bucket, in words of 64.
+const WORDS0: usize = SLOTS0 / 64;
+const _: () = assert!(WORDS0 <= 64, "one summary word covers level 0's words");
+
+/// The bit position where level `level`'s bucket index starts.
+#[inline]
+const fn shift(level: usize) -> u32 {
+    if level == 0 {
+        0
+    } else {
+        LEVEL0_BITS + (level as u32 - 1) * LEVEL_BITS
+    }
+}
+
+/// The width in bits of level `level`'s bucket index.
+#[inline]
+const fn width(level: usize) -> u32 {
+    if level == 0 { LEVEL0_BITS } else { LEVEL_BITS }
+}
 
 /// Identifies one registered timer; stale keys are harmless.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,8 +89,13 @@ pub(crate) struct Timers {
     horizon: u64,
     /// Levels are allocated on first use, so a tiny world stays tiny.
     wheel: Vec<Box<[Vec<Entry>]>>,
-    /// Per level, a bit per non-empty bucket.
+    /// Levels 1 and up: a bit per non-empty bucket (index 0 is unused).
     occupied: [u64; LEVELS],
+    /// Level 0: a bit per non-empty bucket (allocated with the level, so a
+    /// world whose wheel never turns on stays small), and a bit per
+    /// non-zero word.
+    occupied0: Vec<u64>,
+    summary0: u64,
     slots: Vec<Slot>,
     free: Vec<u32>,
     seq_next: u64,
@@ -80,6 +108,8 @@ impl Default for Timers {
             horizon: WHEEL_OFF,
             wheel: Vec::new(),
             occupied: [0; LEVELS],
+            occupied0: Vec::new(),
+            summary0: 0,
             slots: Vec::new(),
             free: Vec::new(),
             seq_next: 0,
@@ -147,9 +177,20 @@ impl Timers {
         }
         // The level is set by the highest bit in which the bucket differs
         // from the horizon: lower levels hold nearer buckets.
-        let differing = (bucket ^ self.horizon) | (SLOTS as u64 - 1);
-        let level = ((63 - differing.leading_zeros()) / LEVEL_BITS) as usize;
-        let index = ((bucket >> (level as u32 * LEVEL_BITS)) & (SLOTS as u64 - 1)) as usize;
+        let differing = bucket ^ self.horizon;
+        if differing < SLOTS0 as u64 {
+            let index = (bucket & (SLOTS0 as u64 - 1)) as usize;
+            if self.wheel.is_empty() {
+                self.grow_wheel(0);
+            }
+            self.wheel[0][index].push(entry);
+            self.occupied0[index / 64] |= 1 << (index % 64);
+            self.summary0 |= 1 << (index / 64);
+            return;
+        }
+        let high = 63 - differing.leading_zeros();
+        let level = 1 + ((high - LEVEL0_BITS) / LEVEL_BITS) as usize;
+        let index = ((bucket >> shift(level)) & (SLOTS as u64 - 1)) as usize;
         if self.wheel.len() <= level {
             self.grow_wheel(level);
         }
@@ -161,8 +202,32 @@ impl Timers {
     #[cold]
     #[inline(never)]
     fn grow_wheel(&mut self, level: usize) {
+        if self.occupied0.is_empty() {
+            self.occupied0 = vec![0; WORDS0];
+        }
         while self.wheel.len() <= level {
-            self.wheel.push((0..SLOTS).map(|_| Vec::new()).collect());
+            let slots = 1usize << width(self.wheel.len());
+            self.wheel.push((0..slots).map(|_| Vec::new()).collect());
+        }
+    }
+
+    /// Level 0's first non-empty bucket.
+    #[inline]
+    fn first0(&self) -> Option<usize> {
+        if self.summary0 == 0 {
+            return None;
+        }
+        let word = self.summary0.trailing_zeros() as usize;
+        Some(word * 64 + self.occupied0[word].trailing_zeros() as usize)
+    }
+
+    /// Marks level 0's bucket `index` empty.
+    #[inline]
+    fn clear0(&mut self, index: usize) {
+        let word = index / 64;
+        self.occupied0[word] &= !(1 << (index % 64));
+        if self.occupied0[word] == 0 {
+            self.summary0 &= !(1 << word);
         }
     }
 
@@ -220,13 +285,17 @@ impl Timers {
             }
             // The occupied bucket that starts first; on a tie the higher
             // level, whose timers must move down before the lower one fires.
-            let mut best: Option<(u64, usize, usize)> = None;
-            for (level, bits) in self.occupied.iter().enumerate() {
+            // Level 0's buckets are all in the horizon's block, at or after it.
+            let mut best: Option<(u64, usize, usize)> = self.first0().map(|index| {
+                let block = self.horizon >> LEVEL0_BITS << LEVEL0_BITS;
+                ((block | index as u64).max(self.horizon), 0, index)
+            });
+            for (level, bits) in self.occupied.iter().enumerate().skip(1) {
                 if *bits == 0 {
                     continue;
                 }
                 let index = bits.trailing_zeros() as usize;
-                let shift = level as u32 * LEVEL_BITS;
+                let shift = shift(level);
                 let block = self.horizon >> (shift + LEVEL_BITS) << (shift + LEVEL_BITS);
                 let start = (block | ((index as u64) << shift)).max(self.horizon);
                 if best.is_none_or(|(best_start, _, _)| start <= best_start) {
@@ -238,13 +307,24 @@ impl Timers {
                 self.horizon = WHEEL_OFF;
                 return None;
             };
-            self.occupied[level] &= !(1 << index);
-            let entries = std::mem::take(&mut self.wheel[level][index]);
-            self.horizon = if level == 0 { start + 1 } else { start };
-            let mut entries = entries;
-            for entry in entries.drain(..) {
-                if self.is_live(entry.1, entry.2) {
-                    self.place(entry);
+            let mut entries = std::mem::take(&mut self.wheel[level][index]);
+            if level == 0 {
+                // A reached bucket: its live timers, sorted, are the near queue
+                // (which holds no live timer now).
+                self.clear0(index);
+                self.horizon = start + 1;
+                entries.sort_unstable();
+                let slots = &self.slots;
+                self.near.clear();
+                self.near
+                    .extend(entries.drain(..).filter(|e| slots[e.2 as usize].seq == e.1));
+            } else {
+                self.occupied[level] &= !(1 << index);
+                self.horizon = start;
+                for entry in entries.drain(..) {
+                    if self.is_live(entry.1, entry.2) {
+                        self.place(entry);
+                    }
                 }
             }
             // Keep the bucket's allocation for the next turn.
@@ -282,6 +362,8 @@ impl Timers {
             }
         }
         self.occupied = [0; LEVELS];
+        self.occupied0.fill(0);
+        self.summary0 = 0;
         self.free.clear();
         self.slots.drain(..).filter_map(|s| s.action).collect()
     }
@@ -351,5 +433,39 @@ mod tests {
             assert_eq!(fired, expected, "round {round}");
         }
         assert!(fired.len() > 1000);
+    }
+
+    /// Thousands of timers a few milliseconds to seconds out (level 0 of the
+    /// wheel, across its block boundary) fire in the order of a global heap.
+    #[test]
+    fn wide_level_order_matches_a_global_heap() {
+        let mut rng = SimRng::stream(Seed::new(5), "wheel-wide");
+        let mut timers = Timers::default();
+        let mut reference: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
+        let mut now = Instant::ZERO;
+        for _ in 0..5_000 {
+            let deadline =
+                now.saturating_add(std::time::Duration::from_millis(1 + rng.below(6_000)));
+            let key = timers.insert(deadline, None, Action::Call(Box::new(|| {})));
+            reference.push(Reverse((deadline, key.seq)));
+        }
+        let mut fired = 0;
+        while let Some(deadline) = timers.next_deadline() {
+            now = deadline;
+            while let Some((seq, _, _)) = timers.pop_due(now) {
+                let Reverse((expected_at, expected_seq)) = reference.pop().expect("as many timers");
+                assert_eq!((expected_at, expected_seq), (now, seq));
+                fired += 1;
+                // Re-arm like a sleeping task, up to a bound.
+                if fired < 40_000 {
+                    let deadline =
+                        now.saturating_add(std::time::Duration::from_millis(1 + rng.below(1_000)));
+                    let key = timers.insert(deadline, None, Action::Call(Box::new(|| {})));
+                    reference.push(Reverse((deadline, key.seq)));
+                }
+            }
+        }
+        assert!(reference.is_empty());
+        assert_eq!(fired, 40_000 + 4_999);
     }
 }
