@@ -567,14 +567,14 @@ impl World {
     {
         let mut tasks = self.tasks.borrow_mut();
         let id = tasks.next_id();
+        let mut name = watchdog::NO_NAME;
         if let Some(node) = node {
             let nodes = self.nodes.borrow();
-            if nodes[node.index()].state == NodeState::Crashed {
-                return JoinHandle::failed(
-                    id,
-                    JoinError::Crashed(id, nodes[node.index()].name.to_string()),
-                );
+            let entry = &nodes[node.index()];
+            if entry.state == NodeState::Crashed {
+                return JoinHandle::failed(id, JoinError::Crashed(id, entry.name.to_string()));
             }
+            name = entry.watch_name;
         }
         let slot = tasks.next_slot();
         let waker = Waker::from(Arc::new(task::TaskWaker {
@@ -592,10 +592,10 @@ impl World {
             kill: None,
             spawned_at,
             polled_at: self.now.get(),
+            whereabouts: watchdog::whereabouts(spawned_at, name),
         });
         debug_assert_eq!(inserted, slot);
         drop(tasks);
-        self.publish_task(slot, id, node, spawned_at);
         self.ready.borrow_mut().push_back((slot, id));
         self.emit_hot(node, Hot::Spawn(id));
         handle
@@ -678,6 +678,7 @@ impl World {
                 u32::try_from(nodes.len()).expect("more than 2^32 nodes"),
                 self.id,
             );
+            let watch_name = watchdog::name_index(name);
             let name: Rc<str> = Rc::from(name);
             names.insert(name.clone(), id);
             nodes.push(NodeEntry {
@@ -689,10 +690,10 @@ impl World {
                 parked: Vec::new(),
                 incarnation: 0,
                 spawned_at,
+                watch_name,
             });
             id
         };
-        self.publish_node(id, name);
         self.trace.borrow_mut().push_lazy(
             self.now.get(),
             Some(id),
@@ -1159,13 +1160,16 @@ impl World {
             }
             entry.queued = false;
             entry.polled_at = self.now.get();
+            self.heartbeat
+                .polling_where
+                .store(entry.whereabouts, Ordering::Relaxed);
+            self.heartbeat.polling.store(id.0 + 1, Ordering::Relaxed);
             let task = entry
                 .task
                 .take()
                 .expect("detsim bug: a ready task is already being polled");
             (task, entry.node)
         };
-        self.heartbeat.polling.store(id.0 + 1, Ordering::Relaxed);
         let waker = task.waker();
         self.current.set(Some(Current {
             node,
@@ -1295,7 +1299,7 @@ impl World {
     // ----- what the watchdog sees -----
 
     /// Marks this world as running for the watchdog until the guard drops,
-    /// first making the watchdog's picture of the world this one's.
+    /// first giving it this world's seed and replay line.
     fn watch(&self) -> Watched<'_> {
         let heartbeat = &self.heartbeat;
         {
@@ -1304,15 +1308,6 @@ impl World {
                 info.world = self.id;
                 info.seed = self.config.seed;
                 info.replay.clone_from(&self.config.replay);
-                info.nodes.clear();
-                info.nodes
-                    .extend(self.nodes.borrow().iter().map(|n| String::from(&*n.name)));
-                info.tasks.clear();
-                let tasks = self.tasks.borrow();
-                info.tasks.extend(tasks.slots.iter().map(|e| {
-                    e.as_ref()
-                        .map(|e| (e.id.0, e.node.map(|n| n.index), e.spawned_at))
-                }));
             }
         }
         let limit = self.config.watchdog.map_or(0, |limit| {
@@ -1325,39 +1320,6 @@ impl World {
         heartbeat.polling.store(0, Ordering::Relaxed);
         heartbeat.running.store(true, Ordering::Relaxed);
         Watched(heartbeat)
-    }
-
-    fn publish_task(
-        &self,
-        slot: u32,
-        id: TaskId,
-        node: Option<NodeId>,
-        spawned_at: &'static Location<'static>,
-    ) {
-        let mut info = self
-            .heartbeat
-            .info
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if info.world != self.id {
-            return; // rebuilt when this world next runs
-        }
-        let slot = slot as usize;
-        if info.tasks.len() <= slot {
-            info.tasks.resize(slot + 1, None);
-        }
-        info.tasks[slot] = Some((id.0, node.map(|n| n.index), spawned_at));
-    }
-
-    fn publish_node(&self, node: NodeId, name: &str) {
-        let mut info = self
-            .heartbeat
-            .info
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if info.world == self.id && info.nodes.len() == node.index() {
-            info.nodes.push(name.to_owned());
-        }
     }
 
     pub(crate) fn failure(&self, cause: Cause, node: Option<NodeId>) -> Failure {

@@ -204,6 +204,8 @@ pub(crate) struct NodeEntry {
     pub(crate) incarnation: u64,
     /// Where the node was added: its init tasks are reported as spawned there.
     pub(crate) spawned_at: &'static std::panic::Location<'static>,
+    /// The name's index in the watchdog's registry.
+    pub(crate) watch_name: u32,
 }
 
 #[cfg(test)]

@@ -77,6 +77,8 @@ pub(crate) struct TaskEntry {
     /// When it was last polled (spawned, before its first poll): a failure
     /// names the tasks that waited longest.
     pub(crate) polled_at: crate::time::Instant,
+    /// Its spawn site and node name as the watchdog reads them.
+    pub(crate) whereabouts: u64,
 }
 
 /// Tasks by slot; slots are reused LIFO, which is deterministic.

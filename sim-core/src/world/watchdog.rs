@@ -3,9 +3,15 @@
 //! One thread cannot preempt a task that never returns from its poll (a
 //! `loop {}`, a blocking call): the step limit never sees another step. So
 //! every thread that runs worlds keeps a [`Heartbeat`] that its world updates
-//! with plain relaxed stores — the steps completed, the task being polled,
-//! the virtual time — and one process-wide thread looks at all heartbeats a
-//! few times a second. When a running world has completed no step for its
+//! with plain relaxed stores — the steps completed, the task being polled
+//! and where it was spawned and on which node, the virtual time — and one
+//! process-wide thread looks at all heartbeats a few times a second.
+//!
+//! Spawn sites and node names cross to the watchdog's thread as numbers:
+//! each is interned once per process in an append-only registry (a
+//! thread-local cache answers after the first time), so a world publishes
+//! nothing when it adds a node or spawns a task, and a sweep of small
+//! worlds pays no lock and no copy per world. When a running world has completed no step for its
 //! limit of wall time, the watchdog prints the seed, the virtual time, the
 //! node and task being polled with the place it was spawned, and the replay
 //! line, then ends the process: the stuck thread cannot be stopped any other
@@ -17,6 +23,8 @@
 
 use std::cell::RefCell;
 use std::panic::Location;
+
+use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -44,27 +52,90 @@ pub(crate) struct Heartbeat {
     pub(crate) running: AtomicBool,
     /// The task being polled: its id + 1 (0: no task is being polled).
     pub(crate) polling: AtomicU64,
+    /// Where that task was spawned and its node's name, as [`whereabouts`].
+    pub(crate) polling_where: AtomicU64,
     /// The world's virtual time, in nanoseconds (stored when time advances).
     pub(crate) now: AtomicU64,
     /// The running world's limit in nanoseconds (0: off).
     pub(crate) limit: AtomicU64,
-    /// What the report names: the world's seed, replay line, nodes and tasks.
+    /// The running world's seed and replay line.
     pub(crate) info: Mutex<Info>,
     /// The thread the worlds run on (its name is the test's, for the replay line).
     thread: std::thread::Thread,
 }
 
-/// The slow-changing facts of the running world, for the report.
+/// The running world's seed and replay line, for the report.
 #[derive(Default)]
 pub(crate) struct Info {
     pub(crate) world: u64,
     pub(crate) seed: Seed,
     /// The replay line the world was given (`None`: the default one).
     pub(crate) replay: Option<String>,
-    /// Node names by index.
-    pub(crate) nodes: Vec<String>,
-    /// By task slot: the task's id, node index and spawn site.
-    pub(crate) tasks: Vec<Option<(u64, Option<u32>, &'static Location<'static>)>>,
+}
+
+/// A task's spawn site and node name, interned, in one number: the site's
+/// index in the high half, the name's in the low half ([`NO_NAME`] for the
+/// harness).
+pub(crate) fn whereabouts(site: &'static Location<'static>, name: u32) -> u64 {
+    (u64::from(site_index(site)) << 32) | u64::from(name)
+}
+
+/// The name index of the harness (and of names past the registry's bound).
+pub(crate) const NO_NAME: u32 = u32::MAX;
+
+/// How many distinct node names the registry keeps (a sweep that names its
+/// nodes by seed would otherwise grow it without end).
+const NAMES_MAX: usize = 1 << 16;
+
+static SITES: Mutex<Vec<&'static Location<'static>>> = Mutex::new(Vec::new());
+static NAMES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static SITE_CACHE: RefCell<FxHashMap<usize, u32>> = RefCell::default();
+    static NAME_CACHE: RefCell<FxHashMap<String, u32>> = RefCell::default();
+}
+
+fn site_index(site: &'static Location<'static>) -> u32 {
+    // The address is only a cache key: it decides nothing in a run.
+    let key = std::ptr::from_ref(site) as usize;
+    SITE_CACHE
+        .try_with(|cache| {
+            let mut cache = cache.try_borrow_mut().ok()?;
+            Some(*cache.entry(key).or_insert_with(|| {
+                let mut sites = SITES.lock().unwrap_or_else(|e| e.into_inner());
+                sites.push(site);
+                u32::try_from(sites.len() - 1).unwrap_or(u32::MAX)
+            }))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(u32::MAX)
+}
+
+/// The interned index of a node name.
+pub(crate) fn name_index(name: &str) -> u32 {
+    NAME_CACHE
+        .try_with(|cache| {
+            let mut cache = cache.try_borrow_mut().ok()?;
+            if let Some(index) = cache.get(name) {
+                return Some(*index);
+            }
+            let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+            let index = match names.iter().position(|n| n == name) {
+                Some(index) => index,
+                None if names.len() < NAMES_MAX => {
+                    names.push(name.to_owned());
+                    names.len() - 1
+                }
+                None => return Some(NO_NAME),
+            };
+            let index = u32::try_from(index).unwrap_or(NO_NAME);
+            cache.insert(name.to_owned(), index);
+            Some(index)
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(NO_NAME)
 }
 
 thread_local! {
@@ -114,6 +185,7 @@ pub(crate) fn heartbeat() -> Arc<Heartbeat> {
                     steps: AtomicU64::new(0),
                     running: AtomicBool::new(false),
                     polling: AtomicU64::new(0),
+                    polling_where: AtomicU64::new(0),
                     now: AtomicU64::new(0),
                     limit: AtomicU64::new(0),
                     info: Mutex::new(Info::default()),
@@ -199,34 +271,39 @@ fn watch() {
 fn report(heartbeat: &Heartbeat, stuck: Duration) -> String {
     let info = heartbeat.info.lock().unwrap_or_else(|e| e.into_inner());
     let polling = heartbeat.polling.load(Ordering::Relaxed);
+    let whereabouts = heartbeat.polling_where.load(Ordering::Relaxed);
     let time = Instant::from_nanos(heartbeat.now.load(Ordering::Relaxed));
-    let task = (polling > 0)
-        .then(|| {
-            let id = polling - 1;
-            info.tasks.iter().flatten().find(|(task, ..)| *task == id)
-        })
-        .flatten();
-    let node = match task {
-        Some((_, Some(node), _)) => info
-            .nodes
-            .get(*node as usize)
+    let (site, name) = ((whereabouts >> 32) as u32, whereabouts as u32);
+    let node = match name {
+        NO_NAME => "sim".to_owned(),
+        name => NAMES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name as usize)
             .cloned()
-            .unwrap_or_else(|| format!("node#{node}")),
-        _ => "sim".to_owned(),
+            .unwrap_or_else(|| "?".to_owned()),
     };
-    let what = match task {
-        Some((id, _, site)) => format!(
-            "task{id} has been in one poll for {:.1}s of wall time without returning (spawned at {site}): \
+    let site = SITES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(site as usize)
+        .map_or_else(|| "?".to_owned(), ToString::to_string);
+    let what = if polling > 0 {
+        format!(
+            "task{} has been in one poll for {:.1}s of wall time without returning (spawned at {site}): \
              a loop that never reaches an `.await` that waits (`loop {{}}`, a busy retry on `try_recv`), \
              or a blocking call (a std lock, a channel, `thread::sleep`, real I/O)",
+            polling - 1,
             stuck.as_secs_f64()
-        ),
-        None => format!(
+        )
+    } else {
+        format!(
             "no step completed for {:.1}s of wall time, and no task is being polled: a timer callback \
              (an extension's or `call_at`'s) or the world's own code is stuck",
             stuck.as_secs_f64()
-        ),
+        )
     };
+    let node = if polling > 0 { node } else { "sim".to_owned() };
     let replay = info.replay.clone().unwrap_or_else(|| {
         format!(
             "SIM_SEED={} {}",
