@@ -38,6 +38,8 @@ const _: () = assert!(LEVEL0_BITS + (LEVELS as u32 - 1) * LEVEL_BITS >= 64 - BUC
 /// Level 0's occupancy: one bit per bucket, in words of 64.
 const WORDS0: usize = SLOTS0 / 64;
 const _: () = assert!(WORDS0 <= 64, "one summary word covers level 0's words");
+/// The end of the free list of timer slots.
+const NO_SLOT: u32 = u32::MAX;
 
 /// The bit position where level `level`'s bucket index starts.
 #[inline]
@@ -47,12 +49,6 @@ const fn shift(level: usize) -> u32 {
     } else {
         LEVEL0_BITS + (level as u32 - 1) * LEVEL_BITS
     }
-}
-
-/// The width in bits of level `level`'s bucket index.
-#[inline]
-const fn width(level: usize) -> u32 {
-    if level == 0 { LEVEL0_BITS } else { LEVEL_BITS }
 }
 
 /// Identifies one registered timer; stale keys are harmless.
@@ -75,140 +71,41 @@ pub(crate) enum Action {
 struct Slot {
     /// The sequence number of the timer occupying the slot; 0 when free.
     seq: u64,
-    action: Option<Action>,
     /// The node whose task registered the timer, for the trace.
     node: Option<NodeId>,
+    /// A free slot's successor on the free list (`NO_SLOT`: the last).
+    next_free: u32,
+    action: Option<Action>,
 }
 
 type Entry = (Instant, u64, u32);
 
-pub(crate) struct Timers {
-    /// Timers due before `horizon`, sorted by `(deadline, sequence)`.
-    near: VecDeque<Entry>,
-    /// Bucket number (deadline >> BUCKET_BITS) from which the wheel holds timers.
-    horizon: u64,
-    /// Levels are allocated on first use, so a tiny world stays tiny.
-    wheel: Vec<Box<[Vec<Entry>]>>,
+/// The wheel, allocated when a world first holds more than `NEAR_MAX` timers.
+struct Wheel {
+    /// Level 0: one bucket per 2^20 ns of the horizon's block.
+    level0: Box<[Vec<Entry>; SLOTS0]>,
+    /// Level 0: a bit per non-empty bucket, and a bit per non-zero word.
+    occupied0: [u64; WORDS0],
+    summary0: u64,
+    /// Levels 1 and up, allocated on first use (index 0 is unused).
+    upper: Vec<Box<[Vec<Entry>; SLOTS]>>,
     /// Levels 1 and up: a bit per non-empty bucket (index 0 is unused).
     occupied: [u64; LEVELS],
-    /// Level 0: a bit per non-empty bucket (allocated with the level, so a
-    /// world whose wheel never turns on stays small), and a bit per
-    /// non-zero word.
-    occupied0: Vec<u64>,
-    summary0: u64,
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-    seq_next: u64,
 }
 
-impl Default for Timers {
-    fn default() -> Timers {
-        Timers {
-            near: VecDeque::new(),
-            horizon: WHEEL_OFF,
-            wheel: Vec::new(),
-            occupied: [0; LEVELS],
-            occupied0: Vec::new(),
+impl Wheel {
+    fn new() -> Box<Wheel> {
+        let level0: Vec<Vec<Entry>> = (0..SLOTS0).map(|_| Vec::new()).collect();
+        Box::new(Wheel {
+            level0: level0
+                .into_boxed_slice()
+                .try_into()
+                .unwrap_or_else(|_| unreachable!("level 0 has SLOTS0 buckets")),
+            occupied0: [0; WORDS0],
             summary0: 0,
-            slots: Vec::new(),
-            free: Vec::new(),
-            seq_next: 0,
-        }
-    }
-}
-
-impl Timers {
-    pub(crate) fn insert(
-        &mut self,
-        deadline: Instant,
-        node: Option<NodeId>,
-        action: Action,
-    ) -> TimerKey {
-        self.seq_next += 1;
-        let seq = self.seq_next;
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                let entry = &mut self.slots[slot as usize];
-                debug_assert_eq!(entry.seq, 0, "timer slot on the free list is occupied");
-                entry.seq = seq;
-                entry.action = Some(action);
-                entry.node = node;
-                slot
-            }
-            None => {
-                let slot = u32::try_from(self.slots.len()).expect("more than 2^32 live timers");
-                self.slots.push(Slot {
-                    seq,
-                    action: Some(action),
-                    node,
-                });
-                slot
-            }
-        };
-        self.place((deadline, seq, slot));
-        if self.horizon == WHEEL_OFF && self.near.len() > NEAR_MAX {
-            self.wheel_on();
-        }
-        TimerKey { slot, seq }
-    }
-
-    /// Turns the wheel on: timers from the bucket after the earliest one move
-    /// to it. `near` keeps holding exactly the timers before the horizon.
-    fn wheel_on(&mut self) {
-        let Some((earliest, _, _)) = self.near.front().copied() else {
-            return;
-        };
-        self.horizon = (earliest.as_nanos() >> BUCKET_BITS) + 1;
-        let entries = std::mem::take(&mut self.near);
-        for entry in entries {
-            if self.is_live(entry.1, entry.2) {
-                self.place(entry);
-            }
-        }
-    }
-
-    /// Puts an entry in `near` or in the wheel bucket its deadline belongs to.
-    #[inline]
-    fn place(&mut self, entry: Entry) {
-        let bucket = entry.0.as_nanos() >> BUCKET_BITS;
-        if bucket < self.horizon {
-            self.near_insert(entry);
-            return;
-        }
-        // The level is set by the highest bit in which the bucket differs
-        // from the horizon: lower levels hold nearer buckets.
-        let differing = bucket ^ self.horizon;
-        if differing < SLOTS0 as u64 {
-            let index = (bucket & (SLOTS0 as u64 - 1)) as usize;
-            if self.wheel.is_empty() {
-                self.grow_wheel(0);
-            }
-            self.wheel[0][index].push(entry);
-            self.occupied0[index / 64] |= 1 << (index % 64);
-            self.summary0 |= 1 << (index / 64);
-            return;
-        }
-        let high = 63 - differing.leading_zeros();
-        let level = 1 + ((high - LEVEL0_BITS) / LEVEL_BITS) as usize;
-        let index = ((bucket >> shift(level)) & (SLOTS as u64 - 1)) as usize;
-        if self.wheel.len() <= level {
-            self.grow_wheel(level);
-        }
-        self.wheel[level][index].push(entry);
-        self.occupied[level] |= 1 << index;
-    }
-
-    /// Allocates the wheel's levels up to `level`.
-    #[cold]
-    #[inline(never)]
-    fn grow_wheel(&mut self, level: usize) {
-        if self.occupied0.is_empty() {
-            self.occupied0 = vec![0; WORDS0];
-        }
-        while self.wheel.len() <= level {
-            let slots = 1usize << width(self.wheel.len());
-            self.wheel.push((0..slots).map(|_| Vec::new()).collect());
-        }
+            upper: Vec::new(),
+            occupied: [0; LEVELS],
+        })
     }
 
     /// Level 0's first non-empty bucket.
@@ -231,7 +128,159 @@ impl Timers {
         }
     }
 
+    /// Level `level`'s (1 and up) buckets, allocated up to it.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, level: usize) {
+        while self.upper.len() <= level {
+            let buckets: Vec<Vec<Entry>> = (0..SLOTS).map(|_| Vec::new()).collect();
+            self.upper.push(
+                buckets
+                    .into_boxed_slice()
+                    .try_into()
+                    .unwrap_or_else(|_| unreachable!("a level has SLOTS buckets")),
+            );
+        }
+    }
+}
+
+pub(crate) struct Timers {
+    /// Timers due before `horizon`, sorted by `(deadline, sequence)`
+    /// (cancelled ones among them are skipped when they surface).
+    near: VecDeque<Entry>,
+    /// Bucket number (deadline >> BUCKET_BITS) from which the wheel holds timers.
+    horizon: u64,
+    /// Allocated on first use, so a tiny world stays tiny.
+    wheel: Option<Box<Wheel>>,
+    slots: Vec<Slot>,
+    /// The first free slot (`NO_SLOT`: none); the list runs through the slots.
+    free: u32,
+    seq_next: u64,
+}
+
+impl Default for Timers {
+    fn default() -> Timers {
+        Timers {
+            near: VecDeque::new(),
+            horizon: WHEEL_OFF,
+            wheel: None,
+            slots: Vec::new(),
+            free: NO_SLOT,
+            seq_next: 0,
+        }
+    }
+}
+
+impl Timers {
+    #[inline]
+    pub(crate) fn insert(
+        &mut self,
+        deadline: Instant,
+        node: Option<NodeId>,
+        action: Action,
+    ) -> TimerKey {
+        self.seq_next += 1;
+        let seq = self.seq_next;
+        let slot = self.free;
+        if slot == NO_SLOT {
+            return self.insert_grow(deadline, node, action, seq);
+        }
+        let entry = &mut self.slots[slot as usize];
+        debug_assert_eq!(entry.seq, 0, "timer slot on the free list is occupied");
+        self.free = entry.next_free;
+        entry.seq = seq;
+        entry.node = node;
+        entry.action = Some(action);
+        self.place((deadline, seq, slot));
+        if self.horizon == WHEEL_OFF && self.near.len() > NEAR_MAX {
+            self.wheel_on();
+        }
+        TimerKey { slot, seq }
+    }
+
+    /// [`Timers::insert`] with no free slot: a new one at the end.
+    #[cold]
+    #[inline(never)]
+    fn insert_grow(
+        &mut self,
+        deadline: Instant,
+        node: Option<NodeId>,
+        action: Action,
+        seq: u64,
+    ) -> TimerKey {
+        let slot = u32::try_from(self.slots.len())
+            .ok()
+            .filter(|slot| *slot != NO_SLOT)
+            .expect("more than 2^32 - 1 live timers");
+        self.slots.push(Slot {
+            seq,
+            node,
+            next_free: NO_SLOT,
+            action: Some(action),
+        });
+        self.place((deadline, seq, slot));
+        if self.horizon == WHEEL_OFF && self.near.len() > NEAR_MAX {
+            self.wheel_on();
+        }
+        TimerKey { slot, seq }
+    }
+
+    /// Frees `slot` (its timer fired or was cancelled) and returns its action.
+    #[inline]
+    fn release(&mut self, slot: u32) -> Option<Action> {
+        let entry = &mut self.slots[slot as usize];
+        entry.seq = 0;
+        entry.next_free = self.free;
+        self.free = slot;
+        entry.action.take()
+    }
+
+    /// Turns the wheel on: timers from the bucket after the earliest one move
+    /// to it. `near` keeps holding exactly the timers before the horizon.
+    #[cold]
+    fn wheel_on(&mut self) {
+        let Some((earliest, _, _)) = self.near.front().copied() else {
+            return;
+        };
+        self.horizon = (earliest.as_nanos() >> BUCKET_BITS) + 1;
+        if self.wheel.is_none() {
+            self.wheel = Some(Wheel::new());
+        }
+        let entries = std::mem::take(&mut self.near);
+        for entry in entries {
+            if self.is_live(entry.1, entry.2) {
+                self.place(entry);
+            }
+        }
+    }
+
+    /// Puts an entry in `near` or in the wheel bucket its deadline belongs to.
+    #[inline]
+    fn place(&mut self, entry: Entry) {
+        let bucket = entry.0.as_nanos() >> BUCKET_BITS;
+        if bucket < self.horizon {
+            self.near_insert(entry);
+            return;
+        }
+        let horizon = self.horizon;
+        let Some(wheel) = self.wheel.as_deref_mut() else {
+            unreachable!("the wheel exists while it is on");
+        };
+        // The level is set by the highest bit in which the bucket differs
+        // from the horizon: lower levels hold nearer buckets.
+        let differing = bucket ^ horizon;
+        if differing < SLOTS0 as u64 {
+            let index = (bucket & (SLOTS0 as u64 - 1)) as usize;
+            wheel.level0[index].push(entry);
+            wheel.occupied0[index / 64] |= 1 << (index % 64);
+            wheel.summary0 |= 1 << (index / 64);
+            return;
+        }
+        place_upper(wheel, bucket, differing, entry);
+    }
+
     /// Inserts into `near` in order; at the back (the usual case) in O(1).
+    #[inline]
     fn near_insert(&mut self, entry: Entry) {
         match self.near.back() {
             Some(last) if *last > entry => {
@@ -242,6 +291,7 @@ impl Timers {
         }
     }
 
+    #[inline]
     fn is_live(&self, seq: u64, slot: u32) -> bool {
         self.slots[slot as usize].seq == seq
     }
@@ -262,14 +312,12 @@ impl Timers {
     }
 
     /// Cancels a timer; a key of a fired or cancelled timer is ignored.
+    #[inline]
     pub(crate) fn cancel(&mut self, key: TimerKey) -> Option<Action> {
-        let entry = self.slots.get_mut(key.slot as usize)?;
-        if entry.seq != key.seq {
-            return None;
+        match self.slots.get(key.slot as usize) {
+            Some(entry) if entry.seq == key.seq => self.release(key.slot),
+            _ => None,
         }
-        entry.seq = 0;
-        self.free.push(key.slot);
-        entry.action.take()
     }
 
     /// The earliest deadline of a live timer. Moves far timers nearer as the
@@ -283,21 +331,26 @@ impl Timers {
                 }
                 self.near.pop_front();
             }
+            let horizon = self.horizon;
+            let wheel = match self.wheel.as_deref_mut() {
+                Some(wheel) if horizon != WHEEL_OFF => wheel,
+                _ => return None,
+            };
             // The occupied bucket that starts first; on a tie the higher
             // level, whose timers must move down before the lower one fires.
             // Level 0's buckets are all in the horizon's block, at or after it.
-            let mut best: Option<(u64, usize, usize)> = self.first0().map(|index| {
-                let block = self.horizon >> LEVEL0_BITS << LEVEL0_BITS;
-                ((block | index as u64).max(self.horizon), 0, index)
+            let mut best: Option<(u64, usize, usize)> = wheel.first0().map(|index| {
+                let block = horizon >> LEVEL0_BITS << LEVEL0_BITS;
+                ((block | index as u64).max(horizon), 0, index)
             });
-            for (level, bits) in self.occupied.iter().enumerate().skip(1) {
+            for (level, bits) in wheel.occupied.iter().enumerate().skip(1) {
                 if *bits == 0 {
                     continue;
                 }
                 let index = bits.trailing_zeros() as usize;
                 let shift = shift(level);
-                let block = self.horizon >> (shift + LEVEL_BITS) << (shift + LEVEL_BITS);
-                let start = (block | ((index as u64) << shift)).max(self.horizon);
+                let block = horizon >> (shift + LEVEL_BITS) << (shift + LEVEL_BITS);
+                let start = (block | ((index as u64) << shift)).max(horizon);
                 if best.is_none_or(|(best_start, _, _)| start <= best_start) {
                     best = Some((start, level, index));
                 }
@@ -307,33 +360,37 @@ impl Timers {
                 self.horizon = WHEEL_OFF;
                 return None;
             };
-            let mut entries = std::mem::take(&mut self.wheel[level][index]);
             if level == 0 {
-                // A reached bucket: its live timers, sorted, are the near queue
-                // (which holds no live timer now).
-                self.clear0(index);
-                self.horizon = start + 1;
+                // A reached bucket, sorted, becomes the near queue (which
+                // holds no live timer now), and the queue's empty buffer
+                // becomes the bucket's: no timer is copied.
+                wheel.clear0(index);
+                let mut entries = std::mem::take(&mut wheel.level0[index]);
                 entries.sort_unstable();
-                let slots = &self.slots;
-                self.near.clear();
-                self.near
-                    .extend(entries.drain(..).filter(|e| slots[e.2 as usize].seq == e.1));
+                let spent = std::mem::replace(&mut self.near, VecDeque::from(entries));
+                debug_assert!(spent.is_empty(), "near holds no timer when a bucket is reached");
+                wheel.level0[index] = Vec::from(spent);
+                self.horizon = start + 1;
             } else {
-                self.occupied[level] &= !(1 << index);
+                wheel.occupied[level] &= !(1 << index);
+                let mut entries = std::mem::take(&mut wheel.upper[level][index]);
                 self.horizon = start;
                 for entry in entries.drain(..) {
                     if self.is_live(entry.1, entry.2) {
                         self.place(entry);
                     }
                 }
+                // Keep the bucket's allocation for the next turn.
+                if let Some(wheel) = self.wheel.as_deref_mut() {
+                    wheel.upper[level][index] = entries;
+                }
             }
-            // Keep the bucket's allocation for the next turn.
-            self.wheel[level][index] = entries;
         }
     }
 
     /// Removes and returns the earliest timer due at or before `now`.
     /// Call [`Timers::next_deadline`] first: due timers are in `near`.
+    #[inline]
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(u64, Option<NodeId>, Action)> {
         loop {
             let (deadline, seq, slot) = *self.near.front()?;
@@ -341,14 +398,12 @@ impl Timers {
                 return None;
             }
             self.near.pop_front();
-            let entry = &mut self.slots[slot as usize];
-            if entry.seq != seq {
+            if !self.is_live(seq, slot) {
                 continue;
             }
-            entry.seq = 0;
-            self.free.push(slot);
-            let action = entry.action.take().expect("a live timer has an action");
-            return Some((seq, entry.node, action));
+            let node = self.slots[slot as usize].node;
+            let action = self.release(slot).expect("a live timer has an action");
+            return Some((seq, node, action));
         }
     }
 
@@ -356,17 +411,35 @@ impl Timers {
     /// caller can drop them outside its borrow.
     pub(crate) fn clear(&mut self) -> Vec<Action> {
         self.near.clear();
-        for level in &mut self.wheel {
-            for bucket in level.iter_mut() {
+        if let Some(wheel) = self.wheel.as_deref_mut() {
+            for bucket in wheel.level0.iter_mut() {
                 bucket.clear();
             }
+            for level in &mut wheel.upper {
+                for bucket in level.iter_mut() {
+                    bucket.clear();
+                }
+            }
+            wheel.occupied = [0; LEVELS];
+            wheel.occupied0 = [0; WORDS0];
+            wheel.summary0 = 0;
         }
-        self.occupied = [0; LEVELS];
-        self.occupied0.fill(0);
-        self.summary0 = 0;
-        self.free.clear();
+        self.free = NO_SLOT;
         self.slots.drain(..).filter_map(|s| s.action).collect()
     }
+}
+
+/// Puts an entry in a bucket of level 1 or above.
+#[inline(never)]
+fn place_upper(wheel: &mut Wheel, bucket: u64, differing: u64, entry: Entry) {
+    let high = 63 - differing.leading_zeros();
+    let level = 1 + ((high - LEVEL0_BITS) / LEVEL_BITS) as usize;
+    let index = ((bucket >> shift(level)) & (SLOTS as u64 - 1)) as usize;
+    if wheel.upper.len() <= level {
+        wheel.grow(level);
+    }
+    wheel.upper[level][index].push(entry);
+    wheel.occupied[level] |= 1 << index;
 }
 
 #[cfg(test)]
