@@ -12,9 +12,6 @@ use std::sync::Once;
 pub(crate) struct Panic {
     pub(crate) message: String,
     pub(crate) location: Option<String>,
-    /// Not a panic: a task crashed its own node and unwound out of its poll
-    /// (see [`crash_unwind`]).
-    pub(crate) crashed_itself: bool,
 }
 
 /// The payload of the unwind that stops a task which crashed its own node.
@@ -48,20 +45,44 @@ fn install_hook() {
     });
 }
 
-/// Runs `f`, turning a panic into a [`Panic`].
-pub(crate) fn catch<R>(f: impl FnOnce() -> R + UnwindSafe) -> Result<R, Panic> {
-    if !std::thread::panicking() {
+/// Installs the panic hook (once per process); call before [`catch_raw`].
+#[inline]
+pub(crate) fn install() {
+    if !HOOK.is_completed() && !std::thread::panicking() {
         install_hook();
     }
+}
+
+/// The payload of a caught panic.
+pub(crate) type Payload = Box<dyn std::any::Any + Send>;
+
+/// Runs `f`, catching a panic as its payload: the executor's per-poll path
+/// ([`install`] the hook first). [`Panic::from_payload`] reads it.
+#[inline]
+pub(crate) fn catch_raw<R>(f: impl FnOnce() -> R + UnwindSafe) -> Result<R, Payload> {
     CATCHING.with(|c| c.set(c.get() + 1));
     let result = std::panic::catch_unwind(f);
     CATCHING.with(|c| c.set(c.get() - 1));
-    result.map_err(|payload| {
+    result
+}
+
+/// Runs `f`, turning a panic into a [`Panic`].
+pub(crate) fn catch<R>(f: impl FnOnce() -> R + UnwindSafe) -> Result<R, Panic> {
+    install();
+    catch_raw(f).map_err(Panic::from_payload)
+}
+
+impl Panic {
+    /// The message and location of a caught panic. (A task's unwind out of
+    /// crashing its own node is no panic: the executor checks
+    /// [`Panic::crashed_itself`] first.)
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn from_payload(payload: Payload) -> Panic {
         if payload.is::<CrashedItself>() {
             return Panic {
                 message: String::new(),
                 location: None,
-                crashed_itself: true,
             };
         }
         let message = if let Some(s) = payload.downcast_ref::<&str>() {
@@ -74,10 +95,13 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R + UnwindSafe) -> Result<R, Panic> {
         let location = LAST.with(|last| last.borrow_mut().take());
         // Dropping the payload could itself panic: keep that out of the world.
         let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
-        Panic {
-            message,
-            location,
-            crashed_itself: false,
-        }
-    })
+        Panic { message, location }
+    }
+
+    /// Whether the payload is a task's unwind out of crashing its own node
+    /// (see [`crash_unwind`]).
+    #[inline]
+    pub(crate) fn crashed_itself(payload: &Payload) -> bool {
+        payload.is::<CrashedItself>()
+    }
 }

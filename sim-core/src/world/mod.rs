@@ -290,24 +290,11 @@ impl Shared {
     }
 }
 
-#[derive(Clone, Copy)]
-pub(crate) struct Current {
-    pub(crate) node: Option<NodeId>,
-    /// The task being polled (`None` in an extension's timer callback).
-    task: Option<(u32, TaskId)>,
-    /// Identity of the task's own waker, to recognise it without cloning.
-    waker: (*const (), *const RawWakerVTable),
-}
+/// The identity of a waker: its data and vtable pointers.
+type WakerIdentity = (*const (), *const RawWakerVTable);
 
-impl Current {
-    fn callback(node: Option<NodeId>) -> Current {
-        Current {
-            node,
-            task: None,
-            waker: (std::ptr::null(), std::ptr::null()),
-        }
-    }
-}
+/// The identity no waker has.
+const NO_WAKER: WakerIdentity = (std::ptr::null(), std::ptr::null());
 
 struct ExtensionEntry {
     type_id: TypeId,
@@ -321,11 +308,15 @@ pub(crate) struct World {
     pub(crate) config: Config,
     now: Cell<Instant>,
     steps: Cell<u64>,
-    /// The instant the livelock guard counts steps at, and how many so far.
-    instant: Cell<(Instant, u64)>,
+    /// The step count when virtual time last moved: the livelock guard
+    /// counts the steps after it.
+    instant_start: Cell<u64>,
+    /// The step count past which a step fails: the lower of the step limit
+    /// and the livelock guard's bound for the current instant.
+    steps_stop: Cell<u64>,
     /// What the watchdog sees of this run (shared by the worlds of this thread).
     heartbeat: Arc<watchdog::Heartbeat>,
-    ready: RefCell<VecDeque<(u32, TaskId)>>,
+    /// The task slab and the ready queue.
     tasks: RefCell<task::Tasks>,
     pub(crate) timers: RefCell<Timers>,
     nodes: RefCell<Vec<NodeEntry>>,
@@ -340,7 +331,12 @@ pub(crate) struct World {
     pct: RefCell<Option<pct::Pct>>,
     harness_rng: RefCell<LazyRng>,
     trace: RefCell<TraceState>,
-    current: Cell<Option<Current>>,
+    /// The node whose code runs now (a task's poll, a timer callback).
+    current_node: Cell<Option<NodeId>>,
+    /// The task being polled (`None` in an extension's timer callback).
+    current_task: Cell<Option<(u32, TaskId)>>,
+    /// Identity of the polled task's own waker, to recognise it without cloning.
+    current_waker: Cell<WakerIdentity>,
     pub(crate) drop_reason: RefCell<Option<DropReason>>,
     extensions: RefCell<Vec<ExtensionEntry>>,
     shared: Arc<Shared>,
@@ -384,9 +380,9 @@ impl World {
             id: WORLD_IDS.fetch_add(1, Ordering::Relaxed),
             now: Cell::new(Instant::ZERO),
             steps: Cell::new(0),
-            instant: Cell::new((Instant::ZERO, 0)),
+            instant_start: Cell::new(0),
+            steps_stop: Cell::new(config.steps_max.min(config.instant_steps_max)),
             heartbeat: watchdog::heartbeat(),
-            ready: RefCell::new(VecDeque::new()),
             tasks: RefCell::default(),
             timers: RefCell::default(),
             nodes: RefCell::default(),
@@ -402,7 +398,9 @@ impl World {
             }),
             harness_rng: RefCell::new(LazyRng::new(keying.clone(), "harness")),
             trace: RefCell::new(TraceState::new(config.trace)),
-            current: Cell::new(None),
+            current_node: Cell::new(None),
+            current_task: Cell::new(None),
+            current_waker: Cell::new(NO_WAKER),
             drop_reason: RefCell::new(None),
             extensions: RefCell::default(),
             shared: Arc::new(Shared {
@@ -470,8 +468,9 @@ impl World {
         self.steps.get()
     }
 
+    #[inline]
     pub(crate) fn current_node(&self) -> Option<NodeId> {
-        self.current.get().and_then(|c| c.node)
+        self.current_node.get()
     }
 
     // ----- trace -----
@@ -504,11 +503,12 @@ impl World {
     /// `deadline`. The polling task's own waker is stored as a task reference,
     /// which fires without touching the waker's reference count.
     pub(crate) fn register(&self, key: &mut Option<TimerKey>, deadline: Instant, waker: &Waker) {
-        let current = self.current.get();
-        let own = current.and_then(|c| {
-            let identity = (waker.data(), waker.vtable() as *const RawWakerVTable);
-            if c.waker == identity { c.task } else { None }
-        });
+        let identity = (waker.data(), waker.vtable() as *const RawWakerVTable);
+        let own = if self.current_waker.get() == identity {
+            self.current_task.get()
+        } else {
+            None
+        };
         let action = || match own {
             Some((slot, id)) => Action::Task(slot, id),
             None => Action::Wake(waker.clone()),
@@ -520,7 +520,7 @@ impl World {
                 (Some(Action::Wake(w)), None) if w.will_wake(waker) => None,
                 _ => Some(action()),
             }),
-            None => *key = Some(timers.insert(deadline, current.and_then(|c| c.node), action())),
+            None => *key = Some(timers.insert(deadline, self.current_node.get(), action())),
         }
     }
 
@@ -595,8 +595,8 @@ impl World {
             whereabouts: watchdog::whereabouts(spawned_at, name),
         });
         debug_assert_eq!(inserted, slot);
+        tasks.ready.push_back((slot, id));
         drop(tasks);
-        self.ready.borrow_mut().push_back((slot, id));
         self.emit_hot(node, Hot::Spawn(id));
         handle
     }
@@ -604,22 +604,14 @@ impl World {
     /// Makes a task ready (called by its waker).
     #[inline]
     pub(crate) fn schedule(&self, slot: u32, id: TaskId) {
-        let mut tasks = self.tasks.borrow_mut();
-        if let Some(entry) = tasks.get_mut(slot, id) {
-            if !entry.queued {
-                entry.queued = true;
-                self.ready.borrow_mut().push_back((slot, id));
-            }
-        }
+        self.tasks.borrow_mut().schedule(slot, id);
     }
 
     pub(crate) fn abort(&self, id: TaskId) {
         let removed = {
             let mut tasks = self.tasks.borrow_mut();
             let Some(slot) = tasks.find(id) else { return };
-            let entry = tasks.slots[slot as usize]
-                .as_mut()
-                .expect("found slot is live");
+            let entry = tasks.slot_mut(slot).expect("found slot is live");
             let node = entry.node;
             if entry.task.is_none() {
                 // Aborting itself (or the task being polled): drop after the poll.
@@ -648,7 +640,6 @@ impl World {
         // The whole slab is moved out and dropped in slot order, outside the
         // borrow (a task's destructor may call into the world).
         let slots = self.tasks.borrow_mut().take_all();
-        self.ready.borrow_mut().clear();
         if !slots.is_empty() {
             let previous = self.drop_reason.replace(Some(DropReason::WorldDropped));
             drop(slots);
@@ -790,8 +781,8 @@ impl World {
         let dropped: Vec<task::BoxTask> = {
             let mut tasks = self.tasks.borrow_mut();
             let mut dropped = Vec::new();
-            for slot in 0..tasks.slots.len() as u32 {
-                let Some(entry) = tasks.slots[slot as usize].as_mut() else {
+            for slot in 0..tasks.slot_count() {
+                let Some(entry) = tasks.slot_mut(slot) else {
                     continue;
                 };
                 if entry.node != Some(node) {
@@ -809,8 +800,7 @@ impl World {
         self.notify(node, NodeEvent::Crash);
         // A task of the crashed node that is being polled (it crashed its own
         // node) must not run another line: a real machine stops at once.
-        let polled = self.current.get().and_then(|c| c.task.map(|_| c.node));
-        if polled == Some(Some(node)) {
+        if self.current_task.get().is_some() && self.current_node.get() == Some(node) {
             crate::panic::crash_unwind();
         }
         Ok(())
@@ -845,7 +835,7 @@ impl World {
             std::mem::take(&mut entry.parked)
         };
         self.paused.set(self.paused.get() - 1);
-        self.ready.borrow_mut().extend(parked);
+        self.tasks.borrow_mut().ready.extend(parked);
         self.emit(Some(node), EventKind::Resume);
         self.console_node(node, "resumed");
         self.notify(node, NodeEvent::Resume);
@@ -1026,53 +1016,40 @@ impl World {
     }
 
     fn run_loop(&self, done: &dyn Fn() -> bool) -> Result<(), Failure> {
-        let steps_max = self.config.steps_max;
         let time_limit = self
             .config
             .time_limit
             .map(|limit| Instant::ZERO.saturating_add(limit));
+        crate::panic::install();
+        // The goal is the body's end, so it can only change when a task ends.
+        let mut ended_seen = None;
         loop {
             if self.shared.leaked.load(Ordering::Acquire) {
-                let detail = self
-                    .shared
-                    .leak
-                    .lock()
-                    .expect("leak lock poisoned")
-                    .clone()
-                    .unwrap_or_default();
-                return Err(self.failure(Cause::DeterminismLeak { detail }, None));
+                return Err(self.leak_failure());
             }
-            if done() {
-                return Ok(());
-            }
-            let next = {
-                let mut ready = self.ready.borrow_mut();
-                match self.config.poll_order {
-                    PollOrder::Fifo => ready.pop_front(),
-                    PollOrder::Random if ready.len() > 1 => {
-                        let index =
-                            self.sched_rng.borrow_mut().get().below(ready.len() as u64) as usize;
-                        ready.swap_remove_back(index)
-                    }
-                    PollOrder::Random => ready.pop_front(),
-                    PollOrder::Pct { .. } => {
-                        let mut pct = self.pct.borrow_mut();
-                        let pct = pct.as_mut().expect("the PCT state exists under PCT");
-                        let index = pct.pick(
-                            ready.iter().map(|(_, id)| *id),
-                            self.steps.get() + 1,
-                            self.sched_rng.borrow_mut().get(),
-                        );
-                        ready.remove(index)
-                    }
+            let mut tasks = self.tasks.borrow_mut();
+            if ended_seen != Some(tasks.ended) {
+                ended_seen = Some(tasks.ended);
+                drop(tasks);
+                if done() {
+                    return Ok(());
                 }
+                tasks = self.tasks.borrow_mut();
+            }
+            let next = match self.config.poll_order {
+                PollOrder::Fifo => tasks.ready.pop_front(),
+                _ => self.pick_ready(&mut tasks.ready),
             };
             if let Some((slot, id)) = next {
-                self.step_count(steps_max, Some((slot, id)))?;
-                self.poll(slot, id)?;
+                if !self.step_count() {
+                    drop(tasks);
+                    return Err(self.limit_failure(Some((slot, id))));
+                }
+                self.poll(tasks, slot, id)?;
                 self.after_step()?;
                 continue;
             }
+            drop(tasks);
             let deadline = self.timers.borrow_mut().next_deadline();
             let Some(deadline) = deadline else {
                 return Err(self.deadlock());
@@ -1086,66 +1063,135 @@ impl World {
                 }
             }
             debug_assert!(deadline >= self.now.get(), "a timer is in the past");
-            self.now.set(deadline.max(self.now.get()));
-            self.heartbeat
-                .now
-                .store(self.now.get().as_nanos(), Ordering::Relaxed);
-            if self.now.get() >= self.next_fork.get() {
-                self.cross_forks();
+            if deadline > self.now.get() {
+                self.advance(deadline);
             }
+            let now = self.now.get();
             loop {
-                let due = self.timers.borrow_mut().pop_due(self.now.get());
+                let due = self.timers.borrow_mut().pop_due(now);
                 let Some((seq, node, action)) = due else {
                     break;
                 };
-                self.step_count(steps_max, None)?;
+                if !self.step_count() {
+                    return Err(self.limit_failure(None));
+                }
                 self.emit_hot(node, Hot::Timer(seq));
                 match action {
                     Action::Task(slot, id) => self.schedule(slot, id),
                     Action::Wake(waker) => waker.wake(),
-                    Action::Call(callback) => {
-                        self.current.set(Some(Current::callback(node)));
-                        let result = crate::panic::catch(AssertUnwindSafe(callback));
-                        self.current.set(None);
-                        if let Err(panic) = result {
-                            return Err(self.failure(
-                                Cause::Panic {
-                                    task: None,
-                                    message: panic.message,
-                                    location: panic.location,
-                                },
-                                node,
-                            ));
-                        }
-                    }
+                    Action::Call(callback) => self.call(node, callback)?,
                 }
                 self.after_step()?;
             }
         }
     }
 
-    /// Counts a step (`polling`: the task it polls, if any) against the limits.
+    /// Moves virtual time forward to `now`.
     #[inline]
-    fn step_count(&self, steps_max: u64, polling: Option<(u32, TaskId)>) -> Result<(), Failure> {
+    fn advance(&self, now: Instant) {
+        self.now.set(now);
+        self.heartbeat.now.store(now.as_nanos(), Ordering::Relaxed);
+        // A new instant: the livelock guard counts from here.
+        let steps = self.steps.get();
+        self.instant_start.set(steps);
+        self.steps_stop.set(
+            self.config
+                .steps_max
+                .min(steps.saturating_add(self.config.instant_steps_max)),
+        );
+        if now >= self.next_fork.get() {
+            self.cross_forks();
+        }
+    }
+
+    /// Picks the next ready task under the random and PCT poll orders.
+    #[cold]
+    #[inline(never)]
+    fn pick_ready(&self, ready: &mut VecDeque<(u32, TaskId)>) -> Option<(u32, TaskId)> {
+        match self.config.poll_order {
+            PollOrder::Random if ready.len() > 1 => {
+                let index = self.sched_rng.borrow_mut().get().below(ready.len() as u64) as usize;
+                ready.swap_remove_back(index)
+            }
+            PollOrder::Pct { .. } => {
+                let mut pct = self.pct.borrow_mut();
+                let pct = pct.as_mut().expect("the PCT state exists under PCT");
+                let index = pct.pick(
+                    ready.iter().map(|(_, id)| *id),
+                    self.steps.get() + 1,
+                    self.sched_rng.borrow_mut().get(),
+                );
+                ready.remove(index)
+            }
+            _ => ready.pop_front(),
+        }
+    }
+
+    /// Runs a timer's callback as a step, with `node` as the current node.
+    fn call(&self, node: Option<NodeId>, callback: Box<dyn FnOnce()>) -> Result<(), Failure> {
+        self.current_node.set(node);
+        let result = crate::panic::catch(AssertUnwindSafe(callback));
+        self.current_node.set(None);
+        match result {
+            Ok(()) => Ok(()),
+            Err(panic) => Err(self.failure(
+                Cause::Panic {
+                    task: None,
+                    message: panic.message,
+                    location: panic.location,
+                },
+                node,
+            )),
+        }
+    }
+
+    #[cold]
+    fn leak_failure(&self) -> Failure {
+        let detail = self
+            .shared
+            .leak
+            .lock()
+            .expect("leak lock poisoned")
+            .clone()
+            .unwrap_or_default();
+        self.failure(Cause::DeterminismLeak { detail }, None)
+    }
+
+    /// Counts a step against the limits; `false` when it passes one (see
+    /// [`World::limit_failure`]).
+    #[inline]
+    fn step_count(&self) -> bool {
         let steps = self.steps.get() + 1;
         self.steps.set(steps);
         self.heartbeat.steps.store(steps, Ordering::Relaxed);
-        if steps > steps_max {
-            return Err(self.failure(Cause::StepLimit { steps_max }, None));
-        }
-        let now = self.now.get();
-        let (at, count) = self.instant.get();
-        let count = if at == now { count + 1 } else { 1 };
-        self.instant.set((now, count));
-        if count > self.config.instant_steps_max {
-            return Err(self.livelock(polling));
-        }
-        Ok(())
+        steps <= self.steps_stop.get()
     }
 
-    fn poll(&self, slot: u32, id: TaskId) -> Result<(), Failure> {
+    /// The failure of a step past a limit (`polling`: the task it was to poll):
+    /// the step limit, else the livelock guard.
+    #[cold]
+    #[inline(never)]
+    fn limit_failure(&self, polling: Option<(u32, TaskId)>) -> Failure {
+        let steps_max = self.config.steps_max;
+        if self.steps.get() > steps_max {
+            return self.failure(Cause::StepLimit { steps_max }, None);
+        }
+        debug_assert!(
+            self.steps.get() - self.instant_start.get() > self.config.instant_steps_max,
+            "a step stops for the step limit or the livelock guard"
+        );
+        self.livelock(polling)
+    }
+
+    /// Polls the task in `slot` (the step `tasks`, borrowed, just picked).
+    #[inline]
+    fn poll(
+        &self,
+        mut tasks: std::cell::RefMut<'_, task::Tasks>,
+        slot: u32,
+        id: TaskId,
+    ) -> Result<(), Failure> {
         let (mut task, node) = {
-            let mut tasks = self.tasks.borrow_mut();
             let Some(entry) = tasks.get_mut(slot, id) else {
                 return Ok(());
             };
@@ -1170,42 +1216,29 @@ impl World {
                 .expect("detsim bug: a ready task is already being polled");
             (task, entry.node)
         };
+        drop(tasks);
         let waker = task.waker();
-        self.current.set(Some(Current {
-            node,
-            task: Some((slot, id)),
-            waker: (waker.data(), waker.vtable() as *const RawWakerVTable),
-        }));
+        self.current_node.set(node);
+        self.current_task.set(Some((slot, id)));
+        self.current_waker
+            .set((waker.data(), waker.vtable() as *const RawWakerVTable));
         self.emit_hot(node, Hot::Poll(id));
-        let result = crate::panic::catch(AssertUnwindSafe(|| task.as_mut().poll_task()));
-        self.current.set(None);
+        let result = crate::panic::catch_raw(AssertUnwindSafe(|| task.as_mut().poll_task()));
+        self.current_node.set(None);
+        self.current_task.set(None);
+        self.current_waker.set(NO_WAKER);
         self.heartbeat.polling.store(0, Ordering::Relaxed);
-        // A task that crashed its own node unwound out of its poll at once:
-        // the crash already marked it to be dropped, as after a `Pending`.
-        let result = match result {
-            Err(panic) if panic.crashed_itself => Ok(Poll::Pending),
-            other => other,
-        };
         match result {
             Ok(Poll::Pending) => {
                 let mut tasks = self.tasks.borrow_mut();
-                let kill = match tasks.get_mut(slot, id) {
-                    Some(entry) => match entry.kill.take() {
-                        Some(reason) => {
-                            tasks.remove(slot);
-                            Some(reason)
-                        }
-                        None => {
-                            entry.task = Some(task);
-                            return Ok(());
-                        }
-                    },
-                    None => Some(DropReason::Aborted),
-                };
-                drop(tasks);
-                if let Some(reason) = kill {
-                    self.drop_tasks(reason, vec![task]);
+                if let Some(entry) = tasks.get_mut(slot, id) {
+                    if entry.kill.is_none() {
+                        entry.task = Some(task);
+                        return Ok(());
+                    }
                 }
+                drop(tasks);
+                self.killed(slot, id, task);
                 Ok(())
             }
             Ok(Poll::Ready(())) => {
@@ -1220,38 +1253,79 @@ impl World {
                 }
                 Ok(())
             }
-            Err(panic) => {
-                self.tasks.borrow_mut().remove(slot);
-                let message = panic.message.clone();
-                self.emit(
-                    node,
-                    EventKind::Panic {
-                        task: id,
-                        message: message.clone(),
-                    },
-                );
-                // The future may be in any state: drop it, and ignore a second panic.
-                let _ = crate::panic::catch(AssertUnwindSafe(move || drop(task)));
-                Err(self.failure(
-                    Cause::Panic {
-                        task: Some(id),
-                        message,
-                        location: panic.location,
-                    },
-                    node,
-                ))
+            // A task that crashed its own node unwound out of its poll at once:
+            // the crash already marked it to be dropped, as after a `Pending`.
+            Err(payload) if crate::panic::Panic::crashed_itself(&payload) => {
+                drop(payload);
+                self.killed(slot, id, task);
+                Ok(())
             }
+            Err(payload) => Err(self.panicked(slot, id, node, task, payload)),
         }
+    }
+
+    /// Drops a task that was crashed or aborted while it was being polled.
+    #[cold]
+    #[inline(never)]
+    fn killed(&self, slot: u32, id: TaskId, task: task::BoxTask) {
+        let kill = {
+            let mut tasks = self.tasks.borrow_mut();
+            match tasks.get_mut(slot, id) {
+                Some(entry) => match entry.kill.take() {
+                    Some(reason) => {
+                        tasks.remove(slot);
+                        Some(reason)
+                    }
+                    None => {
+                        entry.task = Some(task);
+                        return;
+                    }
+                },
+                None => Some(DropReason::Aborted),
+            }
+        };
+        if let Some(reason) = kill {
+            self.drop_tasks(reason, vec![task]);
+        }
+    }
+
+    /// The failure of a task that panicked in its poll.
+    #[cold]
+    #[inline(never)]
+    fn panicked(
+        &self,
+        slot: u32,
+        id: TaskId,
+        node: Option<NodeId>,
+        task: task::BoxTask,
+        payload: crate::panic::Payload,
+    ) -> Failure {
+        let panic = crate::panic::Panic::from_payload(payload);
+        self.tasks.borrow_mut().remove(slot);
+        let message = panic.message.clone();
+        self.emit(
+            node,
+            EventKind::Panic {
+                task: id,
+                message: message.clone(),
+            },
+        );
+        // The future may be in any state: drop it, and ignore a second panic.
+        let _ = crate::panic::catch(AssertUnwindSafe(move || drop(task)));
+        self.failure(
+            Cause::Panic {
+                task: Some(id),
+                message,
+                location: panic.location,
+            },
+            node,
+        )
     }
 
     fn deadlock(&self) -> Failure {
         let blocked = {
             let tasks = self.tasks.borrow();
-            tasks
-                .slots
-                .iter()
-                .flatten()
-                .map(|entry| self.blocked_task(entry))
+            tasks.iter().map(|entry| self.blocked_task(entry))
                 .collect()
         };
         self.failure(Cause::Deadlock { blocked }, None)
@@ -1271,7 +1345,7 @@ impl World {
     /// The `count` live tasks polled longest ago (ties in spawn order).
     fn waiting_longest(&self, count: usize) -> Vec<BlockedTask> {
         let tasks = self.tasks.borrow();
-        let mut entries: Vec<&task::TaskEntry> = tasks.slots.iter().flatten().collect();
+        let mut entries: Vec<&task::TaskEntry> = tasks.iter().collect();
         entries.sort_by_key(|entry| (entry.polled_at, entry.id));
         entries
             .into_iter()

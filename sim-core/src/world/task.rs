@@ -1,6 +1,7 @@
 //! Tasks: the slab that owns them, their wakers, and join handles.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -81,13 +82,42 @@ pub(crate) struct TaskEntry {
     pub(crate) whereabouts: u64,
 }
 
-/// Tasks by slot; slots are reused LIFO, which is deterministic.
-#[derive(Default)]
+/// One slot of the task slab: a live task, or a link of the free list.
+pub(crate) enum Slot {
+    Live(TaskEntry),
+    /// Free; the next free slot (`NO_SLOT`: none).
+    Free(u32),
+}
+
+/// The end of the free list of task slots.
+const NO_SLOT: u32 = u32::MAX;
+
+/// Tasks by slot, and the queue of those ready to be polled (one borrow
+/// serves both). Slots are reused LIFO, which is deterministic.
 pub(crate) struct Tasks {
-    pub(crate) slots: Vec<Option<TaskEntry>>,
-    free: Vec<u32>,
+    slots: Vec<Slot>,
+    /// The first free slot (`NO_SLOT`: none); the list runs through the slots.
+    free: u32,
     id_next: u64,
     pub(crate) live: usize,
+    /// Ready tasks, in the order they became ready.
+    pub(crate) ready: VecDeque<(u32, TaskId)>,
+    /// How many tasks have left the slab: a run's goal (its body finishing)
+    /// can only change when one does.
+    pub(crate) ended: u64,
+}
+
+impl Default for Tasks {
+    fn default() -> Tasks {
+        Tasks {
+            slots: Vec::new(),
+            free: NO_SLOT,
+            id_next: 0,
+            live: 0,
+            ready: VecDeque::new(),
+            ended: 0,
+        }
+    }
 }
 
 impl Tasks {
@@ -98,61 +128,109 @@ impl Tasks {
     }
 
     pub(crate) fn next_slot(&self) -> u32 {
-        match self.free.last() {
-            Some(slot) => *slot,
-            None => u32::try_from(self.slots.len()).expect("more than 2^32 live tasks"),
+        match self.free {
+            NO_SLOT => u32::try_from(self.slots.len())
+                .ok()
+                .filter(|slot| *slot != NO_SLOT)
+                .expect("more than 2^32 - 1 live tasks"),
+            slot => slot,
         }
     }
 
     pub(crate) fn insert(&mut self, entry: TaskEntry) -> u32 {
         self.live += 1;
-        match self.free.pop() {
-            Some(slot) => {
-                debug_assert!(self.slots[slot as usize].is_none());
-                self.slots[slot as usize] = Some(entry);
-                slot
-            }
-            None => {
-                self.slots.push(Some(entry));
+        match self.free {
+            NO_SLOT => {
+                self.slots.push(Slot::Live(entry));
                 (self.slots.len() - 1) as u32
+            }
+            slot => {
+                let Slot::Free(next) = self.slots[slot as usize] else {
+                    unreachable!("detsim bug: a task slot on the free list is live");
+                };
+                self.free = next;
+                self.slots[slot as usize] = Slot::Live(entry);
+                slot
             }
         }
     }
 
     pub(crate) fn remove(&mut self, slot: u32) -> Option<TaskEntry> {
-        let entry = self.slots.get_mut(slot as usize)?.take()?;
-        self.free.push(slot);
+        let place = self.slots.get_mut(slot as usize)?;
+        if !matches!(place, Slot::Live(_)) {
+            return None;
+        }
+        let Slot::Live(entry) = std::mem::replace(place, Slot::Free(self.free)) else {
+            unreachable!("checked live above");
+        };
+        self.free = slot;
         self.live -= 1;
+        self.ended += 1;
         Some(entry)
     }
 
     /// Empties the slab (the world is being torn down) and returns its slots.
-    pub(crate) fn take_all(&mut self) -> Vec<Option<TaskEntry>> {
-        self.free.clear();
+    pub(crate) fn take_all(&mut self) -> Vec<Slot> {
+        self.free = NO_SLOT;
+        self.ended += self.live as u64;
         self.live = 0;
+        self.ready.clear();
         std::mem::take(&mut self.slots)
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, slot: u32, id: TaskId) -> Option<&mut TaskEntry> {
         match self.slots.get_mut(slot as usize) {
-            Some(Some(entry)) if entry.id == id => Some(entry),
+            Some(Slot::Live(entry)) if entry.id == id => Some(entry),
             _ => None,
         }
     }
 
     pub(crate) fn get(&self, slot: u32, id: TaskId) -> Option<&TaskEntry> {
         match self.slots.get(slot as usize) {
-            Some(Some(entry)) if entry.id == id => Some(entry),
+            Some(Slot::Live(entry)) if entry.id == id => Some(entry),
             _ => None,
         }
+    }
+
+    /// The live task in `slot`, whatever its id.
+    pub(crate) fn slot_mut(&mut self, slot: u32) -> Option<&mut TaskEntry> {
+        match self.slots.get_mut(slot as usize) {
+            Some(Slot::Live(entry)) => Some(entry),
+            _ => None,
+        }
+    }
+
+    /// How many slots there are, live or free.
+    pub(crate) fn slot_count(&self) -> u32 {
+        self.slots.len() as u32
+    }
+
+    /// The live tasks, in slot order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &TaskEntry> {
+        self.slots.iter().filter_map(|slot| match slot {
+            Slot::Live(entry) => Some(entry),
+            Slot::Free(_) => None,
+        })
     }
 
     /// The slot of a live task, by id (linear: used on rare paths only).
     pub(crate) fn find(&self, id: TaskId) -> Option<u32> {
         self.slots
             .iter()
-            .position(|e| matches!(e, Some(e) if e.id == id))
+            .position(|e| matches!(e, Slot::Live(e) if e.id == id))
             .map(|slot| slot as u32)
+    }
+
+    /// Makes a task ready, unless it is already queued.
+    #[inline]
+    pub(crate) fn schedule(&mut self, slot: u32, id: TaskId) {
+        if let Some(Slot::Live(entry)) = self.slots.get_mut(slot as usize) {
+            if entry.id == id && !entry.queued {
+                entry.queued = true;
+                self.ready.push_back((slot, id));
+            }
+        }
     }
 }
 
