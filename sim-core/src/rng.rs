@@ -137,6 +137,15 @@ impl SimRng {
     /// since the last draw.
     #[inline]
     fn core(&mut self) -> &mut ChaCha8Rng {
+        if self.fork.is_some() {
+            self.refork();
+        }
+        &mut self.inner
+    }
+
+    /// Re-keys a forked world's stream if the world passed a fork instant.
+    #[inline(never)]
+    fn refork(&mut self) {
         if let Some((forks, epoch)) = &mut self.fork {
             let (now, key) = forks.current();
             if now != *epoch {
@@ -146,7 +155,6 @@ impl SimRng {
                 self.inner.set_stream(stream);
             }
         }
-        &mut self.inner
     }
 
     /// A uniformly distributed number in `0..bound`.
@@ -154,6 +162,7 @@ impl SimRng {
     /// # Panics
     ///
     /// Panics if `bound` is zero.
+    #[inline]
     pub fn below(&mut self, bound: u64) -> u64 {
         assert!(bound > 0, "SimRng::below needs a bound above zero");
         // Lemire's widening multiply: unbiased enough for simulation and branch-free.
@@ -208,20 +217,32 @@ impl LazyRng {
         }
     }
 
+    #[inline]
     pub(crate) fn get(&mut self) -> &mut SimRng {
-        let keying = &self.keying;
-        let prefix = self.prefix;
+        if self.rng.is_none() {
+            self.create();
+        }
+        match &mut self.rng {
+            Some(rng) => rng,
+            None => unreachable!("created above"),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn create(&mut self) {
         let name = self.name.as_deref().unwrap_or("");
-        self.rng
-            .get_or_insert_with(|| Box::new(keying.stream(&[prefix, name])))
+        self.rng = Some(Box::new(self.keying.stream(&[self.prefix, name])));
     }
 }
 
 impl RngCore for SimRng {
+    #[inline]
     fn next_u32(&mut self) -> u32 {
         self.core().next_u32()
     }
 
+    #[inline]
     fn next_u64(&mut self) -> u64 {
         self.core().next_u64()
     }

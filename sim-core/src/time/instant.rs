@@ -59,12 +59,14 @@ impl Instant {
     }
 
     /// `self + duration`, or `None` on overflow.
+    #[inline]
     pub fn checked_add(self, duration: Duration) -> Option<Instant> {
         let nanos = u64::try_from(duration.as_nanos()).ok()?;
         self.0.checked_add(nanos).map(Instant)
     }
 
     /// `self + duration`, clamped to [`Instant::MAX`].
+    #[inline]
     pub fn saturating_add(self, duration: Duration) -> Instant {
         self.checked_add(duration).unwrap_or(Instant::MAX)
     }

@@ -14,12 +14,13 @@ use crate::world::{NodeId, TimerKey, World, with_world, with_world_opt};
 #[derive(Debug)]
 pub struct Sleep {
     world: u64,
-    /// True-time deadline.
+    /// True-time deadline; for a deferred sleep, the duration (`After`) or
+    /// the local deadline (`At`) in nanoseconds, until the first poll.
     deadline: Instant,
     key: Option<TimerKey>,
     /// Created outside a simulation (a test body built before `Sim::run`):
     /// the deadline is fixed at the first poll.
-    deferred: Option<Deferred>,
+    deferred: Deferred,
     /// Whether a sleep already over at its first poll yields once (see
     /// [`sleep`]); `false` for an interval's ticks, which burst as tokio's do.
     yields: bool,
@@ -27,30 +28,36 @@ pub struct Sleep {
     yielded: bool,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Deferred {
-    After(Duration),
-    At(Instant),
+    /// Not deferred: `deadline` is the true deadline.
+    No,
+    /// `deadline` holds a duration on the polling node's clock.
+    After,
+    /// `deadline` holds a deadline on the polling node's clock.
+    At,
 }
 
 impl Sleep {
+    #[inline]
     pub(crate) fn new_true(world: &World, deadline: Instant) -> Sleep {
         Sleep {
             world: world.id,
             deadline,
             key: None,
-            deferred: None,
+            deferred: Deferred::No,
             yields: true,
             yielded: false,
         }
     }
 
-    fn deferred(deferred: Deferred) -> Sleep {
+    #[cold]
+    fn deferred(deferred: Deferred, nanos: Instant) -> Sleep {
         Sleep {
             world: 0,
-            deadline: Instant::ZERO,
+            deadline: nanos,
             key: None,
-            deferred: Some(deferred),
+            deferred,
             yields: true,
             yielded: false,
         }
@@ -65,7 +72,8 @@ impl Sleep {
 
     /// Whether the deadline has passed.
     pub fn is_elapsed(&self) -> bool {
-        self.deferred.is_none() && with_world_opt(|w| w.now() >= self.deadline).unwrap_or(false)
+        self.deferred == Deferred::No
+            && with_world_opt(|w| w.now() >= self.deadline).unwrap_or(false)
     }
 
     /// Moves the deadline to `deadline` on the calling node's clock.
@@ -75,19 +83,68 @@ impl Sleep {
     /// Panics when called outside a simulation.
     #[track_caller]
     pub fn reset(&mut self, deadline: Instant) {
-        self.deferred = None;
+        self.deferred = Deferred::No;
         let deadline = with_world("Sleep::reset", |w| {
             self.world = w.id;
             if let Some(key) = self.key.take() {
-                w.timers.borrow_mut().cancel(key);
+                let action = w.timers.borrow_mut().cancel(key);
+                drop(action);
             }
             w.true_deadline(w.current_node(), deadline)
         });
         self.deadline = deadline;
         self.yielded = false;
     }
+
+    /// Fixes the deadline of a sleep created outside a simulation.
+    #[cold]
+    #[inline(never)]
+    fn start(&mut self, w: &World) {
+        self.world = w.id;
+        self.deadline = match self.deferred {
+            Deferred::After => true_deadline_after(
+                w,
+                w.current_node(),
+                Duration::from_nanos(self.deadline.as_nanos()),
+            ),
+            Deferred::At => w.true_deadline(w.current_node(), self.deadline),
+            Deferred::No => self.deadline,
+        };
+        self.deferred = Deferred::No;
+    }
+
+    #[inline]
+    fn poll_in(&mut self, w: &World, cx: &mut Context<'_>) -> Poll<()> {
+        if self.deferred != Deferred::No {
+            self.start(w);
+        }
+        if w.id != self.world {
+            other_world();
+        }
+        if w.now() >= self.deadline {
+            if let Some(key) = self.key.take() {
+                let action = w.timers.borrow_mut().cancel(key);
+                drop(action);
+            } else if self.yields && !self.yielded {
+                self.yielded = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            return Poll::Ready(());
+        }
+        w.register(&mut self.key, self.deadline, cx.waker());
+        Poll::Pending
+    }
 }
 
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn other_world() -> ! {
+    panic!("detsim: a Sleep was polled in a simulation other than the one that created it")
+}
+
+#[inline]
 pub(crate) fn true_deadline_after(
     world: &World,
     node: Option<NodeId>,
@@ -113,9 +170,17 @@ pub(crate) fn true_deadline_after(
 /// # Panics
 ///
 /// The sleep panics when polled outside a simulation.
+#[inline]
 pub fn sleep(duration: Duration) -> Sleep {
-    with_world_opt(|w| Sleep::new_true(w, true_deadline_after(w, w.current_node(), duration)))
-        .unwrap_or_else(|| Sleep::deferred(Deferred::After(duration)))
+    match with_world_opt(|w| Sleep::new_true(w, true_deadline_after(w, w.current_node(), duration)))
+    {
+        Some(sleep) => sleep,
+        // Beyond `u64` nanoseconds every deadline saturates alike.
+        None => Sleep::deferred(
+            Deferred::After,
+            Instant::from_nanos(u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)),
+        ),
+    }
 }
 
 /// Waits until the calling node's local clock reads `deadline`.
@@ -123,58 +188,45 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// # Panics
 ///
 /// The sleep panics when polled outside a simulation.
+#[inline]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    with_world_opt(|w| Sleep::new_true(w, w.true_deadline(w.current_node(), deadline)))
-        .unwrap_or_else(|| Sleep::deferred(Deferred::At(deadline)))
+    match with_world_opt(|w| Sleep::new_true(w, w.true_deadline(w.current_node(), deadline))) {
+        Some(sleep) => sleep,
+        None => Sleep::deferred(Deferred::At, deadline),
+    }
 }
 
 impl Future for Sleep {
     type Output = ();
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        with_world("detsim::time::sleep", |w| {
-            if let Some(deferred) = this.deferred.take() {
-                this.world = w.id;
-                this.deadline = match deferred {
-                    Deferred::After(duration) => true_deadline_after(w, w.current_node(), duration),
-                    Deferred::At(local) => w.true_deadline(w.current_node(), local),
-                };
-            }
-            assert_eq!(
-                w.id, this.world,
-                "detsim: a Sleep was polled in a simulation other than the one that created it"
-            );
-            if w.now() >= this.deadline {
-                if let Some(key) = this.key.take() {
-                    w.timers.borrow_mut().cancel(key);
-                } else if this.yields && !this.yielded {
-                    this.yielded = true;
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                }
-                return Poll::Ready(());
-            }
-            w.register(&mut this.key, this.deadline, cx.waker());
-            Poll::Pending
-        })
+        with_world("detsim::time::sleep", |w| this.poll_in(w, cx))
     }
 }
 
 impl Drop for Sleep {
+    #[inline]
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            let waker = with_world_opt(|w| {
-                if w.id == self.world {
-                    w.timers.borrow_mut().cancel(key)
-                } else {
-                    None
-                }
-            });
-            // Dropped outside the timers borrow: a waker's destructor may re-enter.
-            drop(waker);
+            cancel_dropped(self.world, key);
         }
     }
+}
+
+/// Cancels the timer of a sleep dropped before it fired.
+#[inline(never)]
+fn cancel_dropped(world: u64, key: TimerKey) {
+    let waker = with_world_opt(|w| {
+        if w.id == world {
+            w.timers.borrow_mut().cancel(key)
+        } else {
+            None
+        }
+    });
+    // Dropped outside the timers borrow: a waker's destructor may re-enter.
+    drop(waker);
 }
 
 /// The error of a [`timeout`] whose deadline passed first.

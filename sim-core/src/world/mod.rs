@@ -9,13 +9,14 @@ mod checks;
 mod faults;
 mod node;
 mod pct;
+mod queue;
 mod task;
 mod timer;
 mod watchdog;
 
 use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location};
 use std::rc::Rc;
@@ -92,6 +93,7 @@ thread_local! {
 }
 
 /// Runs `f` on the world running on this thread, if any.
+#[inline]
 pub(crate) fn with_world_opt<R>(f: impl FnOnce(&World) -> R) -> Option<R> {
     CURRENT.with(|current| current.borrow().as_deref().map(f))
 }
@@ -101,12 +103,20 @@ pub(crate) fn with_world_opt<R>(f: impl FnOnce(&World) -> R) -> Option<R> {
 /// # Panics
 ///
 /// Panics with a message naming `api` and what to do when no world runs here.
+#[inline]
 #[track_caller]
 pub(crate) fn with_world<R>(api: &'static str, f: impl FnOnce(&World) -> R) -> R {
     match with_world_opt(f) {
         Some(r) => r,
-        None => panic!("{}", crate::error::outside_message(api)),
+        None => outside(api),
     }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn outside(api: &'static str) -> ! {
+    panic!("{}", crate::error::outside_message(api))
 }
 
 /// Which OS clock an intercepted call reads.
@@ -889,6 +899,11 @@ impl World {
         if node.is_none() || self.clocks_identity.get() {
             return now.saturating_add(duration);
         }
+        self.true_deadline_after_drifted(node, duration)
+    }
+
+    #[inline(never)]
+    fn true_deadline_after_drifted(&self, node: Option<NodeId>, duration: Duration) -> Instant {
         self.true_deadline(node, self.local_now(node).saturating_add(duration))
     }
 
@@ -933,6 +948,7 @@ impl World {
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn with_rng<R>(&self, node: Option<NodeId>, f: impl FnOnce(&mut SimRng) -> R) -> R {
         match node {
             Some(node) => f(self.nodes.borrow_mut()[node.index()].rng.get()),
@@ -1107,7 +1123,7 @@ impl World {
     /// Picks the next ready task under the random and PCT poll orders.
     #[cold]
     #[inline(never)]
-    fn pick_ready(&self, ready: &mut VecDeque<(u32, TaskId)>) -> Option<(u32, TaskId)> {
+    fn pick_ready(&self, ready: &mut queue::Queue<(u32, TaskId)>) -> Option<(u32, TaskId)> {
         match self.config.poll_order {
             PollOrder::Random if ready.len() > 1 => {
                 let index = self.sched_rng.borrow_mut().get().below(ready.len() as u64) as usize;
@@ -1325,8 +1341,7 @@ impl World {
     fn deadlock(&self) -> Failure {
         let blocked = {
             let tasks = self.tasks.borrow();
-            tasks.iter().map(|entry| self.blocked_task(entry))
-                .collect()
+            tasks.iter().map(|entry| self.blocked_task(entry)).collect()
         };
         self.failure(Cause::Deadlock { blocked }, None)
     }

@@ -1,7 +1,6 @@
 //! Tasks: the slab that owns them, their wakers, and join handles.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -12,6 +11,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use serde::{Deserialize, Serialize};
 
+use super::queue::Queue;
 use super::{NodeId, Shared};
 
 /// Identifies a task for the lifetime of a world.
@@ -101,7 +101,7 @@ pub(crate) struct Tasks {
     id_next: u64,
     pub(crate) live: usize,
     /// Ready tasks, in the order they became ready.
-    pub(crate) ready: VecDeque<(u32, TaskId)>,
+    pub(crate) ready: Queue<(u32, TaskId)>,
     /// How many tasks have left the slab: a run's goal (its body finishing)
     /// can only change when one does.
     pub(crate) ended: u64,
@@ -114,7 +114,7 @@ impl Default for Tasks {
             free: NO_SLOT,
             id_next: 0,
             live: 0,
-            ready: VecDeque::new(),
+            ready: Queue::default(),
             ended: 0,
         }
     }

@@ -12,9 +12,10 @@
 //! Cancelled timers are removed lazily: their slot is freed at once and their
 //! wheel or queue entry is skipped when it surfaces, so cancellation is O(1).
 
-use std::collections::VecDeque;
+use std::num::NonZeroU64;
 use std::task::Waker;
 
+use super::queue::Queue;
 use super::{NodeId, TaskId};
 use crate::time::Instant;
 
@@ -55,7 +56,8 @@ const fn shift(level: usize) -> u32 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimerKey {
     slot: u32,
-    seq: u64,
+    /// Sequence numbers start at 1 (0 marks a free slot).
+    seq: NonZeroU64,
 }
 
 /// What a timer does when it fires.
@@ -88,7 +90,7 @@ struct Wheel {
     occupied0: [u64; WORDS0],
     summary0: u64,
     /// Levels 1 and up, allocated on first use (index 0 is unused).
-    upper: Vec<Box<[Vec<Entry>; SLOTS]>>,
+    upper: Vec<[Vec<Entry>; SLOTS]>,
     /// Levels 1 and up: a bit per non-empty bucket (index 0 is unused).
     occupied: [u64; LEVELS],
 }
@@ -133,13 +135,7 @@ impl Wheel {
     #[inline(never)]
     fn grow(&mut self, level: usize) {
         while self.upper.len() <= level {
-            let buckets: Vec<Vec<Entry>> = (0..SLOTS).map(|_| Vec::new()).collect();
-            self.upper.push(
-                buckets
-                    .into_boxed_slice()
-                    .try_into()
-                    .unwrap_or_else(|_| unreachable!("a level has SLOTS buckets")),
-            );
+            self.upper.push(std::array::from_fn(|_| Vec::new()));
         }
     }
 }
@@ -147,7 +143,7 @@ impl Wheel {
 pub(crate) struct Timers {
     /// Timers due before `horizon`, sorted by `(deadline, sequence)`
     /// (cancelled ones among them are skipped when they surface).
-    near: VecDeque<Entry>,
+    near: Queue<Entry>,
     /// Bucket number (deadline >> BUCKET_BITS) from which the wheel holds timers.
     horizon: u64,
     /// Allocated on first use, so a tiny world stays tiny.
@@ -161,7 +157,7 @@ pub(crate) struct Timers {
 impl Default for Timers {
     fn default() -> Timers {
         Timers {
-            near: VecDeque::new(),
+            near: Queue::default(),
             horizon: WHEEL_OFF,
             wheel: None,
             slots: Vec::new(),
@@ -172,7 +168,7 @@ impl Default for Timers {
 }
 
 impl Timers {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn insert(
         &mut self,
         deadline: Instant,
@@ -180,7 +176,7 @@ impl Timers {
         action: Action,
     ) -> TimerKey {
         self.seq_next += 1;
-        let seq = self.seq_next;
+        let seq = NonZeroU64::new(self.seq_next).expect("sequence numbers start at 1");
         let slot = self.free;
         if slot == NO_SLOT {
             return self.insert_grow(deadline, node, action, seq);
@@ -188,10 +184,10 @@ impl Timers {
         let entry = &mut self.slots[slot as usize];
         debug_assert_eq!(entry.seq, 0, "timer slot on the free list is occupied");
         self.free = entry.next_free;
-        entry.seq = seq;
+        entry.seq = seq.get();
         entry.node = node;
         entry.action = Some(action);
-        self.place((deadline, seq, slot));
+        self.place((deadline, seq.get(), slot));
         if self.horizon == WHEEL_OFF && self.near.len() > NEAR_MAX {
             self.wheel_on();
         }
@@ -206,19 +202,19 @@ impl Timers {
         deadline: Instant,
         node: Option<NodeId>,
         action: Action,
-        seq: u64,
+        seq: NonZeroU64,
     ) -> TimerKey {
         let slot = u32::try_from(self.slots.len())
             .ok()
             .filter(|slot| *slot != NO_SLOT)
             .expect("more than 2^32 - 1 live timers");
         self.slots.push(Slot {
-            seq,
+            seq: seq.get(),
             node,
             next_free: NO_SLOT,
             action: Some(action),
         });
-        self.place((deadline, seq, slot));
+        self.place((deadline, seq.get(), slot));
         if self.horizon == WHEEL_OFF && self.near.len() > NEAR_MAX {
             self.wheel_on();
         }
@@ -246,7 +242,7 @@ impl Timers {
         if self.wheel.is_none() {
             self.wheel = Some(Wheel::new());
         }
-        let entries = std::mem::take(&mut self.near);
+        let entries = std::mem::take(&mut self.near).into_vec();
         for entry in entries {
             if self.is_live(entry.1, entry.2) {
                 self.place(entry);
@@ -303,7 +299,7 @@ impl Timers {
         action: impl FnOnce(&Option<Action>) -> Option<Action>,
     ) {
         if let Some(entry) = self.slots.get_mut(key.slot as usize) {
-            if entry.seq == key.seq {
+            if entry.seq == key.seq.get() {
                 if let Some(new) = action(&entry.action) {
                     entry.action = Some(new);
                 }
@@ -315,7 +311,7 @@ impl Timers {
     #[inline]
     pub(crate) fn cancel(&mut self, key: TimerKey) -> Option<Action> {
         match self.slots.get(key.slot as usize) {
-            Some(entry) if entry.seq == key.seq => self.release(key.slot),
+            Some(entry) if entry.seq == key.seq.get() => self.release(key.slot),
             _ => None,
         }
     }
@@ -367,9 +363,12 @@ impl Timers {
                 wheel.clear0(index);
                 let mut entries = std::mem::take(&mut wheel.level0[index]);
                 entries.sort_unstable();
-                let spent = std::mem::replace(&mut self.near, VecDeque::from(entries));
-                debug_assert!(spent.is_empty(), "near holds no timer when a bucket is reached");
-                wheel.level0[index] = Vec::from(spent);
+                let spent = std::mem::replace(&mut self.near, Queue::from_vec(entries));
+                debug_assert!(
+                    spent.is_empty(),
+                    "near holds no timer when a bucket is reached"
+                );
+                wheel.level0[index] = spent.into_vec();
                 self.horizon = start + 1;
             } else {
                 wheel.occupied[level] &= !(1 << index);
@@ -479,13 +478,13 @@ mod tests {
                 let deadline =
                     now.saturating_add(std::time::Duration::from_nanos(rng.below(scale) + 1));
                 let key = timers.insert(deadline, None, Action::Call(Box::new(|| {})));
-                reference.push(Reverse((deadline, key.seq)));
+                reference.push(Reverse((deadline, key.seq.get())));
                 keys.push(key);
             }
             if round % 7 == 0 {
                 let key = keys[rng.below(keys.len() as u64) as usize];
                 if timers.cancel(key).is_some() {
-                    cancelled.insert(key.seq);
+                    cancelled.insert(key.seq.get());
                 }
             }
             if let Some(deadline) = timers.next_deadline() {
@@ -520,7 +519,7 @@ mod tests {
             let deadline =
                 now.saturating_add(std::time::Duration::from_millis(1 + rng.below(6_000)));
             let key = timers.insert(deadline, None, Action::Call(Box::new(|| {})));
-            reference.push(Reverse((deadline, key.seq)));
+            reference.push(Reverse((deadline, key.seq.get())));
         }
         let mut fired = 0;
         while let Some(deadline) = timers.next_deadline() {
@@ -534,7 +533,7 @@ mod tests {
                     let deadline =
                         now.saturating_add(std::time::Duration::from_millis(1 + rng.below(1_000)));
                     let key = timers.insert(deadline, None, Action::Call(Box::new(|| {})));
-                    reference.push(Reverse((deadline, key.seq)));
+                    reference.push(Reverse((deadline, key.seq.get())));
                 }
             }
         }
