@@ -95,7 +95,16 @@ thread_local! {
 /// Runs `f` on the world running on this thread, if any.
 #[inline]
 pub(crate) fn with_world_opt<R>(f: impl FnOnce(&World) -> R) -> Option<R> {
-    CURRENT.with(|current| current.borrow().as_deref().map(f))
+    let world = current_world()?;
+    Some(f(&world))
+}
+
+/// The world running on this thread, if any. Not inlined, so that the
+/// thread-local is read directly (code inlined into another crate reads it
+/// through a call), and `f` above runs without the slot borrowed.
+#[inline(never)]
+fn current_world() -> Option<Rc<World>> {
+    CURRENT.with(|current| current.borrow().clone())
 }
 
 /// Runs `f` on the world running on this thread.

@@ -251,7 +251,7 @@ impl Timers {
     }
 
     /// Puts an entry in `near` or in the wheel bucket its deadline belongs to.
-    #[inline]
+    #[inline(always)]
     fn place(&mut self, entry: Entry) {
         let bucket = entry.0.as_nanos() >> BUCKET_BITS;
         if bucket < self.horizon {
