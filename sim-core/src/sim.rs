@@ -405,8 +405,8 @@ impl Sim {
                     elapsed: world.now(),
                     steps: world.steps(),
                     trace: world.trace_summary(),
-                    plan: world.plan.borrow().clone(),
-                    skipped_faults: world.skipped_faults.borrow().clone(),
+                    plan: world.plan(),
+                    skipped_faults: world.skipped_faults(),
                     coverage: world.coverage_summary(),
                 }),
                 Some(Err(error)) => Err(world.failure(
@@ -833,7 +833,7 @@ impl SimHandle {
 
     /// The plan applied to this world so far.
     pub fn plan(&self) -> Option<Plan> {
-        self.with(|w| w.plan.borrow().clone())
+        self.with(|w| w.plan())
     }
 
     /// Registers the handler of `Fault::Custom` faults named `name`: it gets
@@ -844,7 +844,8 @@ impl SimHandle {
         handler: impl Fn(&serde_json::Value) -> Result<Option<crate::Undo>, String> + 'static,
     ) {
         self.with(|w| {
-            w.custom_faults
+            w.cold()
+                .custom_faults
                 .borrow_mut()
                 .insert(name.to_owned(), Rc::new(handler))
         });

@@ -18,7 +18,9 @@ pub(crate) struct Clogs {
     pub(crate) links: BTreeSet<(NodeId, NodeId)>,
     pub(crate) nodes: BTreeSet<NodeId>,
     pub(crate) held: Vec<Flight>,
-    rng: Option<SimRng>,
+    /// Boxed: a generator is a few hundred bytes, and most networks never
+    /// release a held message.
+    rng: Option<Box<SimRng>>,
 }
 
 impl Clogs {
@@ -45,7 +47,7 @@ impl Clogs {
     ) -> Vec<usize> {
         let rng = self
             .rng
-            .get_or_insert_with(|| handle.stream_rng("net/clog"));
+            .get_or_insert_with(|| Box::new(handle.stream_rng("net/clog")));
         let mut order: Vec<usize> = (0..free.len()).collect();
         for i in (1..order.len()).rev() {
             let j = rng.below(i as u64 + 1) as usize;

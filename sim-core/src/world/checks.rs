@@ -57,7 +57,7 @@ impl World {
 
     /// Adds an invariant checked after every step.
     pub(crate) fn add_invariant(&self, invariant: Invariant) {
-        self.invariants.borrow_mut().push(invariant);
+        self.cold().invariants.borrow_mut().push(invariant);
         self.checks_armed.set(true);
     }
 
@@ -80,10 +80,13 @@ impl World {
                 return Err(failure);
             }
         }
-        if self.invariants.borrow().is_empty() {
+        let Some(cold) = self.cold_opt() else {
+            return Ok(());
+        };
+        if cold.invariants.borrow().is_empty() {
             return Ok(());
         }
-        let invariants: Vec<Invariant> = self.invariants.borrow().clone();
+        let invariants: Vec<Invariant> = cold.invariants.borrow().clone();
         for Invariant { name, check } in invariants {
             let result = crate::panic::catch(AssertUnwindSafe(|| check()));
             let message = match result {
@@ -97,7 +100,7 @@ impl World {
     }
 
     pub(crate) fn assertion(&self, sometimes: bool, name: &'static str, held: bool) {
-        let mut coverage = self.coverage.borrow_mut();
+        let mut coverage = self.cold().coverage.borrow_mut();
         let entry = coverage.entry(name).or_insert(Coverage {
             sometimes,
             ..Coverage::default()
@@ -105,25 +108,27 @@ impl World {
         entry.evaluated += 1;
         entry.held += u64::from(held);
         drop(coverage);
-        if let (true, true, Some(reached)) = (sometimes, held, &self.reached) {
+        if let (true, true, Some(reached)) = (sometimes, held, self.reached.as_deref()) {
             reached.borrow_mut().sometimes(self.now(), name);
         }
     }
 
     /// A user coverage key (`coverage!`): recorded only when a sweep explores.
     pub(crate) fn cover_user(&self, name: &'static str, value: impl FnOnce() -> String) {
-        if let Some(reached) = &self.reached {
+        if let Some(reached) = self.reached.as_deref() {
             let key = format!("{name}={}", value());
             reached.borrow_mut().user(self.now(), key);
         }
     }
 
     pub(crate) fn coverage_summary(&self) -> BTreeMap<String, Coverage> {
-        self.coverage
-            .borrow()
-            .iter()
-            .map(|(name, c)| ((*name).to_owned(), *c))
-            .collect()
+        self.cold_opt().map_or_else(BTreeMap::new, |cold| {
+            cold.coverage
+                .borrow()
+                .iter()
+                .map(|(name, c)| ((*name).to_owned(), *c))
+                .collect()
+        })
     }
 
     pub(crate) fn buggify(&self, site: &'static str) -> bool {
@@ -131,7 +136,7 @@ impl World {
             return false;
         }
         let fired = {
-            let mut sites = self.buggify_sites.borrow_mut();
+            let mut sites = self.cold().buggify_sites.borrow_mut();
             let (enabled, rng) = sites.entry(site).or_insert_with(|| {
                 let mut rng = self.keying.stream(&["buggify/", site]);
                 (rng.chance(BUGGIFY_SITE), rng)
@@ -139,7 +144,7 @@ impl World {
             *enabled && rng.chance(BUGGIFY_FIRE)
         };
         if fired {
-            if let Some(reached) = &self.reached {
+            if let Some(reached) = self.reached.as_deref() {
                 reached.borrow_mut().buggify(self.now(), site);
             }
             self.emit(

@@ -31,7 +31,10 @@ impl World {
                 continue;
             }
             if let Fault::Custom { name, .. } = &entry.fault {
-                if !self.custom_faults.borrow().contains_key(name) {
+                if !self
+                    .cold_opt()
+                    .is_some_and(|c| c.custom_faults.borrow().contains_key(name))
+                {
                     return Err(PlanError::entry(
                         index,
                         entry,
@@ -85,7 +88,7 @@ impl World {
             }
         }
         // A later plan must agree with the earlier ones about who is down.
-        let earlier = self.plan.borrow().clone().unwrap_or_default();
+        let earlier = self.plan().unwrap_or_default();
         if !earlier.is_empty() {
             let mut merged: Vec<(Option<usize>, crate::PlanEntry)> =
                 earlier.entries.iter().map(|e| (None, e.clone())).collect();
@@ -137,7 +140,7 @@ impl World {
                 }),
             );
         }
-        let mut applied = self.plan.borrow_mut();
+        let mut applied = self.cold().plan.borrow_mut();
         match applied.as_mut() {
             Some(existing) => {
                 existing.entries.extend(plan.entries);
@@ -171,7 +174,7 @@ impl World {
                     .filter(|(at, _)| at.starts_with("t="))
                     .map_or(text, |(_, rest)| rest);
                 self.console_fault(format_args!("#{index} applied: {words}"));
-                if let Some(reached) = &self.reached {
+                if let Some(reached) = self.reached.as_deref() {
                     let lasting = duration.is_some() && undo.is_some();
                     reached
                         .borrow_mut()
@@ -193,7 +196,7 @@ impl World {
                             handle.with(|w| {
                                 w.console_fault(format_args!("#{index} ended"));
                                 w.emit(None, EventKind::FaultEnd { index });
-                                if let Some(reached) = &w.reached {
+                                if let Some(reached) = w.reached.as_deref() {
                                     reached.borrow_mut().fault_end(index);
                                 }
                             });
@@ -208,7 +211,8 @@ impl World {
                 if self.console.allows(tracing::Level::WARN) {
                     eprintln!("t={} sim FAULT WARN #{index} skipped: {reason}", self.now());
                 }
-                self.skipped_faults
+                self.cold()
+                    .skipped_faults
                     .borrow_mut()
                     .push(format!("#{index} {text}: {reason}"));
                 self.emit(None, EventKind::FaultSkipped { index, reason });
@@ -269,10 +273,8 @@ impl World {
             }
             Fault::Custom { name, args } => {
                 let handler = self
-                    .custom_faults
-                    .borrow()
-                    .get(name)
-                    .cloned()
+                    .cold_opt()
+                    .and_then(|c| c.custom_faults.borrow().get(name).cloned())
                     .ok_or_else(|| format!("no handler for custom fault {name:?}"))?;
                 handler(args)
             }

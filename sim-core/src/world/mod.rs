@@ -15,7 +15,7 @@ mod timer;
 mod watchdog;
 
 use std::any::{Any, TypeId};
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location};
@@ -181,7 +181,7 @@ pub(crate) fn os_entropy(bytes: &mut [u8]) -> bool {
     intercepting(|w| {
         let node = w.current_node();
         let key = node.map_or(u32::MAX, |n| n.index);
-        let filled = match w.os_entropy.try_borrow_mut() {
+        let filled = match w.cold().os_entropy.try_borrow_mut() {
             Ok(mut streams) => {
                 let rng = streams.entry(key).or_insert_with(|| {
                     let name: Rc<str> = match node {
@@ -347,7 +347,7 @@ pub(crate) struct World {
     clocks_identity: Cell<bool>,
     sched_rng: RefCell<LazyRng>,
     /// The PCT policy's state, when the poll order is `Pct`.
-    pct: RefCell<Option<pct::Pct>>,
+    pct: RefCell<Option<Box<pct::Pct>>>,
     harness_rng: RefCell<LazyRng>,
     trace: RefCell<TraceState>,
     /// The node whose code runs now (a task's poll, a timer callback).
@@ -366,6 +366,23 @@ pub(crate) struct World {
     /// Whether [`World::after_step`] has anything to do: a failure is pending
     /// or an invariant is installed.
     checks_armed: Cell<bool>,
+    /// What most worlds never use, allocated on first use (see [`Cold`]).
+    cold: OnceCell<Box<Cold>>,
+    /// How streams are keyed: the seed, and the fork keys of a forked run.
+    pub(crate) keying: Keying,
+    /// The next fork instant (`Instant::MAX` when none is left): one
+    /// comparison each time virtual time advances.
+    next_fork: Cell<Instant>,
+    /// What this run reached, when a sweep explores.
+    pub(crate) reached: Option<Box<RefCell<crate::explore::Reached>>>,
+}
+
+/// The parts of a world that most worlds never use: fault plans, checks,
+/// coverage, `buggify!` sites, intercepted entropy. They live in one box
+/// made on first use, which keeps [`World`] small (a fresh world is one
+/// allocation that malloc serves from its small-size cache).
+#[derive(Default)]
+pub(crate) struct Cold {
     pub(crate) plan: RefCell<Option<crate::Plan>>,
     /// Plan entries that could not be applied when due, in words.
     pub(crate) skipped_faults: RefCell<Vec<String>>,
@@ -375,13 +392,6 @@ pub(crate) struct World {
     pub(crate) invariants: RefCell<Vec<checks::Invariant>>,
     /// Entropy streams of intercepted `getrandom` calls, by node (`u32::MAX`: the harness).
     os_entropy: RefCell<BTreeMap<u32, SimRng>>,
-    /// How streams are keyed: the seed, and the fork keys of a forked run.
-    pub(crate) keying: Keying,
-    /// The next fork instant (`Instant::MAX` when none is left): one
-    /// comparison each time virtual time advances.
-    next_fork: Cell<Instant>,
-    /// What this run reached, when a sweep explores.
-    pub(crate) reached: Option<RefCell<crate::explore::Reached>>,
 }
 
 impl World {
@@ -410,9 +420,10 @@ impl World {
             clocks_identity: Cell::new(true),
             sched_rng: RefCell::new(LazyRng::new(keying.clone(), "sched")),
             pct: RefCell::new(match config.poll_order {
-                PollOrder::Pct { depth } => {
-                    Some(pct::Pct::new(depth, &mut keying.stream(&["sched/pct"])))
-                }
+                PollOrder::Pct { depth } => Some(Box::new(pct::Pct::new(
+                    depth,
+                    &mut keying.stream(&["sched/pct"]),
+                ))),
                 _ => None,
             }),
             harness_rng: RefCell::new(LazyRng::new(keying.clone(), "harness")),
@@ -432,16 +443,10 @@ impl World {
             pending: RefCell::new(None),
             failing: Cell::new(false),
             checks_armed: Cell::new(false),
-            plan: RefCell::new(None),
-            skipped_faults: RefCell::default(),
-            custom_faults: RefCell::default(),
-            coverage: RefCell::default(),
-            buggify_sites: RefCell::default(),
-            invariants: RefCell::default(),
-            os_entropy: RefCell::default(),
+            cold: OnceCell::new(),
             keying,
             next_fork: Cell::new(Instant::MAX),
-            reached: config.coverage_sink.as_ref().map(|_| RefCell::default()),
+            reached: config.coverage_sink.as_ref().map(|_| Box::default()),
             config,
         };
         world.cross_forks();
@@ -477,6 +482,27 @@ impl World {
 
     pub(crate) fn seed(&self) -> Seed {
         self.config.seed
+    }
+
+    /// The cold parts, made now if they were not yet.
+    pub(crate) fn cold(&self) -> &Cold {
+        self.cold.get_or_init(Box::default)
+    }
+
+    /// The cold parts, if anything made them.
+    pub(crate) fn cold_opt(&self) -> Option<&Cold> {
+        self.cold.get().map(|cold| &**cold)
+    }
+
+    /// The fault plan applied so far.
+    pub(crate) fn plan(&self) -> Option<crate::Plan> {
+        self.cold_opt().and_then(|c| c.plan.borrow().clone())
+    }
+
+    /// The plan entries skipped so far, in words.
+    pub(crate) fn skipped_faults(&self) -> Vec<String> {
+        self.cold_opt()
+            .map_or_else(Vec::new, |c| c.skipped_faults.borrow().clone())
     }
 
     pub(crate) fn now(&self) -> Instant {
@@ -1020,7 +1046,7 @@ impl World {
         self.deliver_pending_wakes();
         let _watched = self.watch();
         let result = self.run_loop(done);
-        if let (Some(sink), Some(reached)) = (&self.config.coverage_sink, &self.reached) {
+        if let (Some(sink), Some(reached)) = (&self.config.coverage_sink, self.reached.as_deref()) {
             *sink.lock().expect("coverage sink lock") = reached.borrow().clone();
         }
         if let Err(failure) = &result {
@@ -1441,7 +1467,7 @@ impl World {
                 .unwrap_or_else(|| crate::error::default_replay(seed)),
             steps: self.steps.get(),
             trace: self.trace_summary(),
-            plan: self.plan.borrow().clone(),
+            plan: self.plan(),
             coverage: self.coverage_summary(),
         })
     }
