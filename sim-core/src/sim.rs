@@ -616,7 +616,7 @@ impl SimHandle {
     {
         let init: crate::world::InitFn = Rc::new(move |world, node, location| {
             let future = init(NodeContext::new(world.id, Some(node)));
-            world.spawn(Some(node), future, location);
+            world.spawn_detached(Some(node), future, location);
         });
         self.with(|w| w.add_node(name, init, location))
     }

@@ -610,6 +610,43 @@ impl World {
         F: Future + 'static,
         F::Output: 'static,
     {
+        let mut handle = None;
+        let spawned = self.spawn_with(node, spawned_at, |id| {
+            let (future, join) = task::spawned(id, future);
+            handle = Some(join);
+            future
+        });
+        match (spawned, handle) {
+            (Ok(_), Some(handle)) => handle,
+            (Err((id, name)), _) => JoinHandle::failed(id, JoinError::Crashed(id, name)),
+            (Ok(_), None) => unreachable!("a spawned task has a join handle"),
+        }
+    }
+
+    /// Spawns a task nobody joins (a node's init): no join state is made.
+    pub(crate) fn spawn_detached<F>(
+        &self,
+        node: Option<NodeId>,
+        future: F,
+        spawned_at: &'static Location<'static>,
+    ) where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let _ = self.spawn_with(node, spawned_at, |id| task::detached(id, future));
+    }
+
+    /// Spawns the future `make` builds for the new task's id; on a crashed
+    /// node spawns nothing and returns the id it used and the node's name.
+    fn spawn_with<G>(
+        &self,
+        node: Option<NodeId>,
+        spawned_at: &'static Location<'static>,
+        make: impl FnOnce(TaskId) -> G,
+    ) -> Result<TaskId, (TaskId, String)>
+    where
+        G: Future<Output = ()> + 'static,
+    {
         let mut tasks = self.tasks.borrow_mut();
         let id = tasks.next_id();
         let mut name = watchdog::NO_NAME;
@@ -617,7 +654,7 @@ impl World {
             let nodes = self.nodes.borrow();
             let entry = &nodes[node.index()];
             if entry.state == NodeState::Crashed {
-                return JoinHandle::failed(id, JoinError::Crashed(id, entry.name.to_string()));
+                return Err((id, entry.name.to_string()));
             }
             name = entry.watch_name;
         }
@@ -628,7 +665,7 @@ impl World {
             id,
             shared: self.shared.clone(),
         }));
-        let (future, handle) = task::spawned(id, future);
+        let future = make(id);
         let inserted = tasks.insert(task::TaskEntry {
             id,
             node,
@@ -643,7 +680,7 @@ impl World {
         tasks.ready.push_back((slot, id));
         drop(tasks);
         self.emit_hot(node, Hot::Spawn(id));
-        handle
+        Ok(id)
     }
 
     /// Makes a task ready (called by its waker).

@@ -355,6 +355,15 @@ impl<F: Future> Future for Spawned<F> {
     }
 }
 
+/// The task future of a task nobody joins: its output is dropped.
+pub(crate) fn detached<F: Future>(id: TaskId, future: F) -> Spawned<F> {
+    Spawned {
+        future,
+        id,
+        state: None,
+    }
+}
+
 pub(crate) fn spawned<F: Future>(id: TaskId, future: F) -> (Spawned<F>, JoinHandle<F::Output>) {
     let state = Rc::new(RefCell::new(JoinState {
         result: None,
