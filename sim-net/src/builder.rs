@@ -6,6 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use detsim::{Sim, SimHandle};
+use rustc_hash::FxHashMap;
 
 use crate::clog::Clogs;
 use crate::flight::Flights;
@@ -295,6 +296,7 @@ impl NetBuilder {
             clogs: Clogs::default(),
             flights: Flights::default(),
             sockets: Slab::default(),
+            udp: FxHashMap::default(),
             listeners: Slab::default(),
             conns: BTreeMap::new(),
             conn_next: 0,

@@ -112,11 +112,13 @@ impl UdpSocket {
         let node = detsim::current_node().ok_or(NetError::NotInNode)?;
         let mut state = net.state.borrow_mut();
         state.check_node(node)?;
-        let entry = &mut state.nodes[node.index()];
+        let State { nodes, udp, .. } = &mut *state;
+        let entry = &mut nodes[node.index()];
+        let key = |port: u16| (node.index() as u32, port);
         let port = if port == 0 {
             let mut candidate = entry.ephemeral_next;
             loop {
-                if !entry.udp.contains_key(&candidate) {
+                if !udp.contains_key(&key(candidate)) {
                     break;
                 }
                 candidate = candidate.checked_add(1).unwrap_or(EPHEMERAL_FIRST);
@@ -129,7 +131,7 @@ impl UdpSocket {
         } else {
             port
         };
-        if entry.udp.contains_key(&port) {
+        if udp.contains_key(&key(port)) {
             return Err(NetError::AddrInUse(format!("{}:{port}", entry.name)));
         }
         let addr = Addr::new(node, port);
@@ -140,7 +142,7 @@ impl UdpSocket {
             waiting: Vec::new(),
             open: true,
         });
-        state.nodes[node.index()].udp.insert(port, slot);
+        state.udp.insert((node.index() as u32, port), slot);
         Ok(UdpSocket {
             inner: Rc::new(Bound {
                 net: net.clone(),
@@ -243,9 +245,9 @@ impl Drop for Bound {
             return;
         };
         if let Some(socket) = state.sockets.remove(self.slot, self.generation) {
-            let node = &mut state.nodes[socket.addr.node.index()];
-            if node.udp.get(&socket.addr.port) == Some(&self.slot) {
-                node.udp.remove(&socket.addr.port);
+            let key = (socket.addr.node.index() as u32, socket.addr.port);
+            if state.udp.get(&key) == Some(&self.slot) {
+                state.udp.remove(&key);
             }
         }
     }
@@ -292,9 +294,9 @@ impl State {
     #[inline]
     pub(crate) fn deliver_datagram(&mut self, f: Flight) {
         let target = f.target;
-        let slot = self.nodes[target.node.index()]
+        let slot = self
             .udp
-            .get(&target.port)
+            .get(&(target.node.index() as u32, target.port))
             .copied();
         let Some(slot) = slot else {
             return self.emit(trace::DROP, f.tag(), Some(DropReason::NoSocket));
@@ -325,7 +327,14 @@ impl State {
 
     /// Closes every datagram socket of a crashed node.
     pub(crate) fn close_datagram_sockets(&mut self, node: detsim::NodeId) {
-        let mut ports: Vec<(u16, u32)> = self.nodes[node.index()].udp.drain().collect();
+        let index = node.index() as u32;
+        let mut ports: Vec<(u16, u32)> = Vec::new();
+        self.udp.retain(|&(n, port), &mut slot| {
+            if n == index {
+                ports.push((port, slot));
+            }
+            n != index
+        });
         ports.sort_unstable();
         for (_, slot) in ports {
             if let Some(socket) = self.sockets.slot_mut(slot) {

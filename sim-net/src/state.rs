@@ -56,8 +56,6 @@ pub(crate) struct NodeNet {
     pub(crate) id: NodeId,
     pub(crate) name: Rc<str>,
     pub(crate) up: bool,
-    /// Bound datagram sockets: port → socket slot.
-    pub(crate) udp: FxHashMap<u16, u32>,
     /// Listening stream sockets: port → listener slot.
     pub(crate) tcp: FxHashMap<u16, u32>,
     /// Stream ports in use by listeners and connections.
@@ -77,7 +75,6 @@ impl NodeNet {
             id,
             name,
             up: true,
-            udp: FxHashMap::default(),
             tcp: FxHashMap::default(),
             tcp_used: BTreeSet::new(),
             ephemeral_next: EPHEMERAL_FIRST,
@@ -109,6 +106,9 @@ pub(crate) struct State {
     pub(crate) clogs: Clogs,
     pub(crate) flights: Flights,
     pub(crate) sockets: Slab<SocketSlot>,
+    /// Bound datagram sockets: (node index, port) → socket slot (one map
+    /// for the whole network: one allocation, not one per node).
+    pub(crate) udp: FxHashMap<(u32, u16), u32>,
     pub(crate) listeners: Slab<ListenerSlot>,
     pub(crate) conns: BTreeMap<u64, Conn>,
     pub(crate) conn_next: u64,
