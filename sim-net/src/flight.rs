@@ -80,18 +80,41 @@ impl Flight {
     }
 }
 
+/// One slot of the flights' slab: a message, or a link of the free list.
+enum Slot {
+    Live(Flight),
+    /// Free; the next free slot (`NO_SLOT`: none).
+    Free(u32),
+}
+
+/// The end of the free list.
+const NO_SLOT: u32 = u32::MAX;
+
 /// The delivery queue.
-#[derive(Default)]
 pub(crate) struct Flights {
     /// Entries in `(arrival, sequence)` order, appended in O(1).
     run: VecDeque<(u64, u64, u32)>,
     /// Entries that arrive before the run's last one.
     heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
-    slab: Vec<Option<Flight>>,
-    free: Vec<u32>,
+    slab: Vec<Slot>,
+    /// The first free slot (`NO_SLOT`: none); the list runs through the slab.
+    free: u32,
     sequence: u64,
     /// The world timer armed for the earliest arrival.
     pub(crate) armed: Option<(u64, Timer)>,
+}
+
+impl Default for Flights {
+    fn default() -> Flights {
+        Flights {
+            run: VecDeque::new(),
+            heap: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: NO_SLOT,
+            sequence: 0,
+            armed: None,
+        }
+    }
 }
 
 impl Flights {
@@ -102,15 +125,23 @@ impl Flights {
     /// Queues `flight` for `at` (nanoseconds of true time).
     #[inline]
     pub(crate) fn push(&mut self, at: u64, flight: Flight) {
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                debug_assert!(self.slab[slot as usize].is_none());
-                self.slab[slot as usize] = Some(flight);
+        let slot = match self.free {
+            NO_SLOT => {
+                let slot = u32::try_from(self.slab.len())
+                    .ok()
+                    .filter(|slot| *slot != NO_SLOT)
+                    .expect("more than 2^32 - 1 messages in flight");
+                self.slab.push(Slot::Live(flight));
                 slot
             }
-            None => {
-                self.slab.push(Some(flight));
-                u32::try_from(self.slab.len() - 1).expect("more than 2^32 messages in flight")
+            slot => {
+                let place = &mut self.slab[slot as usize];
+                let Slot::Free(next) = *place else {
+                    unreachable!("detsim-net bug: a flight slot on the free list is live");
+                };
+                self.free = next;
+                *place = Slot::Live(flight);
+                slot
             }
         };
         self.sequence += 1;
@@ -150,12 +181,14 @@ impl Flights {
         } else {
             self.heap.pop();
         }
-        self.free.push(slot);
-        Some(
-            self.slab[slot as usize]
-                .take()
-                .expect("detsim-net bug: a queued flight slot is empty"),
-        )
+        let place = &mut self.slab[slot as usize];
+        match std::mem::replace(place, Slot::Free(self.free)) {
+            Slot::Live(flight) => {
+                self.free = slot;
+                Some(flight)
+            }
+            Slot::Free(_) => unreachable!("detsim-net bug: a queued flight slot is empty"),
+        }
     }
 }
 

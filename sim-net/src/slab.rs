@@ -1,35 +1,52 @@
 //! A slab with generations: handles name `(slot, generation)`, so a stale
-//! handle never reaches a reused slot.
+//! handle never reaches a reused slot. Free slots form a list through the
+//! slots themselves (no second vector to allocate).
+
+/// The end of the free list.
+const NO_SLOT: u32 = u32::MAX;
+
+enum Entry<T> {
+    Live(T),
+    /// Free; the next free slot (`NO_SLOT`: none).
+    Free(u32),
+}
 
 pub(crate) struct Slab<T> {
-    entries: Vec<(u32, Option<T>)>,
-    free: Vec<u32>,
+    /// Each slot's generation and contents.
+    entries: Vec<(u32, Entry<T>)>,
+    /// The first free slot (`NO_SLOT`: none).
+    free: u32,
 }
 
 impl<T> Default for Slab<T> {
     fn default() -> Slab<T> {
         Slab {
             entries: Vec::new(),
-            free: Vec::new(),
+            free: NO_SLOT,
         }
     }
 }
 
 impl<T> Slab<T> {
     pub(crate) fn insert(&mut self, value: T) -> (u32, u32) {
-        match self.free.pop() {
-            Some(slot) => {
-                let entry = &mut self.entries[slot as usize];
-                entry.0 = entry.0.wrapping_add(1);
-                entry.1 = Some(value);
-                (slot, entry.0)
+        match self.free {
+            NO_SLOT => {
+                let slot = u32::try_from(self.entries.len())
+                    .ok()
+                    .filter(|slot| *slot != NO_SLOT)
+                    .expect("more than 2^32 - 1 sockets");
+                self.entries.push((0, Entry::Live(value)));
+                (slot, 0)
             }
-            None => {
-                self.entries.push((0, Some(value)));
-                (
-                    u32::try_from(self.entries.len() - 1).expect("more than 2^32 sockets"),
-                    0,
-                )
+            slot => {
+                let entry = &mut self.entries[slot as usize];
+                let Entry::Free(next) = entry.1 else {
+                    unreachable!("detsim-net bug: a slot on the free list is live");
+                };
+                self.free = next;
+                entry.0 = entry.0.wrapping_add(1);
+                entry.1 = Entry::Live(value);
+                (slot, entry.0)
             }
         }
     }
@@ -37,22 +54,29 @@ impl<T> Slab<T> {
     #[inline]
     pub(crate) fn get_mut(&mut self, slot: u32, generation: u32) -> Option<&mut T> {
         match self.entries.get_mut(slot as usize) {
-            Some((g, Some(value))) if *g == generation => Some(value),
+            Some((g, Entry::Live(value))) if *g == generation => Some(value),
             _ => None,
         }
     }
 
-    /// The live value in `slot`, whatever its generation.
     #[inline]
     pub(crate) fn slot_mut(&mut self, slot: u32) -> Option<&mut T> {
-        self.entries.get_mut(slot as usize)?.1.as_mut()
+        match self.entries.get_mut(slot as usize) {
+            Some((_, Entry::Live(value))) => Some(value),
+            _ => None,
+        }
     }
 
     pub(crate) fn remove(&mut self, slot: u32, generation: u32) -> Option<T> {
         match self.entries.get_mut(slot as usize) {
-            Some((g, value @ Some(_))) if *g == generation => {
-                self.free.push(slot);
-                value.take()
+            Some((g, entry @ Entry::Live(_))) if *g == generation => {
+                match std::mem::replace(entry, Entry::Free(self.free)) {
+                    Entry::Live(value) => {
+                        self.free = slot;
+                        Some(value)
+                    }
+                    Entry::Free(_) => unreachable!("matched live above"),
+                }
             }
             _ => None,
         }
