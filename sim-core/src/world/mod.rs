@@ -10,6 +10,7 @@ mod faults;
 mod node;
 mod pct;
 mod queue;
+mod recycle;
 mod task;
 mod timer;
 mod watchdog;
@@ -404,6 +405,7 @@ impl World {
             ))
         });
         let keying = Keying { seed, forks };
+        let spare = recycle::take();
         let world = World {
             console,
             id: WORLD_IDS.fetch_add(1, Ordering::Relaxed),
@@ -412,9 +414,9 @@ impl World {
             instant_start: Cell::new(0),
             steps_stop: Cell::new(config.steps_max.min(config.instant_steps_max)),
             heartbeat: watchdog::heartbeat(),
-            tasks: RefCell::default(),
-            timers: RefCell::default(),
-            nodes: RefCell::default(),
+            tasks: RefCell::new(task::Tasks::with_buffers(spare.task_slots, spare.ready)),
+            timers: RefCell::new(Timers::with_buffers(spare.timer_slots, spare.near)),
+            nodes: RefCell::new(spare.nodes),
             node_names: RefCell::default(),
             paused: Cell::new(0),
             clocks_identity: Cell::new(true),
@@ -432,7 +434,7 @@ impl World {
             current_task: Cell::new(None),
             current_waker: Cell::new(NO_WAKER),
             drop_reason: RefCell::new(None),
-            extensions: RefCell::default(),
+            extensions: RefCell::new(spare.extensions),
             shared: Arc::new(Shared {
                 owner: std::thread::current().id(),
                 leaked: AtomicBool::new(false),
@@ -721,12 +723,14 @@ impl World {
     pub(crate) fn clear(&self) {
         // The whole slab is moved out and dropped in slot order, outside the
         // borrow (a task's destructor may call into the world).
-        let slots = self.tasks.borrow_mut().take_all();
+        let mut slots = self.tasks.borrow_mut().take_all();
         if !slots.is_empty() {
             let previous = self.drop_reason.replace(Some(DropReason::WorldDropped));
-            drop(slots);
+            // In slot order, as dropping the vector would.
+            slots.clear();
             *self.drop_reason.borrow_mut() = previous;
         }
+        self.tasks.borrow_mut().restore(slots);
         let wakers = self.timers.borrow_mut().clear();
         drop(wakers);
         self.extensions.borrow_mut().clear();
@@ -1511,6 +1515,28 @@ impl World {
 
     pub(crate) fn live_tasks(&self) -> usize {
         self.tasks.borrow().live
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let (task_slots, ready) = self.tasks.get_mut().take_buffers();
+        let (timer_slots, near) = self.timers.get_mut().take_buffers();
+        let nodes = std::mem::take(self.nodes.get_mut());
+        let extensions = std::mem::take(self.extensions.get_mut());
+        // The nodes' and extensions' contents are dropped here, before
+        // their buffers move on.
+        let mut buffers = recycle::Buffers {
+            task_slots,
+            ready,
+            timer_slots,
+            near,
+            nodes,
+            extensions,
+        };
+        buffers.nodes.clear();
+        buffers.extensions.clear();
+        recycle::keep(buffers);
     }
 }
 

@@ -121,6 +121,35 @@ impl Default for Tasks {
 }
 
 impl Tasks {
+    /// An empty slab on (empty) recycled buffers.
+    pub(crate) fn with_buffers(slots: Vec<Slot>, ready: Vec<(u32, TaskId)>) -> Tasks {
+        debug_assert!(slots.is_empty() && ready.is_empty());
+        Tasks {
+            slots,
+            ready: Queue::from_vec(ready),
+            ..Tasks::default()
+        }
+    }
+
+    /// Gives up the (empty) buffers for a later world.
+    pub(crate) fn take_buffers(&mut self) -> (Vec<Slot>, Vec<(u32, TaskId)>) {
+        if !self.slots.is_empty() || !self.ready.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
+        (
+            std::mem::take(&mut self.slots),
+            std::mem::take(&mut self.ready).into_vec(),
+        )
+    }
+
+    /// Puts back the slab's buffer after [`Tasks::take_all`], emptied.
+    pub(crate) fn restore(&mut self, mut slots: Vec<Slot>) {
+        slots.clear();
+        if self.slots.is_empty() && self.slots.capacity() == 0 {
+            self.slots = slots;
+        }
+    }
+
     pub(crate) fn next_id(&mut self) -> TaskId {
         let id = TaskId(self.id_next);
         self.id_next += 1;

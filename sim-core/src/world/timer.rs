@@ -70,7 +70,7 @@ pub(crate) enum Action {
     Call(Box<dyn FnOnce()>),
 }
 
-struct Slot {
+pub(crate) struct Slot {
     /// The sequence number of the timer occupying the slot; 0 when free.
     seq: u64,
     /// The node whose task registered the timer, for the trace.
@@ -80,7 +80,7 @@ struct Slot {
     action: Option<Action>,
 }
 
-type Entry = (Instant, u64, u32);
+pub(crate) type Entry = (Instant, u64, u32);
 
 /// The wheel, allocated when a world first holds more than `NEAR_MAX` timers.
 struct Wheel {
@@ -168,6 +168,27 @@ impl Default for Timers {
 }
 
 impl Timers {
+    /// Empty timers on (empty) recycled buffers.
+    pub(crate) fn with_buffers(slots: Vec<Slot>, near: Vec<Entry>) -> Timers {
+        debug_assert!(slots.is_empty() && near.is_empty());
+        Timers {
+            slots,
+            near: Queue::from_vec(near),
+            ..Timers::default()
+        }
+    }
+
+    /// Gives up the (empty) buffers for a later world.
+    pub(crate) fn take_buffers(&mut self) -> (Vec<Slot>, Vec<Entry>) {
+        if !self.slots.is_empty() || !self.near.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
+        (
+            std::mem::take(&mut self.slots),
+            std::mem::take(&mut self.near).into_vec(),
+        )
+    }
+
     #[inline(always)]
     pub(crate) fn insert(
         &mut self,

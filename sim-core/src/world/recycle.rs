@@ -1,0 +1,66 @@
+//! Buffers a dropped world leaves to the next world made on its thread.
+//!
+//! A sweep makes thousands of small worlds on each thread, one after
+//! another, and every world needs the same few vectors: the task slab and
+//! the ready queue, the timer slots and the near queue, the node table, the
+//! extensions. A dropped world hands them on emptied (their capacity, never
+//! their contents), so the next world allocates none of them. A buffer
+//! bigger than [`KEPT_MAX`] items is freed instead, so that one huge world
+//! does not pin its memory on the thread. Nothing here decides anything in a
+//! run: a vector's capacity is never observed.
+
+use std::cell::RefCell;
+
+use super::{ExtensionEntry, NodeEntry, TaskId, task, timer};
+
+/// The most items a kept buffer may have room for.
+const KEPT_MAX: usize = 1024;
+
+/// The buffers of one world, all empty.
+#[derive(Default)]
+pub(super) struct Buffers {
+    pub(super) task_slots: Vec<task::Slot>,
+    pub(super) ready: Vec<(u32, TaskId)>,
+    pub(super) timer_slots: Vec<timer::Slot>,
+    pub(super) near: Vec<timer::Entry>,
+    pub(super) nodes: Vec<NodeEntry>,
+    pub(super) extensions: Vec<ExtensionEntry>,
+}
+
+thread_local! {
+    static SPARE: RefCell<Option<Buffers>> = const { RefCell::new(None) };
+}
+
+/// The buffers the last world dropped on this thread left, if any.
+pub(super) fn take() -> Buffers {
+    SPARE
+        .try_with(|spare| spare.try_borrow_mut().ok().and_then(|mut s| s.take()))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Leaves a dropped world's buffers for the next world on this thread.
+pub(super) fn keep(mut buffers: Buffers) {
+    fn fit<T>(buffer: &mut Vec<T>) {
+        debug_assert!(buffer.is_empty(), "a kept buffer is empty");
+        buffer.clear();
+        if buffer.capacity() > KEPT_MAX {
+            *buffer = Vec::new();
+        }
+    }
+    fit(&mut buffers.task_slots);
+    fit(&mut buffers.ready);
+    fit(&mut buffers.timer_slots);
+    fit(&mut buffers.near);
+    fit(&mut buffers.nodes);
+    fit(&mut buffers.extensions);
+    // At thread exit, or with the slot busy, the buffers are simply freed.
+    let _ = SPARE.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut() {
+            if spare.is_none() {
+                *spare = Some(buffers);
+            }
+        }
+    });
+}
