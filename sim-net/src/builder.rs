@@ -6,7 +6,6 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use detsim::{Sim, SimHandle};
-use rustc_hash::FxHashMap;
 
 use crate::clog::Clogs;
 use crate::flight::Flights;
@@ -279,11 +278,12 @@ impl NetBuilder {
             }
         }
         let validated = |p: LinkProfile| p.validate().map(|()| Rc::new(p));
+        let spare = crate::recycle::take();
         let mut state = State {
             handle,
             limits,
-            nodes: Vec::new(),
-            links: Vec::new(),
+            nodes: spare.nodes,
+            links: spare.links,
             profiles: Profiles {
                 default: validated(self.default_link)?,
                 loopback: validated(self.loopback)?,
@@ -294,14 +294,16 @@ impl NetBuilder {
             rules: BTreeMap::new(),
             partition_next: 1,
             clogs: Clogs::default(),
-            flights: Flights::default(),
-            sockets: Slab::default(),
-            udp: FxHashMap::default(),
+            flights: Flights::with_buffers(spare.flights, spare.run),
+            sockets: Slab::with_buffer(spare.sockets),
+            udp: spare.udp,
             listeners: Slab::default(),
             conns: BTreeMap::new(),
             conn_next: 0,
             message_next: 0,
             plan_links: BTreeMap::new(),
+            spare_rows: spare.rows,
+            spare_inboxes: spare.inboxes,
         };
         for node in handle.nodes() {
             let name = handle

@@ -135,9 +135,10 @@ impl UdpSocket {
             return Err(NetError::AddrInUse(format!("{}:{port}", entry.name)));
         }
         let addr = Addr::new(node, port);
+        let inbox = state.spare_inboxes.pop().unwrap_or_default();
         let (slot, generation) = state.sockets.insert(SocketSlot {
             addr,
-            inbox: VecDeque::new(),
+            inbox,
             waker: None,
             waiting: Vec::new(),
             open: true,
@@ -244,10 +245,17 @@ impl Drop for Bound {
         let Ok(mut state) = self.net.state.try_borrow_mut() else {
             return;
         };
-        if let Some(socket) = state.sockets.remove(self.slot, self.generation) {
+        if let Some(mut socket) = state.sockets.remove(self.slot, self.generation) {
             let key = (socket.addr.node.index() as u32, socket.addr.port);
             if state.udp.get(&key) == Some(&self.slot) {
                 state.udp.remove(&key);
+            }
+            // The inbox's datagrams go now; its buffer serves the next socket.
+            socket.inbox.clear();
+            if crate::recycle::fits(socket.inbox.capacity())
+                && state.spare_inboxes.len() < crate::recycle::KEPT_MAX
+            {
+                state.spare_inboxes.push(std::mem::take(&mut socket.inbox));
             }
         }
     }

@@ -81,7 +81,7 @@ impl Flight {
 }
 
 /// One slot of the flights' slab: a message, or a link of the free list.
-enum Slot {
+pub(crate) enum Slot {
     Live(Flight),
     /// Free; the next free slot (`NO_SLOT`: none).
     Free(u32),
@@ -118,6 +118,28 @@ impl Default for Flights {
 }
 
 impl Flights {
+    /// An empty queue on (empty) recycled buffers.
+    pub(crate) fn with_buffers(mut slab: Vec<Slot>, mut run: VecDeque<(u64, u64, u32)>) -> Flights {
+        slab.clear();
+        run.clear();
+        Flights {
+            slab,
+            run,
+            ..Flights::default()
+        }
+    }
+
+    /// The queue's buffers, emptied (its messages dropped).
+    pub(crate) fn take_buffers(&mut self) -> (Vec<Slot>, VecDeque<(u64, u64, u32)>) {
+        self.free = NO_SLOT;
+        self.heap.clear();
+        let mut slab = std::mem::take(&mut self.slab);
+        slab.clear();
+        let mut run = std::mem::take(&mut self.run);
+        run.clear();
+        (slab, run)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.run.len() + self.heap.len()
     }

@@ -79,6 +79,7 @@ mod math;
 mod net;
 mod partition;
 mod plan;
+mod recycle;
 mod slab;
 mod state;
 mod stream;

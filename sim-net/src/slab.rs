@@ -5,7 +5,7 @@
 /// The end of the free list.
 const NO_SLOT: u32 = u32::MAX;
 
-enum Entry<T> {
+pub(crate) enum Entry<T> {
     Live(T),
     /// Free; the next free slot (`NO_SLOT`: none).
     Free(u32),
@@ -28,6 +28,23 @@ impl<T> Default for Slab<T> {
 }
 
 impl<T> Slab<T> {
+    /// An empty slab on an (empty) recycled buffer.
+    pub(crate) fn with_buffer(mut entries: Vec<(u32, Entry<T>)>) -> Slab<T> {
+        entries.clear();
+        Slab {
+            entries,
+            free: NO_SLOT,
+        }
+    }
+
+    /// The slab's buffer, emptied (its values dropped in slot order).
+    pub(crate) fn take_buffer(&mut self) -> Vec<(u32, Entry<T>)> {
+        self.free = NO_SLOT;
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.clear();
+        entries
+    }
+
     pub(crate) fn insert(&mut self, value: T) -> (u32, u32) {
         match self.free {
             NO_SLOT => {

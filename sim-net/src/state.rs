@@ -2,7 +2,7 @@
 //! socket and meets the link model) and `arrive` (the delivery queue hands
 //! it to the target, unless something between send and arrival lost it).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use crate::slab::Slab;
 use crate::stream::{Conn, ListenerSlot};
 use crate::topology::Topology;
 use crate::trace::{self, DropReason, Tag};
-use crate::{LinkProfile, NetError, PartitionId};
+use crate::{Datagram, LinkProfile, NetError, PartitionId};
 
 /// Bounds and timeouts of the network (see the builder for each).
 #[derive(Clone, Debug)]
@@ -117,6 +117,34 @@ pub(crate) struct State {
     /// Per link, the plan's active link changes and the explicit profile
     /// from before the first of them (restored when the last one ends).
     pub(crate) plan_links: BTreeMap<(NodeId, NodeId), (u32, Option<LinkProfile>)>,
+    /// Emptied link rows and socket inboxes, reused before allocating
+    /// (handed to the next network on this thread, see `recycle`).
+    pub(crate) spare_rows: Vec<Vec<Link>>,
+    pub(crate) spare_inboxes: Vec<VecDeque<Datagram>>,
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        let (flights, run) = self.flights.take_buffers();
+        let mut rows = std::mem::take(&mut self.spare_rows);
+        let mut links = std::mem::take(&mut self.links);
+        rows.extend(links.drain(..).rev());
+        let mut inboxes = std::mem::take(&mut self.spare_inboxes);
+        let sockets = self.sockets.take_buffer();
+        let mut nodes = std::mem::take(&mut self.nodes);
+        nodes.clear();
+        inboxes.truncate(crate::recycle::KEPT_MAX);
+        crate::recycle::keep(crate::recycle::Buffers {
+            nodes,
+            links,
+            rows,
+            sockets,
+            udp: std::mem::take(&mut self.udp),
+            flights,
+            run,
+            inboxes,
+        });
+    }
 }
 
 /// The world timer's callback: captures nothing, finds the network again.
@@ -174,8 +202,9 @@ impl State {
     /// Makes sure `links[s][d]` exists and follows the current profiles.
     #[inline]
     pub(crate) fn ensure_link(&mut self, s: usize, d: usize, now: u64) {
-        if self.links.len() <= s {
-            self.links.resize_with(s + 1, Vec::new);
+        while self.links.len() <= s {
+            let row = self.spare_rows.pop().unwrap_or_default();
+            self.links.push(row);
         }
         if self.links[s].len() <= d {
             // Unresolved links share the default profile until they resolve.
