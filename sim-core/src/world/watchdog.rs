@@ -21,7 +21,7 @@
 //! heartbeat, never reads the watchdog's clock, so a run is the same whether
 //! or not the watchdog looks.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::Location;
 
 use rustc_hash::FxHashMap;
@@ -90,15 +90,37 @@ const NAMES_MAX: usize = 1 << 16;
 static SITES: Mutex<Vec<&'static Location<'static>>> = Mutex::new(Vec::new());
 static NAMES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+/// Entries of the small direct-mapped caches in front of the maps below (a
+/// sweep's worlds spawn from the same few sites on nodes of the same few
+/// names, so nearly every lookup hits them).
+const RECENT: usize = 16;
+
 thread_local! {
     static SITE_CACHE: RefCell<FxHashMap<usize, u32>> = RefCell::default();
     static NAME_CACHE: RefCell<FxHashMap<String, u32>> = RefCell::default();
+    /// Recently interned sites, by address: `(address, index)`.
+    static RECENT_SITES: [Cell<(usize, u32)>; RECENT] = const { [const { Cell::new((0, 0)) }; RECENT] };
+    /// Recently interned names, by a hash of their text.
+    static RECENT_NAMES: RefCell<[Option<(Box<str>, u32)>; RECENT]> =
+        const { RefCell::new([const { None }; RECENT]) };
+}
+
+/// The recent-cache slot of `key`.
+#[inline]
+fn recent_slot(key: u64) -> usize {
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 60) as usize % RECENT
 }
 
 fn site_index(site: &'static Location<'static>) -> u32 {
     // The address is only a cache key: it decides nothing in a run.
     let key = std::ptr::from_ref(site) as usize;
-    SITE_CACHE
+    let slot = recent_slot(key as u64);
+    if let Ok((cached, index)) = RECENT_SITES.try_with(|recent| recent[slot].get()) {
+        if cached == key {
+            return index;
+        }
+    }
+    let index = SITE_CACHE
         .try_with(|cache| {
             let mut cache = cache.try_borrow_mut().ok()?;
             Some(*cache.entry(key).or_insert_with(|| {
@@ -109,11 +131,38 @@ fn site_index(site: &'static Location<'static>) -> u32 {
         })
         .ok()
         .flatten()
-        .unwrap_or(u32::MAX)
+        .unwrap_or(u32::MAX);
+    let _ = RECENT_SITES.try_with(|recent| recent[slot].set((key, index)));
+    index
 }
 
 /// The interned index of a node name.
 pub(crate) fn name_index(name: &str) -> u32 {
+    let hash = name.bytes().fold(0u64, |hash, byte| {
+        (hash.rotate_left(5) ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let slot = recent_slot(hash);
+    let recent = RECENT_NAMES.try_with(|recent| {
+        let recent = recent.try_borrow().ok()?;
+        match &recent[slot] {
+            Some((cached, index)) if &**cached == name => Some(*index),
+            _ => None,
+        }
+    });
+    if let Ok(Some(index)) = recent {
+        return index;
+    }
+    let index = interned_name(name);
+    let _ = RECENT_NAMES.try_with(|recent| {
+        if let Ok(mut recent) = recent.try_borrow_mut() {
+            recent[slot] = Some((name.into(), index));
+        }
+    });
+    index
+}
+
+/// The interned index of a node name, from the thread's map or the registry.
+fn interned_name(name: &str) -> u32 {
     NAME_CACHE
         .try_with(|cache| {
             let mut cache = cache.try_borrow_mut().ok()?;
