@@ -91,6 +91,61 @@ static WORLD_IDS: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<World>>> = const { RefCell::new(None) };
+    static MIRROR: Mirror = const {
+        Mirror {
+            world: Cell::new(0),
+            now: Cell::new(0),
+            fast_clocks: Cell::new(false),
+            polling: Cell::new(false),
+        }
+    };
+}
+
+/// A copy of what the hottest ambient calls (`sleep`, a fired sleep's poll)
+/// read of the current world, in a thread-local without a destructor: read
+/// in a few instructions, where looking the world up costs a few dozen.
+/// The world keeps it equal to its own state: entering and leaving set it,
+/// and the world updates it as its time moves, as its clocks leave the
+/// identity fast path, and around each task poll.
+pub(crate) struct Mirror {
+    /// The current world's id (0: none).
+    world: Cell<u64>,
+    /// Its true time, in nanoseconds.
+    now: Cell<u64>,
+    /// Whether its nodes' monotonic clocks all read true time.
+    fast_clocks: Cell<bool>,
+    /// Whether the executor is polling one of its tasks (from the step
+    /// loop: every timer due by now has fired).
+    polling: Cell<bool>,
+}
+
+/// The mirror's reading: `(world, now, fast_clocks, polling)`.
+#[inline]
+pub(crate) fn mirror() -> (u64, Instant, bool, bool) {
+    MIRROR.with(|m| {
+        (
+            m.world.get(),
+            Instant::from_nanos(m.now.get()),
+            m.fast_clocks.get(),
+            m.polling.get(),
+        )
+    })
+}
+
+/// Makes the mirror show `world` (or no world).
+fn mirror_world(world: Option<&World>) {
+    MIRROR.with(|m| match world {
+        Some(w) => {
+            m.world.set(w.id);
+            m.now.set(w.now.get().as_nanos());
+            m.fast_clocks.set(w.clocks_identity.get());
+            m.polling.set(w.current_task.get().is_some());
+        }
+        None => {
+            m.world.set(0);
+            m.polling.set(false);
+        }
+    });
 }
 
 /// Runs `f` on the world running on this thread, if any.
@@ -231,6 +286,7 @@ impl Enter {
                  (run them one after another, or in separate threads)"
             );
             let previous = current.replace(world.clone());
+            mirror_world(Some(world));
             Enter {
                 previous: Some(previous),
             }
@@ -251,6 +307,7 @@ impl Enter {
                     return Some(Enter { previous: None });
                 }
                 let previous = current.replace(world.clone());
+                mirror_world(Some(world));
                 Some(Enter {
                     previous: Some(previous),
                 })
@@ -268,6 +325,7 @@ impl Enter {
 impl Drop for Enter {
     fn drop(&mut self) {
         if let Some(previous) = self.previous.take() {
+            mirror_world(previous.as_deref());
             CURRENT.with(|current| *current.borrow_mut() = previous);
         }
     }
@@ -1001,6 +1059,11 @@ impl World {
         // good (a jump moves only the wall clock, which has no fast path).
         if drift_ppm.is_some() {
             self.clocks_identity.set(false);
+            MIRROR.with(|m| {
+                if m.world.get() == self.id {
+                    m.fast_clocks.set(false);
+                }
+            });
         }
         let now = self.now.get();
         let (offset_ns, drift) = {
@@ -1149,6 +1212,7 @@ impl World {
             if let Some(limit) = time_limit {
                 if deadline > limit {
                     self.now.set(limit.max(self.now.get()));
+                    MIRROR.with(|m| m.now.set(self.now.get().as_nanos()));
                     let limit = self.config.time_limit.unwrap_or_default();
                     let waiting = self.waiting_longest(Cause::WAITING_SHOWN);
                     return Err(self.failure(Cause::TimeLimit { limit, waiting }, None));
@@ -1182,6 +1246,7 @@ impl World {
     #[inline]
     fn advance(&self, now: Instant) {
         self.now.set(now);
+        MIRROR.with(|m| m.now.set(now.as_nanos()));
         self.heartbeat.now.store(now.as_nanos(), Ordering::Relaxed);
         // A new instant: the livelock guard counts from here.
         let steps = self.steps.get();
@@ -1315,7 +1380,9 @@ impl World {
         self.current_waker
             .set((waker.data(), waker.vtable() as *const RawWakerVTable));
         self.emit_hot(node, Hot::Poll(id));
+        MIRROR.with(|m| m.polling.set(true));
         let result = crate::panic::catch_raw(AssertUnwindSafe(|| task.as_mut().poll_task()));
+        MIRROR.with(|m| m.polling.set(false));
         self.current_node.set(None);
         self.current_task.set(None);
         self.current_waker.set(NO_WAKER);
