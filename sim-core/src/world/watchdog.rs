@@ -101,9 +101,12 @@ thread_local! {
     /// Recently interned sites, by address: `(address, index)`.
     static RECENT_SITES: [Cell<(usize, u32)>; RECENT] = const { [const { Cell::new((0, 0)) }; RECENT] };
     /// Recently interned names, by a hash of their text.
-    static RECENT_NAMES: RefCell<[Option<(Box<str>, u32)>; RECENT]> =
+    static RECENT_NAMES: RefCell<[RecentName; RECENT]> =
         const { RefCell::new([const { None }; RECENT]) };
 }
+
+/// A recently interned node name and its index.
+type RecentName = Option<(Box<str>, u32)>;
 
 /// The recent-cache slot of `key`.
 #[inline]
