@@ -118,6 +118,11 @@ impl Sleep {
         self.deferred = Deferred::No;
     }
 
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        with_world("detsim::time::sleep", |w| self.poll_in(w, cx))
+    }
+
     #[inline]
     fn poll_in(&mut self, w: &World, cx: &mut Context<'_>) -> Poll<()> {
         if self.deferred != Deferred::No {
@@ -227,11 +232,12 @@ impl Future for Sleep {
             && world == this.world
             && this.deferred == Deferred::No
             && now >= this.deadline
-            && this.key.take().is_some()
+            && this.key.is_some()
         {
+            this.key = None;
             return Poll::Ready(());
         }
-        with_world("detsim::time::sleep", |w| this.poll_in(w, cx))
+        this.poll_slow(cx)
     }
 }
 
