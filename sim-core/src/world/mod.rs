@@ -609,6 +609,27 @@ impl World {
     /// which fires without touching the waker's reference count.
     pub(crate) fn register(&self, key: &mut Option<TimerKey>, deadline: Instant, waker: &Waker) {
         let identity = (waker.data(), waker.vtable() as *const RawWakerVTable);
+        // The common case, a task's first poll of its own sleep, in one go.
+        if key.is_none() && self.current_waker.get() == identity {
+            if let Some((slot, id)) = self.current_task.get() {
+                let node = self.current_node.get();
+                let mut timers = self.timers.borrow_mut();
+                *key = Some(timers.insert(deadline, node, Action::Task(slot, id)));
+                return;
+            }
+        }
+        self.register_other(key, deadline, waker, identity);
+    }
+
+    /// [`World::register`] for a refresh, or a waker other than the polled task's.
+    #[inline(never)]
+    fn register_other(
+        &self,
+        key: &mut Option<TimerKey>,
+        deadline: Instant,
+        waker: &Waker,
+        identity: WakerIdentity,
+    ) {
         let own = if self.current_waker.get() == identity {
             self.current_task.get()
         } else {
