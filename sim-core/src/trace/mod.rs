@@ -5,6 +5,7 @@ mod event;
 mod subscriber;
 mod view;
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::hash::Hasher;
 use std::io::Write;
@@ -55,8 +56,16 @@ impl fmt::Display for Fingerprint {
 
 pub(crate) struct TraceState {
     mode: TraceMode,
-    hasher: FxHasher,
-    count: u64,
+    /// Fed every event. In a cell, with the count, so that hashing an event
+    /// takes no borrow: only a recording run borrows `kept`.
+    hasher: Cell<FxHasher>,
+    count: Cell<u64>,
+    kept: RefCell<Kept>,
+}
+
+/// What a recording run keeps.
+#[derive(Default)]
+struct Kept {
     events: Vec<Event>,
     truncated: bool,
 }
@@ -65,22 +74,36 @@ impl TraceState {
     pub(crate) fn new(mode: TraceMode) -> TraceState {
         TraceState {
             mode,
-            hasher: FxHasher::default(),
-            count: 0,
-            events: Vec::new(),
-            truncated: false,
+            hasher: Cell::new(FxHasher::default()),
+            count: Cell::new(0),
+            kept: RefCell::default(),
         }
     }
 
+    #[inline]
     pub(crate) fn recording(&self) -> bool {
         matches!(self.mode, TraceMode::Record { .. })
     }
 
-    pub(crate) fn push(&mut self, time: Instant, node: Option<NodeId>, kind: EventKind) {
+    /// Whether the kept events are being changed right now (a push from
+    /// inside a push: only an OS call intercepted mid-push can do that).
+    pub(crate) fn busy(&self) -> bool {
+        self.kept.try_borrow_mut().is_err()
+    }
+
+    /// Feeds the event's time and node, then `rest`, to the fingerprint.
+    #[inline]
+    fn hash(&self, time: Instant, node: Option<NodeId>, rest: impl FnOnce(&mut FxHasher)) {
         // The position is implied by the order of hashing; time, node and kind are hashed.
-        self.hasher.write_u64(time.as_nanos());
-        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.index));
-        kind.fingerprint(&mut self.hasher);
+        let mut hasher = self.hasher.take();
+        hasher.write_u64(time.as_nanos());
+        hasher.write_u32(node.map_or(u32::MAX, |n| n.index));
+        rest(&mut hasher);
+        self.hasher.set(hasher);
+    }
+
+    pub(crate) fn push(&self, time: Instant, node: Option<NodeId>, kind: EventKind) {
+        self.hash(time, node, |hasher| kind.fingerprint(hasher));
         self.keep(time, node, kind);
     }
 
@@ -88,14 +111,12 @@ impl TraceState {
     /// as [`TraceState::push`] hashes its [`EventKind`], which is only built when
     /// recording.
     #[inline]
-    pub(crate) fn push_hot(&mut self, time: Instant, node: Option<NodeId>, hot: Hot) {
-        self.hasher.write_u64(time.as_nanos());
-        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.index));
-        self.hasher.write_u64(hot.code());
+    pub(crate) fn push_hot(&self, time: Instant, node: Option<NodeId>, hot: Hot) {
+        self.hash(time, node, |hasher| hasher.write_u64(hot.code()));
         if self.recording() {
             self.keep(time, node, hot.kind());
         } else {
-            self.count += 1;
+            self.count.set(self.count.get() + 1);
         }
     }
 
@@ -104,16 +125,16 @@ impl TraceState {
     /// recording.
     #[inline]
     pub(crate) fn push_ext(
-        &mut self,
+        &self,
         time: Instant,
         node: Option<NodeId>,
         name: &'static str,
         args: [u64; 4],
         detail: impl FnOnce() -> String,
     ) {
-        self.hasher.write_u64(time.as_nanos());
-        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.index));
-        event::fingerprint_ext(&mut self.hasher, name, &args);
+        self.hash(time, node, |hasher| {
+            event::fingerprint_ext(hasher, name, &args);
+        });
         if self.recording() {
             let kind = EventKind::Ext {
                 name: name.into(),
@@ -122,7 +143,7 @@ impl TraceState {
             };
             self.keep(time, node, kind);
         } else {
-            self.count += 1;
+            self.count.set(self.count.get() + 1);
         }
     }
 
@@ -131,46 +152,49 @@ impl TraceState {
     /// (so an event carrying text allocates nothing on a fingerprinting run).
     #[inline]
     pub(crate) fn push_lazy(
-        &mut self,
+        &self,
         time: Instant,
         node: Option<NodeId>,
         hash: impl FnOnce(&mut FxHasher),
         kind: impl FnOnce() -> EventKind,
     ) {
-        self.hasher.write_u64(time.as_nanos());
-        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.index));
-        hash(&mut self.hasher);
+        self.hash(time, node, hash);
         if self.recording() {
             self.keep(time, node, kind());
         } else {
-            self.count += 1;
+            self.count.set(self.count.get() + 1);
         }
     }
 
     /// Counts an event already hashed, and keeps it when recording.
-    fn keep(&mut self, time: Instant, node: Option<NodeId>, kind: EventKind) {
-        let index = self.count;
-        self.count += 1;
+    fn keep(&self, time: Instant, node: Option<NodeId>, kind: EventKind) {
+        let index = self.count.get();
+        self.count.set(index + 1);
         if let TraceMode::Record { events_max } = self.mode {
-            if self.events.len() < events_max {
-                self.events.push(Event {
+            let mut kept = self.kept.borrow_mut();
+            if kept.events.len() < events_max {
+                kept.events.push(Event {
                     index,
                     time,
                     node,
                     kind,
                 });
             } else {
-                self.truncated = true;
+                kept.truncated = true;
             }
         }
     }
 
     pub(crate) fn summary(&self) -> Trace {
+        let hasher = self.hasher.take();
+        let fingerprint = Fingerprint(hasher.finish());
+        self.hasher.set(hasher);
+        let kept = self.kept.borrow();
         Trace {
-            fingerprint: Fingerprint(self.hasher.finish()),
-            count: self.count,
-            events: self.events.clone(),
-            truncated: self.truncated,
+            fingerprint,
+            count: self.count.get(),
+            events: kept.events.clone(),
+            truncated: kept.truncated,
             node_names: Vec::new(),
         }
     }

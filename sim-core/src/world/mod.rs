@@ -255,7 +255,7 @@ pub(crate) fn os_entropy(bytes: &mut [u8]) -> bool {
             Err(_) => false,
         };
         // Never panic inside a C entry point: skip the event if the trace is busy.
-        if filled && w.trace.try_borrow_mut().is_ok() {
+        if filled && !w.trace.busy() {
             let len = bytes.len();
             w.emit_ext(node, "os.entropy", [len as u64, 0, 0, 0], || {
                 format!("{len} bytes of OS entropy")
@@ -408,7 +408,7 @@ pub(crate) struct World {
     /// The PCT policy's state, when the poll order is `Pct`.
     pct: RefCell<Option<Box<pct::Pct>>>,
     harness_rng: RefCell<LazyRng>,
-    trace: RefCell<TraceState>,
+    trace: TraceState,
     /// The node whose code runs now (a task's poll, a timer callback).
     current_node: Cell<Option<NodeId>>,
     /// The task being polled (`None` in an extension's timer callback).
@@ -487,7 +487,7 @@ impl World {
                 _ => None,
             }),
             harness_rng: RefCell::new(LazyRng::new(keying.clone(), "harness")),
-            trace: RefCell::new(TraceState::new(config.trace)),
+            trace: TraceState::new(config.trace),
             current_node: Cell::new(None),
             current_task: Cell::new(None),
             current_waker: Cell::new(NO_WAKER),
@@ -581,13 +581,13 @@ impl World {
     // ----- trace -----
 
     pub(crate) fn emit(&self, node: Option<NodeId>, kind: EventKind) {
-        self.trace.borrow_mut().push(self.now.get(), node, kind);
+        self.trace.push(self.now.get(), node, kind);
     }
 
     /// Emits one of the executor's hot events (see [`Hot`]).
     #[inline]
     pub(crate) fn emit_hot(&self, node: Option<NodeId>, hot: Hot) {
-        self.trace.borrow_mut().push_hot(self.now.get(), node, hot);
+        self.trace.push_hot(self.now.get(), node, hot);
     }
 
     /// Emits an extension's event; `detail` runs only when recording.
@@ -600,7 +600,6 @@ impl World {
         detail: impl FnOnce() -> String,
     ) {
         self.trace
-            .borrow_mut()
             .push_ext(self.now.get(), node, name, args, detail);
     }
 
@@ -665,7 +664,7 @@ impl World {
     }
 
     pub(crate) fn trace_summary(&self) -> crate::trace::Trace {
-        let trace = self.trace.borrow();
+        let trace = &self.trace;
         let mut summary = trace.summary();
         // Names are only needed to describe kept events.
         if trace.recording() {
@@ -850,7 +849,7 @@ impl World {
             });
             id
         };
-        self.trace.borrow_mut().push_lazy(
+        self.trace.push_lazy(
             self.now.get(),
             Some(id),
             |hasher| crate::trace::fingerprint_node_added(hasher, name),
