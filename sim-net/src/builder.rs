@@ -241,9 +241,8 @@ impl NetBuilder {
     ///
     /// As [`NetBuilder::install`].
     pub fn install_in(self, handle: SimHandle) -> Result<Net, NetError> {
-        let state = self.build(handle)?;
         let net = Net {
-            state: Rc::new(RefCell::new(state)),
+            state: self.build(handle)?,
         };
         handle
             .install(Rc::new(net.clone()))
@@ -251,7 +250,9 @@ impl NetBuilder {
         Ok(net)
     }
 
-    fn build(self, handle: SimHandle) -> Result<State, NetError> {
+    /// The network's state, made in its final place (it is big: every move
+    /// is a copy).
+    fn build(self, handle: SimHandle) -> Result<Rc<RefCell<State>>, NetError> {
         let limits = self.limits;
         for (what, value) in [
             ("datagram_size_max", limits.datagram_size_max),
@@ -279,7 +280,7 @@ impl NetBuilder {
         }
         let validated = |p: LinkProfile| p.validate().map(|()| Rc::new(p));
         let spare = crate::recycle::take();
-        let mut state = State {
+        let net = Rc::new(RefCell::new(State {
             handle,
             limits,
             nodes: spare.nodes,
@@ -304,7 +305,8 @@ impl NetBuilder {
             plan_links: BTreeMap::new(),
             spare_rows: spare.rows,
             spare_inboxes: spare.inboxes,
-        };
+        }));
+        let mut state = net.borrow_mut();
         for node in handle.nodes() {
             let name = handle
                 .node_name(node)
@@ -350,6 +352,7 @@ impl NetBuilder {
         state.topology.within_zone = self.within_zone.map(validated).transpose()?;
         state.topology.within_region = self.within_region.map(validated).transpose()?;
         state.topology.across_regions = self.across_regions.map(validated).transpose()?;
-        Ok(state)
+        drop(state);
+        Ok(net)
     }
 }
