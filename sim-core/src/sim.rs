@@ -243,7 +243,7 @@ impl SimBuilder {
             Some(console) => console,
             None => ConsoleLevel::from_env()?,
         };
-        let world = Rc::new(World::new(self.config, console));
+        let world = World::new(self.config, console);
         Ok(Sim { world })
     }
 }

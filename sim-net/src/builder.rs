@@ -231,6 +231,7 @@ impl NetBuilder {
     /// [`NetError::UnknownNode`], [`NetError::UnknownZone`],
     /// [`NetError::UnknownRegion`] for names that do not exist, and
     /// [`NetError::InvalidConfig`] if a network is already installed.
+    #[inline]
     pub fn install(self, sim: &mut Sim) -> Result<Net, NetError> {
         sim.enter(|handle| self.install_in(handle))
     }

@@ -454,7 +454,9 @@ pub(crate) struct Cold {
 }
 
 impl World {
-    pub(crate) fn new(config: Config, console: ConsoleLevel) -> World {
+    /// A new world, made in its shared allocation (it is big: every move is
+    /// a copy).
+    pub(crate) fn new(config: Config, console: ConsoleLevel) -> Rc<World> {
         let seed = config.seed;
         let forks = (!config.forks.is_empty()).then(|| {
             Arc::new(ForkKeys::new(
@@ -464,7 +466,7 @@ impl World {
         });
         let keying = Keying { seed, forks };
         let spare = recycle::take();
-        let world = World {
+        let world = Rc::new(World {
             console,
             id: WORLD_IDS.fetch_add(1, Ordering::Relaxed),
             now: Cell::new(Instant::ZERO),
@@ -508,7 +510,7 @@ impl World {
             next_fork: Cell::new(Instant::MAX),
             reached: config.coverage_sink.as_ref().map(|_| Box::default()),
             config,
-        };
+        });
         world.cross_forks();
         world
     }
