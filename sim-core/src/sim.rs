@@ -556,14 +556,19 @@ impl SimHandle {
     /// # Panics
     ///
     /// Panics outside a simulation.
+    #[inline]
     #[track_caller]
     pub fn current() -> SimHandle {
-        with_world("detsim::handle", |w| SimHandle { world: w.id })
+        match crate::world::mirror_world_id() {
+            Some(world) => SimHandle { world },
+            None => with_world("detsim::handle", |w| SimHandle { world: w.id }),
+        }
     }
 
     /// The handle of the world running on this thread, if any.
+    #[inline]
     pub fn try_current() -> Option<SimHandle> {
-        crate::world::with_world_opt(|w| SimHandle { world: w.id })
+        crate::world::mirror_world_id().map(|world| SimHandle { world })
     }
 
     #[track_caller]
@@ -585,8 +590,12 @@ impl SimHandle {
 
     /// The world's true virtual time (nodes read skewed local clocks through
     /// [`time::now`](crate::time::now)).
+    #[inline]
     pub fn now(&self) -> Instant {
-        self.with(|w| w.now())
+        match crate::world::mirror_now(self.world) {
+            Some(now) => now,
+            None => self.with(|w| w.now()),
+        }
     }
 
     /// Adds a node while the world runs (scale-out); its `init` starts at once.

@@ -62,14 +62,16 @@ impl Future for YieldNow {
 ///
 /// Panics when called outside a simulation.
 #[track_caller]
+#[inline]
 pub fn handle() -> SimHandle {
     SimHandle::current()
 }
 
 /// The node of the calling task: `None` for the test harness, and outside
 /// any simulation (so code shared with production can ask safely).
+#[inline]
 pub fn current_node() -> Option<NodeId> {
-    crate::world::with_world_opt(|w| w.current_node()).flatten()
+    crate::world::mirror_node().flatten()
 }
 
 /// The calling task's view of its node, as passed to a node's init.

@@ -97,6 +97,7 @@ thread_local! {
             now: Cell::new(0),
             fast_clocks: Cell::new(false),
             polling: Cell::new(false),
+            node: Cell::new(None),
         }
     };
 }
@@ -117,6 +118,27 @@ pub(crate) struct Mirror {
     /// Whether the executor is polling one of its tasks (from the step
     /// loop: every timer due by now has fired).
     polling: Cell<bool>,
+    /// Its current node (see [`World::current_node`]).
+    node: Cell<Option<NodeId>>,
+}
+
+/// The current world's id, if any (from the mirror).
+#[inline]
+pub(crate) fn mirror_world_id() -> Option<u64> {
+    let world = MIRROR.with(|m| m.world.get());
+    (world != 0).then_some(world)
+}
+
+/// The current world's true time, if `world` is the current world.
+#[inline]
+pub(crate) fn mirror_now(world: u64) -> Option<Instant> {
+    MIRROR.with(|m| (m.world.get() == world).then(|| Instant::from_nanos(m.now.get())))
+}
+
+/// The current world's current node, if a world is current (from the mirror).
+#[inline]
+pub(crate) fn mirror_node() -> Option<Option<NodeId>> {
+    MIRROR.with(|m| (m.world.get() != 0).then(|| m.node.get()))
 }
 
 /// The mirror's reading: `(world, now, fast_clocks, polling)`.
@@ -140,10 +162,12 @@ fn mirror_world(world: Option<&World>) {
             m.now.set(w.now.get().as_nanos());
             m.fast_clocks.set(w.clocks_identity.get());
             m.polling.set(w.current_task.get().is_some());
+            m.node.set(w.current_node.get());
         }
         None => {
             m.world.set(0);
             m.polling.set(false);
+            m.node.set(None);
         }
     });
 }
@@ -1309,8 +1333,10 @@ impl World {
     /// Runs a timer's callback as a step, with `node` as the current node.
     fn call(&self, node: Option<NodeId>, callback: Box<dyn FnOnce()>) -> Result<(), Failure> {
         self.current_node.set(node);
+        MIRROR.with(|m| m.node.set(node));
         let result = crate::panic::catch(AssertUnwindSafe(callback));
         self.current_node.set(None);
+        MIRROR.with(|m| m.node.set(None));
         match result {
             Ok(()) => Ok(()),
             Err(panic) => Err(self.failure(
@@ -1402,9 +1428,15 @@ impl World {
         self.current_waker
             .set((waker.data(), waker.vtable() as *const RawWakerVTable));
         self.emit_hot(node, Hot::Poll(id));
-        MIRROR.with(|m| m.polling.set(true));
+        MIRROR.with(|m| {
+            m.polling.set(true);
+            m.node.set(node);
+        });
         let result = crate::panic::catch_raw(AssertUnwindSafe(|| task.as_mut().poll_task()));
-        MIRROR.with(|m| m.polling.set(false));
+        MIRROR.with(|m| {
+            m.polling.set(false);
+            m.node.set(None);
+        });
         self.current_node.set(None);
         self.current_task.set(None);
         self.current_waker.set(NO_WAKER);
