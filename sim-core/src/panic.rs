@@ -35,7 +35,8 @@ fn install_hook() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
-            if CATCHING.with(Cell::get) > 0 {
+            // A task poll catches its panics too (see `catch_polled`).
+            if CATCHING.with(Cell::get) > 0 || crate::world::mirror_polling() {
                 let location = info.location().map(|l| l.to_string());
                 LAST.with(|last| *last.borrow_mut() = location);
             } else {
@@ -64,6 +65,15 @@ pub(crate) fn catch_raw<R>(f: impl FnOnce() -> R + UnwindSafe) -> Result<R, Payl
     let result = std::panic::catch_unwind(f);
     CATCHING.with(|c| c.set(c.get() - 1));
     result
+}
+
+/// Runs `f`, a task's poll, catching a panic as its payload: the caller has
+/// marked the poll in the world's mirror, which the hook reads as it reads
+/// [`catch_raw`]'s count (one flag for both, set once per poll).
+#[inline]
+pub(crate) fn catch_polled<R>(f: impl FnOnce() -> R + UnwindSafe) -> Result<R, Payload> {
+    debug_assert!(crate::world::mirror_polling(), "the poll is marked");
+    std::panic::catch_unwind(f)
 }
 
 /// Runs `f`, turning a panic into a [`Panic`].

@@ -122,6 +122,12 @@ pub(crate) struct Mirror {
     node: Cell<Option<NodeId>>,
 }
 
+/// Whether the executor is polling a task on this thread (from the mirror).
+#[inline]
+pub(crate) fn mirror_polling() -> bool {
+    MIRROR.try_with(|m| m.polling.get()).unwrap_or(false)
+}
+
 /// The current world's id, if any (from the mirror).
 #[inline]
 pub(crate) fn mirror_world_id() -> Option<u64> {
@@ -1432,7 +1438,7 @@ impl World {
             m.polling.set(true);
             m.node.set(node);
         });
-        let result = crate::panic::catch_raw(AssertUnwindSafe(|| task.as_mut().poll_task()));
+        let result = crate::panic::catch_polled(AssertUnwindSafe(|| task.as_mut().poll_task()));
         MIRROR.with(|m| {
             m.polling.set(false);
             m.node.set(None);
