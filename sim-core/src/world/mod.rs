@@ -428,7 +428,8 @@ pub(crate) struct World {
     tasks: RefCell<task::Tasks>,
     pub(crate) timers: RefCell<Timers>,
     nodes: RefCell<Vec<NodeEntry>>,
-    node_names: RefCell<BTreeMap<Rc<str>, NodeId>>,
+    /// Node ids by name, sorted by name (a vector: its buffer is recycled).
+    node_names: RefCell<Vec<(Rc<str>, NodeId)>>,
     paused: Cell<usize>,
     /// Fast path of the nodes' monotonic clocks: while no node's clock was ever
     /// drifted, every monotonic clock reads true time and the clock arithmetic
@@ -507,7 +508,7 @@ impl World {
             tasks: RefCell::new(task::Tasks::with_buffers(spare.task_slots, spare.ready)),
             timers: RefCell::new(Timers::with_buffers(spare.timer_slots, spare.near)),
             nodes: RefCell::new(spare.nodes),
-            node_names: RefCell::default(),
+            node_names: RefCell::new(spare.names),
             paused: Cell::new(0),
             clocks_identity: Cell::new(true),
             sched_rng: RefCell::new(LazyRng::new(keying.clone(), "sched")),
@@ -857,9 +858,9 @@ impl World {
         validate_node_name(name)?;
         let id = {
             let mut names = self.node_names.borrow_mut();
-            if names.contains_key(name) {
+            let Err(position) = names.binary_search_by(|(n, _)| (**n).cmp(name)) else {
                 return Err(SimError::DuplicateNode(name.to_owned()));
-            }
+            };
             let mut nodes = self.nodes.borrow_mut();
             let id = NodeId::new(
                 u32::try_from(nodes.len()).expect("more than 2^32 nodes"),
@@ -867,7 +868,7 @@ impl World {
             );
             let watch_name = watchdog::name_index(name);
             let name: Rc<str> = Rc::from(name);
-            names.insert(name.clone(), id);
+            names.insert(position, (name.clone(), id));
             nodes.push(NodeEntry {
                 rng: LazyRng::node(self.keying.clone(), name.clone()),
                 name,
@@ -904,11 +905,11 @@ impl World {
     }
 
     pub(crate) fn node_id(&self, name: &str) -> Result<NodeId, SimError> {
-        self.node_names
-            .borrow()
-            .get(name)
-            .copied()
-            .ok_or_else(|| SimError::UnknownNode(name.to_owned()))
+        let names = self.node_names.borrow();
+        match names.binary_search_by(|(n, _)| (**n).cmp(name)) {
+            Ok(index) => Ok(names[index].1),
+            Err(_) => Err(SimError::UnknownNode(name.to_owned())),
+        }
     }
 
     pub(crate) fn check_node(&self, node: NodeId) -> Result<(), SimError> {
@@ -1651,6 +1652,8 @@ impl Drop for World {
         let (timer_slots, near) = self.timers.get_mut().take_buffers();
         let nodes = std::mem::take(self.nodes.get_mut());
         let extensions = std::mem::take(self.extensions.get_mut());
+        let mut names = std::mem::take(self.node_names.get_mut());
+        names.clear();
         // The nodes' and extensions' contents are dropped here, before
         // their buffers move on.
         let mut buffers = recycle::Buffers {
@@ -1660,6 +1663,7 @@ impl Drop for World {
             near,
             nodes,
             extensions,
+            names,
         };
         buffers.nodes.clear();
         buffers.extensions.clear();

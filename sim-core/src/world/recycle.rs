@@ -2,16 +2,17 @@
 //!
 //! A sweep makes thousands of small worlds on each thread, one after
 //! another, and every world needs the same few vectors: the task slab and
-//! the ready queue, the timer slots and the near queue, the node table, the
-//! extensions. A dropped world hands them on emptied (their capacity, never
+//! the ready queue, the timer slots and the near queue, the node table and
+//! its index by name, the extensions. A dropped world hands them on emptied (their capacity, never
 //! their contents), so the next world allocates none of them. A buffer
 //! bigger than [`KEPT_MAX`] items is freed instead, so that one huge world
 //! does not pin its memory on the thread. Nothing here decides anything in a
 //! run: a vector's capacity is never observed.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
-use super::{ExtensionEntry, NodeEntry, TaskId, task, timer};
+use super::{ExtensionEntry, NodeEntry, NodeId, TaskId, task, timer};
 
 /// The most items a kept buffer may have room for.
 const KEPT_MAX: usize = 1024;
@@ -25,6 +26,7 @@ pub(super) struct Buffers {
     pub(super) near: Vec<timer::Entry>,
     pub(super) nodes: Vec<NodeEntry>,
     pub(super) extensions: Vec<ExtensionEntry>,
+    pub(super) names: Vec<(Rc<str>, NodeId)>,
 }
 
 thread_local! {
@@ -55,6 +57,7 @@ pub(super) fn keep(mut buffers: Buffers) {
     fit(&mut buffers.near);
     fit(&mut buffers.nodes);
     fit(&mut buffers.extensions);
+    fit(&mut buffers.names);
     // At thread exit, or with the slot busy, the buffers are simply freed.
     let _ = SPARE.try_with(|spare| {
         if let Ok(mut spare) = spare.try_borrow_mut() {
