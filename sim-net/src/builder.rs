@@ -91,6 +91,72 @@ impl Default for NetBuilder {
     }
 }
 
+thread_local! {
+    /// The profiles the last networks on this thread validated, shared:
+    /// the worlds of a sweep build the same network again and again.
+    static PROFILES: std::cell::RefCell<Vec<Rc<LinkProfile>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// How many validated profiles a thread keeps for the next networks.
+const PROFILES_KEPT: usize = 4;
+
+/// `profile`, validated, behind an `Rc`: the one of an earlier network on
+/// this thread if it is equal (a profile is plain data, never changed once
+/// made, so sharing it is invisible), else a new one.
+fn shared_profile(profile: LinkProfile) -> Result<Rc<LinkProfile>, NetError> {
+    let kept = PROFILES
+        .try_with(|kept| {
+            let kept = kept.try_borrow().ok()?;
+            kept.iter().find(|p| identical(p, &profile)).cloned()
+        })
+        .ok()
+        .flatten();
+    if let Some(kept) = kept {
+        return Ok(kept);
+    }
+    profile.validate()?;
+    let profile = Rc::new(profile);
+    let _ = PROFILES.try_with(|kept| {
+        if let Ok(mut kept) = kept.try_borrow_mut() {
+            if kept.len() == PROFILES_KEPT {
+                kept.remove(0);
+            }
+            kept.push(profile.clone());
+        }
+    });
+    Ok(profile)
+}
+
+/// Whether two profiles are the same bit for bit (`==` calls `-0.0` and
+/// `0.0` equal, which a profile's `Debug` would tell apart; a NaN never
+/// passes validation, so it is never kept).
+fn identical(a: &LinkProfile, b: &LinkProfile) -> bool {
+    fn same(x: f64, y: f64) -> bool {
+        x.to_bits() == y.to_bits()
+    }
+    fn same_latency(x: &Latency, y: &Latency) -> bool {
+        match (x, y) {
+            (Latency::LogNormal { sigma: s, .. }, Latency::LogNormal { sigma: t, .. }) => {
+                same(*s, *t)
+            }
+            (Latency::Pareto { shape: s, .. }, Latency::Pareto { shape: t, .. }) => same(*s, *t),
+            _ => true,
+        }
+    }
+    a == b
+        && same(a.loss, b.loss)
+        && same(a.duplicate, b.duplicate)
+        && same(a.byzantine.flip, b.byzantine.flip)
+        && same(a.byzantine.truncate, b.byzantine.truncate)
+        && same(a.byzantine.replay, b.byzantine.replay)
+        && same_latency(&a.latency, &b.latency)
+        && match (&a.intermittent, &b.intermittent) {
+            (Some(x), Some(y)) => same_latency(&x.up, &y.up) && same_latency(&x.down, &y.down),
+            _ => true,
+        }
+}
+
 impl NetBuilder {
     /// The profile of every link nothing else configures (default: a
     /// perfect link with a constant 1 ms delay).
@@ -279,7 +345,7 @@ impl NetBuilder {
                 )));
             }
         }
-        let validated = |p: LinkProfile| p.validate().map(|()| Rc::new(p));
+        let validated = shared_profile;
         let spare = crate::recycle::take();
         let net = Rc::new(RefCell::new(State {
             handle,
