@@ -426,6 +426,8 @@ pub(crate) struct World {
     heartbeat: Arc<watchdog::Heartbeat>,
     /// The task slab and the ready queue.
     tasks: RefCell<task::Tasks>,
+    /// Wakers of ended tasks that nothing holds any more, for new tasks.
+    spare_wakers: RefCell<Vec<Arc<task::TaskWaker>>>,
     pub(crate) timers: RefCell<Timers>,
     nodes: RefCell<Vec<NodeEntry>>,
     /// Node ids by name, sorted by name (a vector: its buffer is recycled).
@@ -506,6 +508,7 @@ impl World {
             steps_stop: Cell::new(config.steps_max.min(config.instant_steps_max)),
             heartbeat: watchdog::heartbeat(),
             tasks: RefCell::new(task::Tasks::with_buffers(spare.task_slots, spare.ready)),
+            spare_wakers: RefCell::new(spare.wakers),
             timers: RefCell::new(Timers::with_buffers(spare.timer_slots, spare.near)),
             nodes: RefCell::new(spare.nodes),
             node_names: RefCell::new(spare.names),
@@ -772,12 +775,8 @@ impl World {
             name = entry.watch_name;
         }
         let slot = tasks.next_slot();
-        let waker = Waker::from(Arc::new(task::TaskWaker {
-            world: self.id,
-            slot,
-            id,
-            shared: self.shared.clone(),
-        }));
+        let spare = self.spare_wakers.borrow_mut().pop();
+        let waker = task::waker_for(spare, self.id, slot, id, &self.shared);
         let future = make(id);
         let inserted = tasks.insert(task::TaskEntry {
             id,
@@ -794,6 +793,17 @@ impl World {
         drop(tasks);
         self.emit_hot(node, Hot::Spawn(id));
         Ok(id)
+    }
+
+    /// Keeps a finished task's waker for the next task, if nothing else holds it.
+    #[inline]
+    fn keep_waker(&self, handle: Option<Arc<task::TaskWaker>>) {
+        if let Some(handle) = task::reusable(handle) {
+            let mut spare = self.spare_wakers.borrow_mut();
+            if spare.len() < recycle::KEPT_MAX {
+                spare.push(handle);
+            }
+        }
     }
 
     /// Makes a task ready (called by its waker).
@@ -836,10 +846,23 @@ impl World {
         // borrow (a task's destructor may call into the world).
         let mut slots = self.tasks.borrow_mut().take_all();
         if !slots.is_empty() {
+            // The tasks' wakers, for the next world's tasks if nothing else
+            // holds them once every task is gone.
+            {
+                let mut spare = self.spare_wakers.borrow_mut();
+                for entry in task::live_mut(&mut slots) {
+                    if let Some(task) = entry.task.as_mut() {
+                        spare.extend(task.as_mut().retire());
+                    }
+                }
+            }
             let previous = self.drop_reason.replace(Some(DropReason::WorldDropped));
             // In slot order, as dropping the vector would.
             slots.clear();
             *self.drop_reason.borrow_mut() = previous;
+            self.spare_wakers
+                .borrow_mut()
+                .retain_mut(|handle| Arc::get_mut(handle).is_some());
         }
         self.tasks.borrow_mut().restore(slots);
         let wakers = self.timers.borrow_mut().clear();
@@ -1469,7 +1492,11 @@ impl World {
                 self.emit_hot(node, Hot::Done(id));
                 match reason {
                     Some(reason) => self.drop_tasks(reason, vec![task]),
-                    None => drop(task),
+                    None => {
+                        let handle = task.as_mut().retire();
+                        drop(task);
+                        self.keep_waker(handle);
+                    }
                 }
                 Ok(())
             }
@@ -1654,6 +1681,7 @@ impl Drop for World {
         let extensions = std::mem::take(self.extensions.get_mut());
         let mut names = std::mem::take(self.node_names.get_mut());
         names.clear();
+        let wakers = std::mem::take(self.spare_wakers.get_mut());
         // The nodes' and extensions' contents are dropped here, before
         // their buffers move on.
         let mut buffers = recycle::Buffers {
@@ -1664,6 +1692,7 @@ impl Drop for World {
             nodes,
             extensions,
             names,
+            wakers,
         };
         buffers.nodes.clear();
         buffers.extensions.clear();

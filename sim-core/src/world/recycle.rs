@@ -11,11 +11,12 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::{ExtensionEntry, NodeEntry, NodeId, TaskId, task, timer};
 
-/// The most items a kept buffer may have room for.
-const KEPT_MAX: usize = 1024;
+/// The most items a kept buffer may have room for (and the most wakers kept).
+pub(super) const KEPT_MAX: usize = 1024;
 
 /// The buffers of one world, all empty.
 #[derive(Default)]
@@ -27,6 +28,9 @@ pub(super) struct Buffers {
     pub(super) nodes: Vec<NodeEntry>,
     pub(super) extensions: Vec<ExtensionEntry>,
     pub(super) names: Vec<(Rc<str>, NodeId)>,
+    /// Wakers of ended tasks that nothing else holds (not empty: each is a
+    /// waker the next world's tasks are given instead of a new one).
+    pub(super) wakers: Vec<Arc<task::TaskWaker>>,
 }
 
 thread_local! {
@@ -58,6 +62,7 @@ pub(super) fn keep(mut buffers: Buffers) {
     fit(&mut buffers.nodes);
     fit(&mut buffers.extensions);
     fit(&mut buffers.names);
+    buffers.wakers.truncate(KEPT_MAX);
     // At thread exit, or with the slot busy, the buffers are simply freed.
     let _ = SPARE.try_with(|spare| {
         if let Ok(mut spare) = spare.try_borrow_mut() {

@@ -42,11 +42,17 @@ pub(crate) trait Runnable {
 
     /// The waker the task is polled with.
     fn waker(&self) -> &Waker;
+
+    /// Gives up the task's waker, to be reused if nothing else holds it
+    /// (the task is dropped next).
+    fn retire(self: Pin<&mut Self>) -> Option<Arc<TaskWaker>>;
 }
 
 pin_project_lite::pin_project! {
     struct TaskCell<F> {
         waker: Waker,
+        // The waker's own `Arc`, to take it back when the task ends.
+        handle: Option<Arc<TaskWaker>>,
         #[pin]
         future: F,
     }
@@ -61,6 +67,12 @@ impl<F: Future<Output = ()>> Runnable for TaskCell<F> {
 
     fn waker(&self) -> &Waker {
         &self.waker
+    }
+
+    fn retire(self: Pin<&mut Self>) -> Option<Arc<TaskWaker>> {
+        let this = self.project();
+        *this.waker = Waker::noop().clone();
+        this.handle.take()
     }
 }
 
@@ -80,6 +92,14 @@ pub(crate) struct TaskEntry {
     pub(crate) polled_at: crate::time::Instant,
     /// Its spawn site and node name as the watchdog reads them.
     pub(crate) whereabouts: u64,
+}
+
+/// The live tasks of `slots` (a slab's taken slots).
+pub(crate) fn live_mut(slots: &mut [Slot]) -> impl Iterator<Item = &mut TaskEntry> {
+    slots.iter_mut().filter_map(|slot| match slot {
+        Slot::Live(entry) => Some(entry),
+        Slot::Free(_) => None,
+    })
 }
 
 /// One slot of the task slab: a live task, or a link of the free list.
@@ -292,8 +312,50 @@ impl Wake for TaskWaker {
     }
 }
 
-pub(crate) fn new_task<F: Future<Output = ()> + 'static>(waker: Waker, future: F) -> BoxTask {
-    Box::pin(TaskCell { waker, future })
+pub(crate) fn new_task<F: Future<Output = ()> + 'static>(
+    handle: Arc<TaskWaker>,
+    future: F,
+) -> BoxTask {
+    Box::pin(TaskCell {
+        waker: Waker::from(handle.clone()),
+        handle: Some(handle),
+        future,
+    })
+}
+
+/// A task's waker, made again for a new task if a spare one is at hand.
+pub(crate) fn waker_for(
+    spare: Option<Arc<TaskWaker>>,
+    world: u64,
+    slot: u32,
+    id: TaskId,
+    shared: &Arc<Shared>,
+) -> Arc<TaskWaker> {
+    if let Some(mut handle) = spare {
+        if let Some(waker) = Arc::get_mut(&mut handle) {
+            waker.world = world;
+            waker.slot = slot;
+            waker.id = id;
+            if !Arc::ptr_eq(&waker.shared, shared) {
+                waker.shared = shared.clone();
+            }
+            return handle;
+        }
+    }
+    Arc::new(TaskWaker {
+        world,
+        slot,
+        id,
+        shared: shared.clone(),
+    })
+}
+
+/// `handle`, if nothing but it holds its waker any more: it can serve a
+/// new task.
+pub(crate) fn reusable(handle: Option<Arc<TaskWaker>>) -> Option<Arc<TaskWaker>> {
+    let mut handle = handle?;
+    Arc::get_mut(&mut handle)?;
+    Some(handle)
 }
 
 /// Why a task ended without producing its output.
