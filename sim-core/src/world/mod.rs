@@ -1426,6 +1426,7 @@ impl World {
         slot: u32,
         id: TaskId,
     ) -> Result<(), Failure> {
+        let heartbeat: &watchdog::Heartbeat = &self.heartbeat;
         let (mut task, node) = {
             let Some(entry) = tasks.get_mut(slot, id) else {
                 return Ok(());
@@ -1441,10 +1442,10 @@ impl World {
             }
             entry.queued = false;
             entry.polled_at = self.now.get();
-            self.heartbeat
+            heartbeat
                 .polling_where
                 .store(entry.whereabouts, Ordering::Relaxed);
-            self.heartbeat.polling.store(id.0 + 1, Ordering::Relaxed);
+            heartbeat.polling.store(id.0 + 1, Ordering::Relaxed);
             let task = entry
                 .task
                 .take()
@@ -1468,9 +1469,10 @@ impl World {
             m.node.set(None);
         });
         self.current_node.set(None);
+        // With no task current, the waker identity left behind matches
+        // nothing (see `register`).
         self.current_task.set(None);
-        self.current_waker.set(NO_WAKER);
-        self.heartbeat.polling.store(0, Ordering::Relaxed);
+        heartbeat.polling.store(0, Ordering::Relaxed);
         match result {
             Ok(Poll::Pending) => {
                 let mut tasks = self.tasks.borrow_mut();
