@@ -200,3 +200,46 @@ fn task_ids_are_deterministic_and_in_spawn_order() {
     assert_eq!(ids(), (1, 2));
     assert_eq!(ids(), ids());
 }
+
+#[test]
+fn a_finished_tasks_kept_waker_never_wakes_a_later_task() {
+    // A waker kept after its task ended wakes nothing, even once new tasks run
+    // (an ended task's waker serves a new task only when nothing else holds it).
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+    use std::task::{Poll, Waker};
+    let kept: Rc<RefCell<Option<Waker>>> = Rc::default();
+    let polls = Rc::new(Cell::new(0u32));
+    let (k, p) = (kept.clone(), polls.clone());
+    let report = Sim::new(Seed::new(1))
+        .run(async move {
+            let k2 = k.clone();
+            detsim::spawn(std::future::poll_fn(move |cx| {
+                *k2.borrow_mut() = Some(cx.waker().clone());
+                Poll::Ready(())
+            }))
+            .await
+            .unwrap();
+            // Tasks that end leave wakers nothing holds: later tasks reuse them.
+            for _ in 0..3 {
+                detsim::spawn(async {}).await.unwrap();
+            }
+            let p2 = p.clone();
+            let waiter = detsim::spawn(std::future::poll_fn(move |_| {
+                p2.set(p2.get() + 1);
+                Poll::<()>::Pending
+            }));
+            time::sleep(Duration::from_millis(1)).await;
+            k.borrow_mut().take().expect("the waker was kept").wake();
+            time::sleep(Duration::from_millis(1)).await;
+            waiter.abort();
+        })
+        .unwrap();
+    assert_eq!(
+        polls.get(),
+        1,
+        "the waiting task was polled once, at its spawn"
+    );
+    assert_eq!(report.elapsed.as_nanos(), 2_000_000);
+    drop(kept);
+}

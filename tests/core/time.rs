@@ -167,3 +167,55 @@ fn run_for_advances_exactly_and_worlds_can_run_again() {
     assert_eq!(log.take(), ["2000ms tick"]);
     assert_eq!(sim.now(), Instant::from_nanos(2_500_000_000));
 }
+
+#[test]
+fn sleeps_count_from_the_world_running_now_when_worlds_alternate_on_a_thread() {
+    // A sleep's deadline is the running world's time plus its duration, whichever
+    // world ran before on the thread, and a world dropped inside another's task
+    // leaves the outer world's clock in charge.
+    let mut first = Sim::new(Seed::new(1));
+    first.run_for(Duration::from_secs(5)).unwrap();
+    let mut second = Sim::new(Seed::new(2));
+    let report = second
+        .run(async {
+            time::sleep(ms(3)).await;
+            time::now()
+        })
+        .unwrap();
+    assert_eq!(report.value, Instant::from_nanos(3_000_000));
+    let report = first
+        .run(async move {
+            let inner = Sim::new(Seed::new(3));
+            time::sleep(ms(2)).await;
+            drop(inner);
+            time::sleep(ms(7)).await;
+            time::now()
+        })
+        .unwrap();
+    assert_eq!(report.value, Instant::from_nanos(5_009_000_000));
+    let report = second.run(async { time::sleep(ms(1)).await }).unwrap();
+    assert_eq!(report.elapsed, Instant::from_nanos(4_000_000));
+}
+
+#[test]
+fn sleeps_on_a_drifting_node_leave_the_fast_path() {
+    // Once a node's clock drifts, a sleep on it waits for its local clock, not true time.
+    let mut sim = Sim::new(Seed::new(1));
+    let node = sim.add_node("n1", |_| async {}).unwrap();
+    let report = sim
+        .run(async move {
+            let handle = detsim::handle();
+            time::sleep(ms(10)).await;
+            handle.clock_drift(node, 100_000).unwrap();
+            handle
+                .spawn_on(node, async {
+                    time::sleep(ms(110)).await;
+                })
+                .unwrap()
+                .await
+                .unwrap();
+        })
+        .unwrap();
+    // 110 ms of a clock running 10% fast is 100 ms of true time.
+    assert_eq!(report.elapsed, Instant::from_nanos(110_000_000));
+}

@@ -123,3 +123,28 @@ fn run_time_changes_are_validated_too() {
         "invalid network configuration: the network is already installed"
     );
 }
+
+#[test]
+fn each_network_keeps_the_profiles_it_was_built_with() {
+    // Networks built one after another on a thread each resolve their own
+    // profiles, bit for bit (equal profiles may be shared between them, and a
+    // profile with a negative zero is not equal to one with a positive zero).
+    let profile_of = |builder: NetBuilder| {
+        let mut sim = Sim::new(Seed::new(1));
+        sim.add_node("a", |_| async {}).unwrap();
+        sim.add_node("b", |_| async {}).unwrap();
+        let net = builder.install(&mut sim).unwrap();
+        sim.enter(|_| net.link_profile("a", "b").unwrap())
+    };
+    let lossy = LinkProfile::default().loss(0.25);
+    assert_eq!(
+        profile_of(Net::builder().default_link(lossy.clone())),
+        lossy
+    );
+    assert_eq!(profile_of(Net::builder()), LinkProfile::default());
+    let negative = LinkProfile::default().loss(-0.0);
+    let got = profile_of(Net::builder().default_link(negative));
+    assert!(got.loss.is_sign_negative(), "{got:?}");
+    let got = profile_of(Net::builder());
+    assert!(got.loss.is_sign_positive(), "{got:?}");
+}
