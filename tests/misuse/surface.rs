@@ -99,7 +99,11 @@ fn its_tests_get_the_simulator_from_the_dev_dependency() {
         );
     }
     for name in ["rand_chacha", "serde_json", "tracing-subscriber"] {
-        assert!(packages.contains_key(name), "{name}: {:?}", names(&packages));
+        assert!(
+            packages.contains_key(name),
+            "{name}: {:?}",
+            names(&packages)
+        );
     }
 }
 
