@@ -14,6 +14,9 @@ use crate::world::TaskId;
 pub enum SimError {
     /// No node has this name.
     UnknownNode(String),
+    /// The [`NodeId`](crate::NodeId) was made by another world (another
+    /// [`Sim`](crate::Sim)); ids are valid only in the world that made them.
+    ForeignNode(String),
     /// A node with this name already exists.
     DuplicateNode(String),
     /// The name cannot be a node name.
@@ -44,6 +47,12 @@ impl fmt::Display for SimError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SimError::UnknownNode(name) => write!(f, "unknown node {name:?}"),
+            SimError::ForeignNode(id) => write!(
+                f,
+                "{id} was made by another simulation: a NodeId is valid only in the world that \
+                 added the node; in this world, look the node up by name (`handle.node(\"n1\")`) \
+                 or keep the id `add_node` returned here"
+            ),
             SimError::DuplicateNode(name) => write!(f, "a node named {name:?} already exists"),
             SimError::InvalidNodeName { name, reason } => {
                 write!(f, "invalid node name {name:?}: {reason}")
@@ -93,10 +102,38 @@ pub enum Cause {
         /// The limit.
         steps_max: u64,
     },
+    /// Too many steps at one virtual instant (`SimBuilder::instant_steps_max`):
+    /// tasks kept each other busy without ever waiting on time — a
+    /// `loop { yield_now().await }`, a zero sleep in a loop, a busy retry.
+    Livelock {
+        /// The limit.
+        instant_steps_max: u64,
+        /// The task polled last, when the step was a poll.
+        last: Option<BlockedTask>,
+    },
     /// Virtual time would pass the configured limit.
     TimeLimit {
         /// The limit.
         limit: Duration,
+        /// The tasks that waited longest without being polled (a deadlock
+        /// among them hides behind nodes that keep time moving), at most
+        /// [`Cause::WAITING_SHOWN`], longest first.
+        waiting: Vec<BlockedTask>,
+    },
+    /// The test closure of a sweep panicked outside any world (an
+    /// `unwrap()` on a misconfigured builder or plan, an assertion after
+    /// the run): no world ran to the failure, so there is no trace.
+    ClosurePanic {
+        /// The panic message.
+        message: String,
+        /// `file:line:column` of the panic, when known.
+        location: Option<String>,
+    },
+    /// detsim was used in a way that would make the run mean less than it
+    /// seems (a `SIM_PLAN` the test never applied, say).
+    Misuse {
+        /// What was wrong and what to do.
+        message: String,
     },
     /// Something outside the world touched it: a waker fired from another OS thread.
     DeterminismLeak {
@@ -172,7 +209,14 @@ impl Cause {
             ),
             Cause::Deadlock { .. } => "deadlock".to_owned(),
             Cause::StepLimit { .. } => "step limit".to_owned(),
+            Cause::Livelock { .. } => "livelock".to_owned(),
             Cause::TimeLimit { .. } => "time limit".to_owned(),
+            Cause::ClosurePanic { message, location } => format!(
+                "closure panic at {}: {}",
+                location.as_deref().unwrap_or("?"),
+                mask_numbers(message)
+            ),
+            Cause::Misuse { message } => format!("misuse: {}", mask_numbers(message)),
             Cause::DeterminismLeak { .. } => "determinism leak".to_owned(),
             Cause::Check { message } => format!("check: {}", mask_numbers(message)),
             Cause::Invariant { name, .. } => format!("invariant {name}"),
@@ -215,7 +259,13 @@ fn mask_numbers(text: &str) -> String {
     out
 }
 
-/// A task that was still waiting when a deadlock was detected.
+impl Cause {
+    /// How many waiting tasks a [`Cause::TimeLimit`] lists.
+    pub const WAITING_SHOWN: usize = 10;
+}
+
+/// A task that was still waiting when a run failed (a deadlock, a time
+/// limit), or the task a livelock polled last.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockedTask {
     /// The task.
@@ -224,6 +274,18 @@ pub struct BlockedTask {
     pub node: String,
     /// `file:line:column` of the spawn.
     pub spawned_at: String,
+    /// When it was last polled (when it was spawned, if never).
+    pub since: Instant,
+}
+
+impl fmt::Display for BlockedTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} on {} (spawned at {}), last polled at t={}",
+            self.task, self.node, self.spawned_at, self.since
+        )
+    }
 }
 
 impl fmt::Display for Cause {
@@ -236,7 +298,10 @@ impl fmt::Display for Cause {
             } => {
                 match task {
                     Some(task) => write!(f, "{task} panicked")?,
-                    None => write!(f, "a timer callback panicked")?,
+                    None => write!(
+                        f,
+                        "a timer callback (an extension's, a fault plan's or `call_at`'s) panicked"
+                    )?,
                 }
                 if let Some(location) = location {
                     write!(f, " at {location}")?;
@@ -250,11 +315,23 @@ impl fmt::Display for Cause {
                     blocked.len()
                 )?;
                 for task in blocked {
-                    write!(
-                        f,
-                        "\n    {} on {} (spawned at {})",
-                        task.task, task.node, task.spawned_at
-                    )?;
+                    write!(f, "\n    {task}")?;
+                }
+                Ok(())
+            }
+            Cause::Livelock {
+                instant_steps_max,
+                last,
+            } => {
+                write!(
+                    f,
+                    "livelock: more than {instant_steps_max} steps at one virtual instant without \
+                     time passing: a task loops without waiting on time (`loop {{ yield_now().await }}`, \
+                     a zero sleep in a loop, a busy retry); raise `instant_steps_max` if the burst is \
+                     legitimate"
+                )?;
+                if let Some(last) = last {
+                    write!(f, "\n    the last task polled: {last}")?;
                 }
                 Ok(())
             }
@@ -262,10 +339,31 @@ impl fmt::Display for Cause {
                 f,
                 "step limit exceeded: more than {steps_max} steps (a livelock? raise `steps_max` if the run is legitimately long)"
             ),
-            Cause::TimeLimit { limit } => write!(
-                f,
-                "time limit exceeded: virtual time would pass {limit:?} (raise `time_limit` if the run is legitimately long)"
-            ),
+            Cause::TimeLimit { limit, waiting } => {
+                write!(
+                    f,
+                    "time limit exceeded: virtual time would pass {limit:?} (raise `time_limit` if the run is legitimately long)"
+                )?;
+                if !waiting.is_empty() {
+                    write!(
+                        f,
+                        "; the tasks that waited longest (a deadlock among them, while other \
+                         nodes keep time moving, looks like this):"
+                    )?;
+                    for task in waiting {
+                        write!(f, "\n    {task}")?;
+                    }
+                }
+                Ok(())
+            }
+            Cause::ClosurePanic { message, location } => {
+                write!(f, "the test closure panicked outside any world")?;
+                if let Some(location) = location {
+                    write!(f, " at {location}")?;
+                }
+                write!(f, ": {message}")
+            }
+            Cause::Misuse { message } => write!(f, "misuse: {message}"),
             Cause::DeterminismLeak { detail } => write!(f, "determinism leak: {detail}"),
             Cause::Check { message } => write!(f, "check failed: {message}"),
             Cause::Invariant { name, message } => {
@@ -366,11 +464,15 @@ impl Failure {
         writeln!(f, "  time:   t={}", inner.time)?;
         writeln!(f, "  node:   {}", inner.node.as_deref().unwrap_or("sim"))?;
         writeln!(f, "  cause:  {}", inner.cause)?;
-        writeln!(
-            f,
-            "  trace:  {} events, fingerprint {}, {} steps",
-            inner.trace.count, inner.trace.fingerprint, inner.steps
-        )?;
+        if matches!(inner.cause, Cause::ClosurePanic { .. }) && inner.trace.count == 0 {
+            writeln!(f, "  trace:  none (no world ran to the failure)")?;
+        } else {
+            writeln!(
+                f,
+                "  trace:  {} events, fingerprint {}, {} steps",
+                inner.trace.count, inner.trace.fingerprint, inner.steps
+            )?;
+        }
         if let Some(plan) = inner.plan.as_ref().filter(|p| !p.is_empty()) {
             writeln!(f, "  plan:   {} faults", plan.len())?;
             for entry in &plan.entries {
@@ -398,7 +500,11 @@ pub(crate) fn default_replay(seed: Seed) -> String {
 
 /// `cargo test -p <package> -- --exact <test>`, from the calling test's thread.
 pub(crate) fn default_command() -> String {
-    let thread = std::thread::current();
+    command_for(&std::thread::current())
+}
+
+/// [`default_command`] for the test running on `thread`.
+pub(crate) fn command_for(thread: &std::thread::Thread) -> String {
     let package = std::env::var("CARGO_PKG_NAME").ok();
     match (thread.name().filter(|n| *n != "main"), package) {
         (Some(test), Some(package)) => format!("cargo test -p {package} -- --exact {test}"),

@@ -148,7 +148,9 @@ cfg_sim! {
         Fault, LinkChange, Nemesis, NemesisKind, Plan, PlanEntry, PlanError, Swarm, Topology,
     };
     pub use rng::SimRng;
-    pub use sim::{AsNode, NodeContext, Report, Sim, SimBuilder, SimHandle, Timer};
+    pub use sim::{
+        AsNode, INSTANT_STEPS_MAX, NodeContext, Report, Sim, SimBuilder, SimHandle, Timer,
+    };
     pub use sweep::{
         Case, Nondeterminism, RunOutcome, SeedFailure, Shard, Sweep, SweepError, SweepReport,
         Verification, check_case_determinism,

@@ -12,6 +12,19 @@ use std::sync::Once;
 pub(crate) struct Panic {
     pub(crate) message: String,
     pub(crate) location: Option<String>,
+    /// Not a panic: a task crashed its own node and unwound out of its poll
+    /// (see [`crash_unwind`]).
+    pub(crate) crashed_itself: bool,
+}
+
+/// The payload of the unwind that stops a task which crashed its own node.
+struct CrashedItself;
+
+/// Stops the calling task at once: it crashed its own node, so nothing of
+/// it may run past this point. Unwinds to the executor's poll (without the
+/// panic hook: this is not a panic), which drops the task as crashed.
+pub(crate) fn crash_unwind() -> ! {
+    std::panic::resume_unwind(Box::new(CrashedItself))
 }
 
 thread_local! {
@@ -44,6 +57,13 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R + UnwindSafe) -> Result<R, Panic> {
     let result = std::panic::catch_unwind(f);
     CATCHING.with(|c| c.set(c.get() - 1));
     result.map_err(|payload| {
+        if payload.is::<CrashedItself>() {
+            return Panic {
+                message: String::new(),
+                location: None,
+                crashed_itself: true,
+            };
+        }
         let message = if let Some(s) = payload.downcast_ref::<&str>() {
             (*s).to_owned()
         } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -54,6 +74,10 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R + UnwindSafe) -> Result<R, Panic> {
         let location = LAST.with(|last| last.borrow_mut().take());
         // Dropping the payload could itself panic: keep that out of the world.
         let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
-        Panic { message, location }
+        Panic {
+            message,
+            location,
+            crashed_itself: false,
+        }
     })
 }

@@ -40,18 +40,28 @@ use crate::world::{Config, Enter, JoinHandle, NodeId, NodeState, PollOrder, Worl
 pub struct SimBuilder {
     config: Config,
     console: Option<ConsoleLevel>,
+    /// Set by [`SimBuilder::watchdog`]; otherwise `SIM_WATCHDOG` or the default.
+    watchdog: Option<Option<Duration>>,
 }
+
+/// The default [`SimBuilder::instant_steps_max`].
+pub const INSTANT_STEPS_MAX: u64 = 1_000_000;
 
 impl SimBuilder {
     /// A builder for a world with `seed` and default options: FIFO poll
-    /// order, at most 100 million steps, at most 24 hours of virtual time,
-    /// fingerprint-only trace, console logging from `SIM_LOG` (default `info`).
+    /// order, at most 100 million steps, at most [`INSTANT_STEPS_MAX`] steps
+    /// at one virtual instant, at most 24 hours of virtual time, a watchdog
+    /// that ends the process when one step takes 20 s of wall time
+    /// (`SIM_WATCHDOG`), fingerprint-only trace, console logging from
+    /// `SIM_LOG` (default `info`).
     pub fn new(seed: Seed) -> SimBuilder {
         SimBuilder {
             config: Config {
                 seed,
                 poll_order: PollOrder::Fifo,
                 steps_max: 100_000_000,
+                instant_steps_max: INSTANT_STEPS_MAX,
+                watchdog: Some(crate::world::WATCHDOG_DEFAULT),
                 time_limit: Some(Duration::from_secs(24 * 3600)),
                 trace: TraceMode::Fingerprint,
                 replay: None,
@@ -61,6 +71,7 @@ impl SimBuilder {
                 coverage_sink: None,
             },
             console: None,
+            watchdog: None,
         }
     }
 
@@ -74,6 +85,28 @@ impl SimBuilder {
     /// fails as a livelock.
     pub fn steps_max(mut self, steps_max: u64) -> SimBuilder {
         self.config.steps_max = steps_max;
+        self
+    }
+
+    /// The most steps a run may take at one virtual instant before it fails
+    /// as a livelock ([`Cause::Livelock`]): tasks that keep each other busy
+    /// without ever waiting on time (`loop { yield_now().await }`, a zero
+    /// sleep in a loop, a busy retry) are reported within a second instead
+    /// of at the step limit. Default [`INSTANT_STEPS_MAX`].
+    pub fn instant_steps_max(mut self, steps_max: u64) -> SimBuilder {
+        self.config.instant_steps_max = steps_max;
+        self
+    }
+
+    /// How much wall time one step (a poll, a timer firing) may take before
+    /// the watchdog, a thread that watches every running world, prints the
+    /// seed, the virtual time, the node and task being polled with where it
+    /// was spawned, and the replay line, and ends the process (a task stuck
+    /// in `loop {}` or a blocking call cannot be stopped any other way).
+    /// `None` turns it off. Default: `SIM_WATCHDOG` (`30s`, `500ms`, `off`),
+    /// else 20 s. The watchdog only watches: it changes nothing in a run.
+    pub fn watchdog(mut self, limit: Option<Duration>) -> SimBuilder {
+        self.watchdog = Some(limit);
         self
     }
 
@@ -175,13 +208,27 @@ impl SimBuilder {
     /// # Errors
     ///
     /// [`SimError::InvalidConfig`] for a zero step limit, a zero time limit,
-    /// or a malformed `SIM_LOG`.
-    pub fn build(self) -> Result<Sim, SimError> {
+    /// a zero watchdog limit, or a malformed `SIM_LOG` or `SIM_WATCHDOG`.
+    pub fn build(mut self) -> Result<Sim, SimError> {
         if self.config.steps_max == 0 {
             return Err(SimError::InvalidConfig(
                 "steps_max must be above zero".into(),
             ));
         }
+        if self.config.instant_steps_max == 0 {
+            return Err(SimError::InvalidConfig(
+                "instant_steps_max must be above zero".into(),
+            ));
+        }
+        self.config.watchdog = match self.watchdog {
+            Some(Some(Duration::ZERO)) => {
+                return Err(SimError::InvalidConfig(
+                    "the watchdog limit must be above zero (or None for no watchdog)".into(),
+                ));
+            }
+            Some(limit) => limit,
+            None => crate::world::watchdog_env_limit().map_err(SimError::InvalidConfig)?,
+        };
         if self.config.time_limit == Some(Duration::ZERO) {
             return Err(SimError::InvalidConfig(
                 "time_limit must be above zero".into(),
@@ -341,6 +388,12 @@ impl Sim {
     {
         let location = Location::caller();
         let world = self.world.clone();
+        assert!(
+            !Enter::other_running(&world),
+            "detsim: `Sim::run` was called inside another simulation (seed {}): worlds cannot be \
+             nested on one thread; run them one after another, or each on its own thread",
+            world.seed()
+        );
         let _enter = Enter::new(&world);
         crate::trace::dispatch(|| {
             let mut handle = world.spawn(None, body, location);
@@ -397,8 +450,11 @@ impl Drop for Sim {
     fn drop(&mut self) {
         // Tasks hold wakers and user state; drop them with the world entered
         // so their destructors can use the world.
+        // Never panic here: a second panic while unwinding (a `Sim` dropped
+        // by a panic inside another world's task) would abort the process
+        // before the first panic's message is shown.
         let world = self.world.clone();
-        let _enter = Enter::new(&world);
+        let _enter = Enter::swap_in(&world);
         let _ = crate::panic::catch(std::panic::AssertUnwindSafe(|| world.clear()));
     }
 }
@@ -563,7 +619,11 @@ impl SimHandle {
 
     /// Every node, in the order added.
     pub fn nodes(&self) -> Vec<NodeId> {
-        self.with(|w| (0..w.node_count() as u32).map(NodeId).collect())
+        self.with(|w| {
+            (0..w.node_count() as u32)
+                .map(|i| NodeId::new(i, w.id))
+                .collect()
+        })
     }
 
     /// A node's name.
@@ -579,7 +639,7 @@ impl SimHandle {
     /// A node's name, shared with the world (no copy): for extensions that
     /// keep the names of the nodes they hear of. `None` for an unknown node.
     pub fn node_name_shared(&self, node: NodeId) -> Option<Rc<str>> {
-        self.with(|w| (node.index() < w.node_count()).then(|| w.node_name(node)))
+        self.with(|w| w.check_node(node).ok().map(|()| w.node_name(node)))
     }
 
     /// A node's lifecycle state.

@@ -66,14 +66,10 @@ pub fn handle() -> SimHandle {
     SimHandle::current()
 }
 
-/// The node of the calling task (`None` for the test harness).
-///
-/// # Panics
-///
-/// Panics when called outside a simulation.
-#[track_caller]
+/// The node of the calling task: `None` for the test harness, and outside
+/// any simulation (so code shared with production can ask safely).
 pub fn current_node() -> Option<NodeId> {
-    with_world("detsim::current_node", |w| w.current_node())
+    crate::world::with_world_opt(|w| w.current_node()).flatten()
 }
 
 /// The calling task's view of its node, as passed to a node's init.

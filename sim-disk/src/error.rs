@@ -6,6 +6,8 @@
 use std::fmt;
 use std::io;
 
+use crate::path::Shown;
+
 #[cfg(feature = "sim")]
 use detsim::SimError;
 
@@ -116,13 +118,16 @@ pub fn is_media_error(error: &io::Error) -> bool {
 }
 
 pub(crate) fn not_found(what: &str, path: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::NotFound, format!("no such {what}: {path}"))
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("no such {what}: {}", Shown::plain(path)),
+    )
 }
 
 pub(crate) fn already_exists(path: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::AlreadyExists,
-        format!("already exists: {path}"),
+        format!("already exists: {}", Shown::plain(path)),
     )
 }
 
@@ -133,28 +138,31 @@ pub(crate) fn invalid_input(message: String) -> io::Error {
 pub(crate) fn no_space(path: &str, needed: u64, free: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::StorageFull,
-        format!("no space left on device: writing {path} needs {needed} more byte(s), {free} free"),
+        format!(
+            "no space left on device: writing {} needs {needed} more byte(s), {free} free",
+            Shown::plain(path)
+        ),
     )
 }
 
 pub(crate) fn not_a_directory(path: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::NotADirectory,
-        format!("not a directory: {path}"),
+        format!("not a directory: {}", Shown::plain(path)),
     )
 }
 
 pub(crate) fn is_a_directory(path: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::IsADirectory,
-        format!("is a directory: {path}"),
+        format!("is a directory: {}", Shown::plain(path)),
     )
 }
 
 pub(crate) fn directory_not_empty(path: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::DirectoryNotEmpty,
-        format!("directory not empty: {path}"),
+        format!("directory not empty: {}", Shown::plain(path)),
     )
 }
 
@@ -180,25 +188,30 @@ pub(crate) fn too_large(path: &str, end: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::FileTooLarge,
         format!(
-            "file too large: {path} would end at byte {end}, past the largest file size ({} bytes)",
+            "file too large: {} would end at byte {end}, past the largest file size ({} bytes)",
+            Shown::plain(path),
             crate::path::FILE_SIZE_MAX
         ),
     )
 }
 
 pub(crate) fn closed(path: &str) -> io::Error {
-    invalid_input(format!("operation on a closed file: {path}"))
+    invalid_input(format!(
+        "operation on a closed file: {}",
+        Shown::plain(path)
+    ))
 }
 
 pub(crate) fn stale(path: &str) -> io::Error {
     invalid_input(format!(
-        "stale file handle: {path} was opened before its node crashed"
+        "stale file handle: {} was opened before its node crashed",
+        Shown::plain(path)
     ))
 }
 
 pub(crate) fn permission(path: &str, access: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::PermissionDenied,
-        format!("{path} was not opened for {access}"),
+        format!("{} was not opened for {access}", Shown::plain(path)),
     )
 }

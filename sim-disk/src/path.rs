@@ -27,6 +27,7 @@ pub const FILE_SIZE_MAX: u64 = (1 << 44) - 4096;
 /// [`NAME_MAX`], a path of [`PATH_MAX`] bytes or more (where Linux says
 /// `ENAMETOOLONG`).
 pub(crate) fn components(path: &str) -> io::Result<Vec<&str>> {
+    let shown = Shown::quoted(path);
     if path.is_empty() {
         return Err(invalid_input("empty path".into()));
     }
@@ -44,25 +45,83 @@ pub(crate) fn components(path: &str) -> io::Result<Vec<&str>> {
     for part in rest.split('/') {
         if part.is_empty() {
             return Err(invalid_input(format!(
-                "path {path:?} has an empty component"
+                "path {shown} has an empty component"
             )));
         }
         if part == "." || part == ".." {
             return Err(invalid_input(format!(
-                "path {path:?} has a {part:?} component; paths name entries from the disk's root without `.` or `..`"
+                "path {shown} has a {part:?} component; paths name entries from the disk's root without `.` or `..`"
             )));
         }
         if part.contains('\0') {
-            return Err(invalid_input(format!("path {path:?} contains a NUL byte")));
+            return Err(invalid_input(format!("path {shown} contains a NUL byte")));
         }
         if part.len() > NAME_MAX {
             return Err(invalid_input(format!(
-                "path {path:?} has a component longer than {NAME_MAX} bytes"
+                "path {shown} has a component of {} bytes, longer than Linux's NAME_MAX of {NAME_MAX}",
+                part.len()
             )));
         }
         parts.push(part);
     }
     Ok(parts)
+}
+
+/// A path as error messages show it: quoted, and cut in the middle when it
+/// is long, so an error about a 10 KB name does not echo 10 KB.
+/// `Shown::quoted` writes it as a Rust string literal, `Shown::plain` as is.
+pub(crate) struct Shown<'a> {
+    text: &'a str,
+    quoted: bool,
+}
+
+impl Shown<'_> {
+    /// Paths up to this many bytes are shown whole.
+    const WHOLE_MAX: usize = 96;
+
+    pub(crate) fn quoted(text: &str) -> Shown<'_> {
+        Shown { text, quoted: true }
+    }
+
+    pub(crate) fn plain(text: &str) -> Shown<'_> {
+        Shown {
+            text,
+            quoted: false,
+        }
+    }
+
+    fn part(&self, f: &mut std::fmt::Formatter<'_>, part: &str) -> std::fmt::Result {
+        if self.quoted {
+            write!(f, "{part:?}")
+        } else {
+            f.write_str(part)
+        }
+    }
+}
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.text;
+        if path.len() <= Self::WHOLE_MAX {
+            return self.part(f, path);
+        }
+        let head = floor_char_boundary(path, 48);
+        let tail = path.len() - 24;
+        let tail = (tail..path.len())
+            .find(|&i| path.is_char_boundary(i))
+            .unwrap_or(path.len());
+        self.part(f, &path[..head])?;
+        f.write_str("…")?;
+        self.part(f, &path[tail..])?;
+        write!(f, " ({} bytes)", path.len())
+    }
+}
+
+fn floor_char_boundary(text: &str, index: usize) -> usize {
+    (0..=index.min(text.len()))
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0)
 }
 
 /// `path` in its canonical form: `/` followed by its components.

@@ -49,10 +49,11 @@ impl Addr {
     /// # Errors
     ///
     /// [`NetError::InvalidAddr`] for malformed text, [`NetError::UnknownNode`]
-    /// for a name no node has, [`NetError::NotInstalled`] outside a world.
+    /// for a name no node has, [`NetError::OutsideSimulation`] outside a world.
     pub fn resolve(text: &str) -> Result<Addr, NetError> {
         let (host, port) = split_host_port(text)?;
-        let handle = SimHandle::try_current().ok_or(NetError::NotInstalled)?;
+        let handle =
+            SimHandle::try_current().ok_or(NetError::OutsideSimulation("Addr::resolve"))?;
         let node = handle
             .node(host)
             .map_err(|_| NetError::UnknownNode(host.to_owned()))?;

@@ -101,10 +101,11 @@ impl UdpSocket {
     ///
     /// # Errors
     ///
+    /// [`NetError::OutsideSimulation`] outside a running world,
     /// [`NetError::NotInstalled`], [`NetError::NotInNode`] from the test
     /// harness, [`NetError::AddrInUse`].
     pub fn bind(port: u16) -> Result<UdpSocket, NetError> {
-        Net::current()?.bind(port)
+        Net::current_for("UdpSocket::bind")?.bind(port)
     }
 
     pub(crate) fn bind_in(net: &Net, port: u16) -> Result<UdpSocket, NetError> {

@@ -41,6 +41,9 @@ pub enum NetError {
     NotInNode,
     /// The network extension is not installed in the running world.
     NotInstalled,
+    /// A simulated-network API was called where no simulation is running on
+    /// this thread (the name of the API).
+    OutsideSimulation(&'static str),
     /// A datagram is larger than the maximum datagram size.
     TooBig {
         /// The datagram's length.
@@ -99,6 +102,12 @@ impl fmt::Display for NetError {
             NetError::NotInstalled => write!(
                 f,
                 "the network is not installed in this world: call `Net::builder().install(&mut sim)` first"
+            ),
+            NetError::OutsideSimulation(api) => write!(
+                f,
+                "`{api}` was called outside a simulation: simulated sockets exist only in a running \
+                 world (the body of `Sim::run`, a node's init or a task it spawns); outside one, \
+                 use the real backend (`detsim_net::real::RealNet`, feature `tokio`)"
             ),
             NetError::TooBig { len, max } => {
                 write!(f, "datagram of {len} bytes exceeds the maximum of {max}")

@@ -123,9 +123,15 @@ impl Net {
     ///
     /// # Errors
     ///
-    /// [`NetError::NotInstalled`] outside a world, or if none was installed.
+    /// [`NetError::OutsideSimulation`] outside a world,
+    /// [`NetError::NotInstalled`] if none was installed.
     pub fn current() -> Result<Net, NetError> {
-        let handle = SimHandle::try_current().ok_or(NetError::NotInstalled)?;
+        Net::current_for("Net::current")
+    }
+
+    /// [`Net::current`], naming `api` when no simulation runs.
+    pub(crate) fn current_for(api: &'static str) -> Result<Net, NetError> {
+        let handle = SimHandle::try_current().ok_or(NetError::OutsideSimulation(api))?;
         let net = handle.extension::<Net>().ok_or(NetError::NotInstalled)?;
         Ok((*net).clone())
     }

@@ -160,10 +160,12 @@ impl State {
     }
 
     pub(crate) fn check_node(&self, node: NodeId) -> Result<(), NetError> {
-        if node.index() < self.nodes.len() {
-            Ok(())
-        } else {
-            Err(NetError::UnknownNode(node.to_string()))
+        match self.nodes.get(node.index()) {
+            Some(known) if known.id.same_world(node) => Ok(()),
+            Some(_) => Err(NetError::InvalidConfig(
+                detsim::SimError::ForeignNode(node.to_string()).to_string(),
+            )),
+            None => Err(NetError::UnknownNode(node.to_string())),
         }
     }
 

@@ -194,10 +194,11 @@ impl TcpListener {
     ///
     /// # Errors
     ///
+    /// [`NetError::OutsideSimulation`] outside a running world,
     /// [`NetError::NotInstalled`], [`NetError::NotInNode`],
     /// [`NetError::AddrInUse`].
     pub fn bind(port: u16) -> Result<TcpListener, NetError> {
-        Net::current()?.listen(port)
+        Net::current_for("TcpListener::bind")?.listen(port)
     }
 
     pub(crate) fn bind_in(net: &Net, port: u16) -> Result<TcpListener, NetError> {
@@ -339,7 +340,7 @@ impl TcpStream {
     /// [`UdpSocket::bind`](crate::UdpSocket::bind) and of resolving `target`.
     pub async fn connect(target: impl ToAddr) -> Result<TcpStream, NetError> {
         let target = target.to_addr()?;
-        let net = Net::current()?;
+        let net = Net::current_for("TcpStream::connect")?;
         TcpStream::connect_in(&net, target).await
     }
 

@@ -94,12 +94,14 @@ fn a_run_past_the_time_limit_fails_at_the_limit() {
         .build()
         .unwrap();
     let failure = sim.run(time::sleep(Duration::from_secs(3600))).unwrap_err();
-    assert_eq!(
-        failure.cause(),
-        &Cause::TimeLimit {
-            limit: Duration::from_secs(60)
-        }
-    );
+    let Cause::TimeLimit { limit, waiting } = failure.cause() else {
+        panic!("not a time limit: {failure}");
+    };
+    assert_eq!(*limit, Duration::from_secs(60));
+    // The one task, the body, waits since its only poll at t=0.
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].node, "sim");
+    assert_eq!(waiting[0].since.as_nanos(), 0);
     assert_eq!(failure.details().time.as_nanos(), 60_000_000_000);
 }
 

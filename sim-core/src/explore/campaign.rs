@@ -581,6 +581,7 @@ where
         stopped_early: stopped_by != "run budget",
         audited: 0,
         exploration: None,
+        warnings: Vec::new(),
     };
     (report, campaign)
 }

@@ -11,4 +11,5 @@ mod plan;
 
 pub use kind::{Fault, LinkChange};
 pub use nemesis::{Nemesis, NemesisKind, Swarm, Topology};
+pub(crate) use plan::human_duration::parse as parse_duration;
 pub use plan::{Plan, PlanEntry, PlanError};

@@ -19,6 +19,10 @@ pub struct Case {
     pub(crate) forks: Forks,
     /// Where the world leaves its coverage keys (an exploring sweep).
     pub(crate) sink: Option<Sink>,
+    /// Set when the test asks for its plan ([`Case::plan`], [`Case::plan_from`],
+    /// [`Case::imposed_plan`]): an imposed plan the test never asked for was
+    /// not applied, and a replay must not pass as if it had been.
+    pub(crate) plan_asked: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Case {
@@ -33,7 +37,18 @@ impl Case {
             replay_command: format!("SIM_SEED={seed} {}", crate::error::default_command()),
             forks: Forks::none(),
             sink: None,
+            plan_asked: Default::default(),
         }
+    }
+
+    /// Whether the test asked this case for its plan since the case was made.
+    pub(crate) fn plan_was_asked(&self) -> bool {
+        self.plan_asked.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn asked(&self) {
+        self.plan_asked
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// This case forked by `forks` (see [`Forks`]).
@@ -87,6 +102,7 @@ impl Case {
     /// applies its faults through this method can be replayed with
     /// `SIM_PLAN` and minimized.
     pub fn plan(&self, generate: impl FnOnce() -> Plan) -> Plan {
+        self.asked();
         match &self.plan {
             Some(plan) => plan.clone(),
             None => generate(),
@@ -102,6 +118,7 @@ impl Case {
     /// faults after the fork too; the plan actually applied is in the
     /// report, and minimizes like any other.
     pub fn plan_from(&self, generate: impl Fn(Seed) -> Plan) -> Plan {
+        self.asked();
         if let Some(plan) = &self.plan {
             return plan.clone();
         }
@@ -143,6 +160,7 @@ impl Case {
 
     /// The imposed plan, if any.
     pub fn imposed_plan(&self) -> Option<&Plan> {
+        self.asked();
         self.plan.as_ref()
     }
 }

@@ -55,6 +55,13 @@ pub enum SweepError {
     Regressions(String),
     /// `SIM_PLAN` names a plan that cannot be loaded.
     Plan(PlanError),
+    /// The sweep's own configuration is impossible (a seed range that runs
+    /// past the last seed, a zero time budget).
+    Config(String),
+    /// The sweep would run no seed, and so pass without testing anything;
+    /// [`Sweep::allow_empty`](crate::Sweep::allow_empty) says that is fine
+    /// (a CI shard that happens to own no seed).
+    Empty(String),
 }
 
 impl fmt::Display for SweepError {
@@ -63,6 +70,12 @@ impl fmt::Display for SweepError {
             SweepError::Env(message) => write!(f, "sweep environment: {message}"),
             SweepError::Regressions(message) => write!(f, "regressions file: {message}"),
             SweepError::Plan(error) => write!(f, "SIM_PLAN: {error}"),
+            SweepError::Config(message) => write!(f, "sweep configuration: {message}"),
+            SweepError::Empty(message) => write!(
+                f,
+                "empty sweep: {message}; it would pass without testing anything (if that is \
+                 intended, as for a CI shard that owns no seed, say so with `Sweep::allow_empty(true)`)"
+            ),
         }
     }
 }
@@ -116,12 +129,6 @@ impl Env {
         let seeds = var("SIM_SEEDS")
             .map(|text| decimal("SIM_SEEDS", &text))
             .transpose()?;
-        if seeds == Some(0) {
-            return Err(SweepError::Env(
-                "SIM_SEEDS=0 would run no seed and pass without testing anything; ask for at least 1"
-                    .into(),
-            ));
-        }
         let shard = match (var("SIM_SHARD"), var("JOB_COMPLETION_INDEX")) {
             (Some(text), _) => {
                 let malformed = || {
@@ -148,6 +155,16 @@ impl Env {
             }
             (None, None) => None,
         };
+        // Checked here so that a typo is the sweep's error, not a panic of
+        // every case's `build().unwrap()` reported as that seed's failure.
+        if let Some(text) = var("SIM_LOG") {
+            crate::trace::ConsoleLevel::parse(&text)
+                .map_err(|e| SweepError::Env(format!("SIM_LOG: {e}")))?;
+        }
+        if let Some(text) = var("SIM_WATCHDOG") {
+            crate::world::parse_watchdog_limit(&text)
+                .map_err(|e| SweepError::Env(format!("SIM_WATCHDOG: {e}")))?;
+        }
         let plan = match (var("SIM_PLAN"), seed) {
             (Some(path), None) => {
                 return Err(SweepError::Env(format!(
@@ -247,7 +264,8 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_naming_the_variable() {
-        // Proves counts are decimal only, SIM_SEEDS=0 and a lone SIM_PLAN are errors.
+        // Proves counts are decimal only, a lone SIM_PLAN and a bad SIM_LOG or
+        // SIM_WATCHDOG are errors (SIM_SEEDS=0 is the sweep's to judge).
         let error = |vars: &[(&str, &str)]| parse(vars).unwrap_err().to_string();
         for (name, text) in [
             ("SIM_SEEDS", "0x10"),
@@ -279,10 +297,12 @@ mod tests {
             );
         }
         assert!(error(&[("SIM_FIRST_SEED", "+5")]).contains("SIM_FIRST_SEED: invalid seed \"+5\""));
+        assert_eq!(parse(&[("SIM_SEEDS", "0")]).unwrap().seeds, Some(0));
         assert_eq!(
-            error(&[("SIM_SEEDS", "0")]),
-            "sweep environment: SIM_SEEDS=0 would run no seed and pass without testing anything; ask for at least 1"
+            error(&[("SIM_LOG", "verbose")]),
+            "sweep environment: SIM_LOG: invalid configuration: log level \"verbose\" is not one of off, error, warn, info, debug, trace"
         );
+        assert!(error(&[("SIM_WATCHDOG", "10")]).starts_with("sweep environment: SIM_WATCHDOG: "));
         assert_eq!(
             error(&[("SIM_PLAN", "plan.json")]),
             "sweep environment: SIM_PLAN=\"plan.json\" without SIM_SEED: a plan replays one seed; set SIM_SEED too"

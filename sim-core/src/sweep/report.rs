@@ -163,6 +163,10 @@ pub struct SweepReport {
     pub audited: u64,
     /// What the campaign did, when the sweep explored ([`Sweep::explore`](crate::Sweep::explore)).
     pub exploration: Option<Box<crate::Campaign>>,
+    /// What the sweep noticed that makes it mean less than it seems (every
+    /// seed ran the same world; it ran no seed, as allowed): printed with
+    /// the report, and by [`assert_passed`](SweepReport::assert_passed).
+    pub warnings: Vec<String>,
 }
 
 impl SweepReport {
@@ -227,6 +231,9 @@ impl fmt::Display for SweepReport {
         )?;
         if self.audited > 0 {
             writeln!(f, "  determinism audited: {} seeds ran twice", self.audited)?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "  warning: {warning}")?;
         }
         if self.stopped_early {
             writeln!(f, "  stopped early (first failure or time budget)")?;

@@ -86,6 +86,8 @@ pub struct Sweep {
     pub(crate) audit_every: u64,
     /// Explore instead of sweeping seeds in order (`SIM_EXPLORE` overrides).
     pub(crate) explore: Option<crate::Explore>,
+    /// Whether a sweep that runs no seed passes ([`Sweep::allow_empty`]).
+    pub(crate) allow_empty: bool,
 }
 
 impl Sweep {
@@ -114,7 +116,18 @@ impl Sweep {
             shard: None,
             audit_every: 0,
             explore: None,
+            allow_empty: false,
         }
+    }
+
+    /// Whether a sweep with no seed to run passes (default: no, it is a
+    /// [`SweepError::Empty`]: 0 seeds asked for, or a shard that owns none
+    /// of them, would otherwise pass without testing anything). Allow it
+    /// for CI shards that may own no seed; the report then says the sweep
+    /// ran nothing, and why that was allowed.
+    pub fn allow_empty(mut self, allow: bool) -> Sweep {
+        self.allow_empty = allow;
+        self
     }
 
     /// Explores instead of running seeds in order: a seeded campaign that
@@ -144,7 +157,8 @@ impl Sweep {
         self
     }
 
-    /// Start no new seed after this much wall time.
+    /// Start no new seed after this much wall time (the first seed always
+    /// starts; a zero budget is a [`SweepError::Config`]).
     pub fn time_budget(mut self, budget: Duration) -> Sweep {
         self.time_budget = Some(budget);
         self
@@ -217,7 +231,9 @@ impl Sweep {
     ///
     /// # Errors
     ///
-    /// A [`SweepError`] if the environment or the regressions file is malformed.
+    /// A [`SweepError`] if the environment or the regressions file is
+    /// malformed, the seed range runs past the last seed, the time budget is
+    /// zero, or there is no seed to run (unless [`Sweep::allow_empty`]).
     pub fn run<T, F>(self, test: F) -> Result<SweepReport, SweepError>
     where
         F: Fn(&Case) -> Result<Report<T>, Failure> + Sync,
@@ -250,12 +266,56 @@ impl Sweep {
         let seeds = env.seeds.unwrap_or(self.seeds);
         let first = env.first.unwrap_or(self.first);
         let shard = env.shard.or(self.shard);
+        if self.time_budget == Some(Duration::ZERO) {
+            return Err(SweepError::Config(
+                "a time budget of zero would start no seed; give it at least the time of one"
+                    .into(),
+            ));
+        }
+        if seeds > 0 && first.checked_add(seeds - 1).is_none() {
+            let from = |env_set: bool, name: &str| {
+                if env_set {
+                    format!(" ({name})")
+                } else {
+                    String::new()
+                }
+            };
+            return Err(SweepError::Config(format!(
+                "{seeds} seeds{} from {}{} run past the last seed {}: the range would wrap around to \
+                 seed 0; lower the first seed or the count",
+                from(env.seeds.is_some(), "SIM_SEEDS"),
+                Seed::new(first),
+                from(env.first.is_some(), "SIM_FIRST_SEED"),
+                Seed::new(u64::MAX),
+            )));
+        }
         let regressions = match &self.regressions {
             Some(path) => regressions::read(path)?,
             None => Vec::new(),
         };
         let order = SeedOrder::new(regressions, first, seeds, shard);
-        Ok(self.run_seeds(&order, shard, audit_every, &command, &test))
+        let mut empty = None;
+        if order.len() == 0 {
+            let why = match shard {
+                _ if seeds == 0 => format!(
+                    "it asks for 0 seeds{}",
+                    if env.seeds.is_some() {
+                        " (SIM_SEEDS=0)"
+                    } else {
+                        ""
+                    }
+                ),
+                Some(shard) => format!("shard {shard} owns none of its {seeds} seeds"),
+                None => "it has no seed to run".to_owned(),
+            };
+            if !self.allow_empty {
+                return Err(SweepError::Empty(format!("sweep {}: {why}", self.name)));
+            }
+            empty = Some(format!("no seed ran: {why}, which `allow_empty` allows"));
+        }
+        let mut report = self.run_seeds(&order, shard, audit_every, &command, &test);
+        report.warnings.extend(empty);
+        Ok(report)
     }
 
     pub(crate) fn case(&self, seed: Seed, plan: Option<Plan>, replay: bool, command: &str) -> Case {
@@ -271,6 +331,7 @@ impl Sweep {
             replay_command: format!("SIM_SEED={seed}{plan_part} {command}"),
             forks: crate::Forks::none(),
             sink: None,
+            plan_asked: Default::default(),
         }
     }
 
@@ -291,6 +352,8 @@ impl Sweep {
     {
         struct Done {
             position: usize,
+            /// The fingerprint of a passing run.
+            fingerprint: Option<Fingerprint>,
             simulated: Duration,
             coverage: BTreeMap<String, Coverage>,
             failure: Option<Failure>,
@@ -313,7 +376,7 @@ impl Sweep {
                 if self.stop_on_failure && position > lowest_failure.load(Ordering::Acquire) {
                     continue;
                 }
-                if let Some(budget) = self.time_budget {
+                if let Some(budget) = self.time_budget.filter(|_| position > 0) {
                     if progress.lock().expect("progress lock").elapsed() > budget {
                         budget_hit.store(true, Ordering::Relaxed);
                         break;
@@ -330,14 +393,20 @@ impl Sweep {
                     }
                 }
                 progress.lock().expect("progress lock").finished(case.seed);
-                let (simulated, coverage, failure) = match outcome {
+                let (fingerprint, simulated, coverage, failure) = match outcome {
                     Ok(run) => {
                         let failure = nondeterminism
                             .as_ref()
                             .map(|evidence| not_deterministic_failure(&case, &run, evidence));
-                        (run.elapsed, run.coverage, failure)
+                        (
+                            Some(run.trace.fingerprint),
+                            run.elapsed,
+                            run.coverage,
+                            failure,
+                        )
                     }
                     Err(failure) => (
+                        None,
                         failure.details().time.as_duration(),
                         failure.details().coverage.clone(),
                         Some(failure),
@@ -350,6 +419,7 @@ impl Sweep {
                 let mut results = results.lock().expect("results lock");
                 results.push(Done {
                     position,
+                    fingerprint,
                     simulated,
                     coverage,
                     failure,
@@ -422,6 +492,10 @@ impl Sweep {
         };
         // Wall time of the sweep itself; verifying and minimizing come after.
         let wall = progress.elapsed();
+        let mut warnings = Vec::new();
+        if let Some(warning) = same_world_warning(results.iter().map(|d| d.fingerprint)) {
+            warnings.push(warning);
+        }
         for done in results {
             if let Some(failure) = done.failure {
                 let mut explained = self.explain(
@@ -448,6 +522,7 @@ impl Sweep {
             stopped_early,
             audited,
             exploration: None,
+            warnings,
         }
     }
 
@@ -678,6 +753,16 @@ impl Sweep {
             );
         }
         let outcome = run_case(test, &case);
+        let warnings = Vec::new();
+        let outcome = match outcome {
+            // An imposed plan the test never asked for was not applied: the
+            // replay ran something else, and must not pass (or fail) as if
+            // the plan had been imposed.
+            outcome if case.plan.is_some() && !case.plan_was_asked() => {
+                Err(plan_ignored_failure(&case, &outcome))
+            }
+            outcome => outcome,
+        };
         let (trace, simulated, coverage, failure) = match outcome {
             Ok(run) => (run.trace, run.elapsed, run.coverage, None),
             Err(failure) => {
@@ -744,6 +829,7 @@ impl Sweep {
             stopped_early: false,
             audited: 0,
             exploration: None,
+            warnings,
         }
     }
 }
@@ -839,12 +925,8 @@ where
             seed: case.seed,
             time: Instant::ZERO,
             node: None,
-            cause: Cause::Panic {
-                task: None,
-                message: format!(
-                    "the test closure panicked outside the world: {}",
-                    panic.message
-                ),
+            cause: Cause::ClosurePanic {
+                message: panic.message,
                 location: panic.location,
             },
             replay: case.replay_command.clone(),
@@ -854,6 +936,69 @@ where
             coverage: BTreeMap::new(),
         })),
     }
+}
+
+/// The failure of a replay whose test never asked its case for the plan
+/// that `SIM_PLAN` imposed.
+fn plan_ignored_failure(case: &Case, outcome: &CaseOutcome) -> Failure {
+    let (time, trace, coverage) = match outcome {
+        Ok(run) => (
+            Instant::ZERO.saturating_add(run.elapsed),
+            run.trace.clone(),
+            run.coverage.clone(),
+        ),
+        Err(failure) => (
+            failure.details().time,
+            failure.trace().clone(),
+            failure.details().coverage.clone(),
+        ),
+    };
+    Failure::new(FailureInner {
+        seed: case.seed,
+        time,
+        node: None,
+        cause: Cause::Misuse {
+            message: format!(
+                "SIM_PLAN imposed a plan, but the test never asked its case for one (`case.plan(…)`, \
+                 `case.plan_from(…)` or `case.imposed_plan()`), so the plan was not applied and this \
+                 replay ran the seed's own faults ({}); apply the plan the case gives",
+                describe_outcome(outcome)
+            ),
+        },
+        replay: case.replay_command.clone(),
+        steps: 0,
+        trace,
+        plan: case.plan.clone(),
+        coverage,
+    })
+}
+
+/// How many passing seeds must agree before a sweep warns that its closure
+/// seems to ignore the seed.
+const SAME_WORLD_SEEDS_MIN: usize = 4;
+
+/// The warning for a sweep whose passing seeds all ran the same world: a
+/// closure that builds its world from a fixed seed instead of the case's
+/// tests one world, however many seeds it is given.
+fn same_world_warning(fingerprints: impl Iterator<Item = Option<Fingerprint>>) -> Option<String> {
+    let mut count = 0usize;
+    let mut first = None;
+    for fingerprint in fingerprints.flatten() {
+        match first {
+            None => first = Some(fingerprint),
+            Some(f) if f != fingerprint => return None,
+            Some(_) => {}
+        }
+        count += 1;
+    }
+    (count >= SAME_WORLD_SEEDS_MIN).then(|| {
+        format!(
+            "all {count} passing seeds ran with the same fingerprint {}: the test closure seems to \
+             ignore its seed (build the world with `case.builder()`, or from `case.seed()`, so that \
+             each seed runs a different world)",
+            first.expect("counted")
+        )
+    })
 }
 
 /// Whether two runs of one case did the same: same fingerprint, and the

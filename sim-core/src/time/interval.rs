@@ -85,7 +85,9 @@ impl Interval {
 
     /// Polls for the next tick.
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
-        let sleep = self.sleep.get_or_insert_with(|| sleep_until(self.next));
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| sleep_until(self.next).eager());
         if Pin::new(sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }

@@ -19,6 +19,11 @@ pub struct Sleep {
     /// Created outside a simulation (a test body built before `Sim::run`):
     /// the deadline is fixed at the first poll.
     deferred: Option<Deferred>,
+    /// Whether a sleep already over at its first poll yields once (see
+    /// [`sleep`]); `false` for an interval's ticks, which burst as tokio's do.
+    yields: bool,
+    /// Whether it has yielded.
+    yielded: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -34,6 +39,8 @@ impl Sleep {
             deadline,
             key: None,
             deferred: None,
+            yields: true,
+            yielded: false,
         }
     }
 
@@ -43,7 +50,16 @@ impl Sleep {
             deadline: Instant::ZERO,
             key: None,
             deferred: Some(deferred),
+            yields: true,
+            yielded: false,
         }
+    }
+
+    /// This sleep, completing at once when it is already over (an
+    /// interval's missed ticks).
+    pub(crate) fn eager(mut self) -> Sleep {
+        self.yields = false;
+        self
     }
 
     /// Whether the deadline has passed.
@@ -67,6 +83,7 @@ impl Sleep {
             w.true_deadline(w.current_node(), deadline)
         });
         self.deadline = deadline;
+        self.yielded = false;
     }
 }
 
@@ -84,6 +101,13 @@ pub(crate) fn true_deadline_after(
 /// in wall time. The deadline is fixed when the sleep is created; a sleep
 /// created outside a simulation (say, the body handed to
 /// [`Sim::run`](crate::Sim::run)) counts from its first poll.
+///
+/// A sleep that is already over when first polled (`sleep(Duration::ZERO)`,
+/// a `sleep_until` in the past) yields once, as [`yield_now`](crate::yield_now)
+/// does, before it completes: every other ready task runs first, and a loop
+/// of zero sleeps is steps the livelock guard counts
+/// ([`SimBuilder::instant_steps_max`](crate::SimBuilder::instant_steps_max))
+/// instead of a poll that never returns.
 ///
 /// # Panics
 ///
@@ -123,6 +147,10 @@ impl Future for Sleep {
             if w.now() >= this.deadline {
                 if let Some(key) = this.key.take() {
                     w.timers.borrow_mut().cancel(key);
+                } else if this.yields && !this.yielded {
+                    this.yielded = true;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
                 }
                 return Poll::Ready(());
             }

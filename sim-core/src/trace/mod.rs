@@ -79,7 +79,7 @@ impl TraceState {
     pub(crate) fn push(&mut self, time: Instant, node: Option<NodeId>, kind: EventKind) {
         // The position is implied by the order of hashing; time, node and kind are hashed.
         self.hasher.write_u64(time.as_nanos());
-        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.0));
+        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.index));
         kind.fingerprint(&mut self.hasher);
         self.keep(time, node, kind);
     }
@@ -90,7 +90,7 @@ impl TraceState {
     #[inline]
     pub(crate) fn push_hot(&mut self, time: Instant, node: Option<NodeId>, hot: Hot) {
         self.hasher.write_u64(time.as_nanos());
-        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.0));
+        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.index));
         self.hasher.write_u64(hot.code());
         if self.recording() {
             self.keep(time, node, hot.kind());
@@ -112,7 +112,7 @@ impl TraceState {
         detail: impl FnOnce() -> String,
     ) {
         self.hasher.write_u64(time.as_nanos());
-        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.0));
+        self.hasher.write_u32(node.map_or(u32::MAX, |n| n.index));
         event::fingerprint_ext(&mut self.hasher, name, &args);
         if self.recording() {
             let kind = EventKind::Ext {

@@ -11,6 +11,7 @@ mod node;
 mod pct;
 mod task;
 mod timer;
+mod watchdog;
 
 use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
@@ -33,6 +34,10 @@ pub(crate) use task::DropReason;
 pub use task::JoinHandle;
 pub(crate) use task::{JoinError, TaskId};
 pub(crate) use timer::{Action, TimerKey, Timers};
+pub(crate) use watchdog::{
+    DEFAULT_LIMIT as WATCHDOG_DEFAULT, env_limit as watchdog_env_limit,
+    parse_limit as parse_watchdog_limit,
+};
 
 use crate::Seed;
 use crate::error::{BlockedTask, Cause, Failure, FailureInner, SimError};
@@ -65,6 +70,10 @@ pub(crate) struct Config {
     pub(crate) seed: Seed,
     pub(crate) poll_order: PollOrder,
     pub(crate) steps_max: u64,
+    /// The most steps at one virtual instant (a livelock guard).
+    pub(crate) instant_steps_max: u64,
+    /// Wall time a step may take before the watchdog ends the process (`None`: no watchdog).
+    pub(crate) watchdog: Option<Duration>,
     pub(crate) time_limit: Option<Duration>,
     pub(crate) trace: TraceMode,
     pub(crate) replay: Option<String>,
@@ -153,7 +162,7 @@ pub(crate) fn os_clock_nanos(clock: OsClock) -> Option<i128> {
 pub(crate) fn os_entropy(bytes: &mut [u8]) -> bool {
     intercepting(|w| {
         let node = w.current_node();
-        let key = node.map_or(u32::MAX, |n| n.0);
+        let key = node.map_or(u32::MAX, |n| n.index);
         let filled = match w.os_entropy.try_borrow_mut() {
             Ok(mut streams) => {
                 let rng = streams.entry(key).or_insert_with(|| {
@@ -207,6 +216,33 @@ impl Enter {
                 previous: Some(previous),
             }
         })
+    }
+}
+
+impl Enter {
+    /// Makes `world` current even if another world is (a world dropped inside
+    /// another's task tears down with itself entered, then the other is
+    /// current again); `None` when this thread is inside a world's own
+    /// borrow, where nothing can be entered. Never panics: it runs in `Drop`.
+    pub(crate) fn swap_in(world: &Rc<World>) -> Option<Enter> {
+        CURRENT
+            .try_with(|current| {
+                let mut current = current.try_borrow_mut().ok()?;
+                if current.as_ref().is_some_and(|c| c.id == world.id) {
+                    return Some(Enter { previous: None });
+                }
+                let previous = current.replace(world.clone());
+                Some(Enter {
+                    previous: Some(previous),
+                })
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Whether a world other than `world` is current on this thread.
+    pub(crate) fn other_running(world: &World) -> bool {
+        with_world_opt(|current| current.id != world.id).unwrap_or(false)
     }
 }
 
@@ -286,6 +322,10 @@ pub(crate) struct World {
     pub(crate) config: Config,
     now: Cell<Instant>,
     steps: Cell<u64>,
+    /// The instant the livelock guard counts steps at, and how many so far.
+    instant: Cell<(Instant, u64)>,
+    /// What the watchdog sees of this run (shared by the worlds of this thread).
+    heartbeat: Arc<watchdog::Heartbeat>,
     ready: RefCell<VecDeque<(u32, TaskId)>>,
     tasks: RefCell<task::Tasks>,
     pub(crate) timers: RefCell<Timers>,
@@ -343,6 +383,8 @@ impl World {
             id: WORLD_IDS.fetch_add(1, Ordering::Relaxed),
             now: Cell::new(Instant::ZERO),
             steps: Cell::new(0),
+            instant: Cell::new((Instant::ZERO, 0)),
+            heartbeat: watchdog::heartbeat(),
             ready: RefCell::new(VecDeque::new()),
             tasks: RefCell::default(),
             timers: RefCell::default(),
@@ -547,9 +589,11 @@ impl World {
             queued: true,
             kill: None,
             spawned_at,
+            polled_at: self.now.get(),
         });
         debug_assert_eq!(inserted, slot);
         drop(tasks);
+        self.publish_task(slot, id, node, spawned_at);
         self.ready.borrow_mut().push_back((slot, id));
         self.emit_hot(node, Hot::Spawn(id));
         handle
@@ -629,7 +673,10 @@ impl World {
                 return Err(SimError::DuplicateNode(name.to_owned()));
             }
             let mut nodes = self.nodes.borrow_mut();
-            let id = NodeId(u32::try_from(nodes.len()).expect("more than 2^32 nodes"));
+            let id = NodeId::new(
+                u32::try_from(nodes.len()).expect("more than 2^32 nodes"),
+                self.id,
+            );
             let name: Rc<str> = Rc::from(name);
             names.insert(name.clone(), id);
             nodes.push(NodeEntry {
@@ -644,6 +691,7 @@ impl World {
             });
             id
         };
+        self.publish_node(id, name);
         self.emit(
             Some(id),
             EventKind::NodeAdded {
@@ -673,6 +721,9 @@ impl World {
     }
 
     pub(crate) fn check_node(&self, node: NodeId) -> Result<(), SimError> {
+        if !node.from_world(self.id) {
+            return Err(SimError::ForeignNode(node.to_string()));
+        }
         if node.index() < self.nodes.borrow().len() {
             Ok(())
         } else {
@@ -752,6 +803,12 @@ impl World {
         };
         self.drop_tasks(DropReason::Crashed(name), dropped);
         self.notify(node, NodeEvent::Crash);
+        // A task of the crashed node that is being polled (it crashed its own
+        // node) must not run another line: a real machine stops at once.
+        let polled = self.current.get().and_then(|c| c.task.map(|_| c.node));
+        if polled == Some(Some(node)) {
+            crate::panic::crash_unwind();
+        }
         Ok(())
     }
 
@@ -935,6 +992,7 @@ impl World {
             return Err(failure.clone());
         }
         self.deliver_pending_wakes();
+        let _watched = self.watch();
         let result = self.run_loop(done);
         if let (Some(sink), Some(reached)) = (&self.config.coverage_sink, &self.reached) {
             *sink.lock().expect("coverage sink lock") = reached.borrow().clone();
@@ -1012,11 +1070,15 @@ impl World {
                 if deadline > limit {
                     self.now.set(limit.max(self.now.get()));
                     let limit = self.config.time_limit.unwrap_or_default();
-                    return Err(self.failure(Cause::TimeLimit { limit }, None));
+                    let waiting = self.waiting_longest(Cause::WAITING_SHOWN);
+                    return Err(self.failure(Cause::TimeLimit { limit, waiting }, None));
                 }
             }
             debug_assert!(deadline >= self.now.get(), "a timer is in the past");
             self.now.set(deadline.max(self.now.get()));
+            self.heartbeat
+                .now
+                .store(self.now.get().as_nanos(), Ordering::Relaxed);
             if self.now.get() >= self.next_fork.get() {
                 self.cross_forks();
             }
@@ -1051,11 +1113,20 @@ impl World {
         }
     }
 
+    #[inline]
     fn step_count(&self, steps_max: u64) -> Result<(), Failure> {
         let steps = self.steps.get() + 1;
         self.steps.set(steps);
+        self.heartbeat.steps.store(steps, Ordering::Relaxed);
         if steps > steps_max {
             return Err(self.failure(Cause::StepLimit { steps_max }, None));
+        }
+        let now = self.now.get();
+        let (at, count) = self.instant.get();
+        let count = if at == now { count + 1 } else { 1 };
+        self.instant.set((now, count));
+        if count > self.config.instant_steps_max {
+            return Err(self.livelock());
         }
         Ok(())
     }
@@ -1076,12 +1147,14 @@ impl World {
                 }
             }
             entry.queued = false;
+            entry.polled_at = self.now.get();
             let task = entry
                 .task
                 .take()
                 .expect("detsim bug: a ready task is already being polled");
             (task, entry.node)
         };
+        self.heartbeat.polling.store(id.0 + 1, Ordering::Relaxed);
         let waker = task.waker();
         self.current.set(Some(Current {
             node,
@@ -1091,6 +1164,13 @@ impl World {
         self.emit_hot(node, Hot::Poll(id));
         let result = crate::panic::catch(AssertUnwindSafe(|| task.as_mut().poll_task()));
         self.current.set(None);
+        self.heartbeat.polling.store(0, Ordering::Relaxed);
+        // A task that crashed its own node unwound out of its poll at once:
+        // the crash already marked it to be dropped, as after a `Pending`.
+        let result = match result {
+            Err(panic) if panic.crashed_itself => Ok(Poll::Pending),
+            other => other,
+        };
         match result {
             Ok(Poll::Pending) => {
                 let mut tasks = self.tasks.borrow_mut();
@@ -1150,22 +1230,130 @@ impl World {
     }
 
     fn deadlock(&self) -> Failure {
-        let tasks = self.tasks.borrow();
-        let nodes = self.nodes.borrow();
-        let blocked = tasks
-            .slots
-            .iter()
-            .flatten()
-            .map(|entry| BlockedTask {
-                task: entry.id,
-                node: entry
-                    .node
-                    .map_or_else(|| "sim".to_owned(), |n| nodes[n.index()].name.to_string()),
-                spawned_at: entry.spawned_at.to_string(),
-            })
-            .collect();
-        drop((tasks, nodes));
+        let blocked = {
+            let tasks = self.tasks.borrow();
+            tasks
+                .slots
+                .iter()
+                .flatten()
+                .map(|entry| self.blocked_task(entry))
+                .collect()
+        };
         self.failure(Cause::Deadlock { blocked }, None)
+    }
+
+    fn blocked_task(&self, entry: &task::TaskEntry) -> BlockedTask {
+        BlockedTask {
+            task: entry.id,
+            node: entry
+                .node
+                .map_or_else(|| "sim".to_owned(), |n| self.node_name(n).to_string()),
+            spawned_at: entry.spawned_at.to_string(),
+            since: entry.polled_at,
+        }
+    }
+
+    /// The `count` live tasks polled longest ago (ties in spawn order).
+    fn waiting_longest(&self, count: usize) -> Vec<BlockedTask> {
+        let tasks = self.tasks.borrow();
+        let mut entries: Vec<&task::TaskEntry> = tasks.slots.iter().flatten().collect();
+        entries.sort_by_key(|entry| (entry.polled_at, entry.id));
+        entries
+            .into_iter()
+            .take(count)
+            .map(|entry| self.blocked_task(entry))
+            .collect()
+    }
+
+    /// The livelock failure, naming the task polled last.
+    #[cold]
+    fn livelock(&self) -> Failure {
+        let last = self.current.get().and_then(|c| c.task).or_else(|| {
+            let polling = self.heartbeat.polling.load(Ordering::Relaxed);
+            (polling > 0).then(|| {
+                let id = TaskId(polling - 1);
+                (self.tasks.borrow().find(id).unwrap_or(u32::MAX), id)
+            })
+        });
+        let last = last.and_then(|(slot, id)| {
+            let tasks = self.tasks.borrow();
+            tasks.get(slot, id).map(|entry| self.blocked_task(entry))
+        });
+        self.failure(
+            Cause::Livelock {
+                instant_steps_max: self.config.instant_steps_max,
+                last,
+            },
+            None,
+        )
+    }
+
+    // ----- what the watchdog sees -----
+
+    /// Marks this world as running for the watchdog until the guard drops,
+    /// first making the watchdog's picture of the world this one's.
+    fn watch(&self) -> Watched<'_> {
+        let heartbeat = &self.heartbeat;
+        {
+            let mut info = heartbeat.info.lock().unwrap_or_else(|e| e.into_inner());
+            if info.world != self.id {
+                info.world = self.id;
+                info.seed = self.config.seed;
+                info.replay.clone_from(&self.config.replay);
+                info.nodes.clear();
+                info.nodes
+                    .extend(self.nodes.borrow().iter().map(|n| n.name.to_string()));
+                info.tasks.clear();
+                let tasks = self.tasks.borrow();
+                info.tasks.extend(tasks.slots.iter().map(|e| {
+                    e.as_ref()
+                        .map(|e| (e.id.0, e.node.map(|n| n.index), e.spawned_at))
+                }));
+            }
+        }
+        let limit = self.config.watchdog.map_or(0, |limit| {
+            u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX)
+        });
+        heartbeat.limit.store(limit, Ordering::Relaxed);
+        heartbeat
+            .now
+            .store(self.now.get().as_nanos(), Ordering::Relaxed);
+        heartbeat.polling.store(0, Ordering::Relaxed);
+        heartbeat.running.store(true, Ordering::Relaxed);
+        Watched(heartbeat)
+    }
+
+    fn publish_task(
+        &self,
+        slot: u32,
+        id: TaskId,
+        node: Option<NodeId>,
+        spawned_at: &'static Location<'static>,
+    ) {
+        let mut info = self
+            .heartbeat
+            .info
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if info.world != self.id {
+            return; // rebuilt when this world next runs
+        }
+        let slot = slot as usize;
+        if info.tasks.len() <= slot {
+            info.tasks.resize(slot + 1, None);
+        }
+        info.tasks[slot] = Some((id.0, node.map(|n| n.index), spawned_at));
+    }
+
+    fn publish_node(&self, node: NodeId, name: &str) {
+        let mut info = self
+            .heartbeat
+            .info
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if info.world == self.id && info.nodes.len() == node.index() {
+            info.nodes.push(name.to_owned());
+        }
     }
 
     pub(crate) fn failure(&self, cause: Cause, node: Option<NodeId>) -> Failure {
@@ -1196,6 +1384,15 @@ impl World {
 
     pub(crate) fn live_tasks(&self) -> usize {
         self.tasks.borrow().live
+    }
+}
+
+/// Keeps the watchdog looking at a world while its step loop runs.
+struct Watched<'a>(&'a watchdog::Heartbeat);
+
+impl Drop for Watched<'_> {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::Relaxed);
     }
 }
 

@@ -10,20 +10,97 @@ use crate::rng::LazyRng;
 use crate::time::Instant;
 
 /// Identifies a node of a world: nodes are numbered in the order they are added.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct NodeId(pub(crate) u32);
+///
+/// An id also remembers (for diagnosis only) which world made it, so that an
+/// id carried from one [`Sim`](crate::Sim) into another is refused with
+/// [`SimError::ForeignNode`](crate::SimError::ForeignNode) instead of naming
+/// whichever node has the same number there. Comparisons, hashing, ordering,
+/// `Debug` and serde see only the number, so ids, traces and fingerprints of
+/// two runs of one seed are equal whichever world made them.
+#[derive(Clone, Copy)]
+pub struct NodeId {
+    pub(crate) index: u32,
+    /// The low bits of the id of the world that made it; 0 for an id that
+    /// came from elsewhere (deserialized), which any world accepts.
+    world: u32,
+}
 
 impl NodeId {
+    pub(crate) fn new(index: u32, world: u64) -> NodeId {
+        NodeId {
+            index,
+            // World ids start at 1; a tag of 0 stays "unknown".
+            world: (world as u32).max(1),
+        }
+    }
+
     /// The id's number (the node's index in the world).
     pub fn index(self) -> usize {
-        self.0 as usize
+        self.index as usize
+    }
+
+    /// Whether `self` and `other` may come from the same world (an id of
+    /// unknown origin, such as a deserialized one, matches any): for
+    /// extensions, which keep the ids of the nodes they were told of and
+    /// must refuse an id of another world that happens to have the same
+    /// number.
+    pub fn same_world(self, other: NodeId) -> bool {
+        self.world == 0 || other.world == 0 || self.world == other.world
+    }
+
+    /// Whether the world with id `world` may have made this id.
+    pub(crate) fn from_world(self, world: u64) -> bool {
+        self.world == 0 || self.world == (world as u32).max(1)
+    }
+}
+
+impl PartialEq for NodeId {
+    fn eq(&self, other: &NodeId) -> bool {
+        self.index == other.index
+    }
+}
+
+impl Eq for NodeId {}
+
+impl PartialOrd for NodeId {
+    fn partial_cmp(&self, other: &NodeId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for NodeId {
+    fn cmp(&self, other: &NodeId) -> std::cmp::Ordering {
+        self.index.cmp(&other.index)
+    }
+}
+
+impl std::hash::Hash for NodeId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.index.hash(state);
+    }
+}
+
+impl fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("NodeId").field(&self.index).finish()
+    }
+}
+
+impl Serialize for NodeId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.index.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<NodeId, D::Error> {
+        u32::deserialize(d).map(|index| NodeId { index, world: 0 })
     }
 }
 
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "node#{}", self.0)
+        write!(f, "node#{}", self.index)
     }
 }
 

@@ -52,6 +52,9 @@ pub(crate) struct TaskEntry {
     /// Crashed or aborted while being polled: drop it when the poll returns.
     pub(crate) kill: Option<DropReason>,
     pub(crate) spawned_at: &'static Location<'static>,
+    /// When it was last polled (spawned, before its first poll): a failure
+    /// names the tasks that waited longest.
+    pub(crate) polled_at: crate::time::Instant,
 }
 
 /// Tasks by slot; slots are reused LIFO, which is deterministic.
@@ -101,6 +104,13 @@ impl Tasks {
 
     pub(crate) fn get_mut(&mut self, slot: u32, id: TaskId) -> Option<&mut TaskEntry> {
         match self.slots.get_mut(slot as usize) {
+            Some(Some(entry)) if entry.id == id => Some(entry),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn get(&self, slot: u32, id: TaskId) -> Option<&TaskEntry> {
+        match self.slots.get(slot as usize) {
             Some(Some(entry)) if entry.id == id => Some(entry),
             _ => None,
         }
