@@ -1,19 +1,22 @@
 //! Small traits protocol code can be generic over, so the same code runs in a
-//! simulation ([`NodeContext`], [`SimHandle`]) and on a real runtime
-//! ([`real::TokioRuntime`](crate::real), feature `tokio`).
+//! simulation (`NodeContext`, `SimHandle`, feature `sim`) and on a real
+//! runtime (`real::TokioRuntime`, feature `tokio`).
+//!
+//! Part of the surface: the traits name only surface types ([`Instant`],
+//! [`JoinError`], [`Elapsed`]), so they compile without the simulator.
 
 use std::future::Future;
 use std::time::Duration;
 
 use futures::FutureExt;
 
+use crate::JoinError;
 use crate::time::{Elapsed, Instant};
-use crate::world::{JoinError, JoinHandle};
-use crate::{NodeContext, SimHandle};
 
 /// Reads the time and waits.
 pub trait Clock {
-    /// The current time (for a real runtime: since the runtime started).
+    /// The current monotonic time: on a simulated node, virtual time as its
+    /// local clock reads it; on a real runtime, the time since it started.
     fn now(&self) -> Instant;
 
     /// Waits for `duration`.
@@ -56,6 +59,25 @@ pub trait Entropy {
 }
 
 /// Everything a protocol node needs from its runtime.
+///
+/// Protocol code written against it (and sim-net's `Transport`, sim-disk's
+/// `Storage`) compiles with the surface alone
+/// (`default-features = false`); the simulator implements it for its nodes,
+/// `real::TokioRuntime` (feature `tokio`) on real time.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use detsim::{Clock, Entropy, Runtime, time::Instant};
+///
+/// /// Waits a random part of `period`, then says until when a lease of `ttl` holds.
+/// async fn renew<R: Runtime>(rt: &R, period: Duration, ttl: Duration) -> Instant {
+///     let jitter = rt.next_u64() % (period.as_millis() as u64 + 1);
+///     rt.sleep(Duration::from_millis(jitter)).await;
+///     rt.now() + ttl
+/// }
+/// ```
 pub trait Runtime: Clock + Spawn + Entropy + Clone + 'static {}
 
 impl<T: Clock + Spawn + Entropy + Clone + 'static> Runtime for T {}
@@ -78,77 +100,89 @@ pub async fn timeout_on<C: Clock, F: Future>(
     }
 }
 
-impl Clock for NodeContext {
-    fn now(&self) -> Instant {
-        NodeContext::now(self)
+/// The simulation's implementations: a node's context and the harness's handle.
+#[cfg(feature = "sim")]
+mod simulation {
+    use std::future::Future;
+    use std::time::Duration;
+
+    use super::{Clock, Entropy, Spawn};
+    use crate::time::Instant;
+    use crate::world::JoinHandle;
+    use crate::{NodeContext, SimHandle};
+
+    impl Clock for NodeContext {
+        fn now(&self) -> Instant {
+            NodeContext::now(self)
+        }
+
+        fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + 'static {
+            NodeContext::sleep(self, duration)
+        }
+
+        fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + 'static {
+            NodeContext::sleep_until(self, deadline)
+        }
+
+        fn system_time(&self) -> std::time::SystemTime {
+            NodeContext::system_time(self)
+        }
     }
 
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + 'static {
-        NodeContext::sleep(self, duration)
+    impl Spawn for NodeContext {
+        type JoinHandle<T: 'static> = JoinHandle<T>;
+
+        #[track_caller]
+        fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+        where
+            F: Future + 'static,
+            F::Output: 'static,
+        {
+            NodeContext::spawn(self, future)
+        }
     }
 
-    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + 'static {
-        NodeContext::sleep_until(self, deadline)
+    impl Entropy for NodeContext {
+        fn next_u64(&self) -> u64 {
+            self.with_rng(rand_core::RngCore::next_u64)
+        }
     }
 
-    fn system_time(&self) -> std::time::SystemTime {
-        NodeContext::system_time(self)
-    }
-}
+    impl Clock for SimHandle {
+        fn now(&self) -> Instant {
+            SimHandle::now(self)
+        }
 
-impl Spawn for NodeContext {
-    type JoinHandle<T: 'static> = JoinHandle<T>;
+        fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + 'static {
+            self.with(|w| crate::time::Sleep::new_true(w, w.now().saturating_add(duration)))
+        }
 
-    #[track_caller]
-    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        NodeContext::spawn(self, future)
-    }
-}
+        fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + 'static {
+            self.with(|w| crate::time::Sleep::new_true(w, deadline))
+        }
 
-impl Entropy for NodeContext {
-    fn next_u64(&self) -> u64 {
-        self.with_rng(rand_core::RngCore::next_u64)
-    }
-}
-
-impl Clock for SimHandle {
-    fn now(&self) -> Instant {
-        SimHandle::now(self)
+        fn system_time(&self) -> std::time::SystemTime {
+            self.with(|w| crate::time::wall_time(w.wall_nanos(None)))
+        }
     }
 
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + 'static {
-        self.with(|w| crate::time::Sleep::new_true(w, w.now().saturating_add(duration)))
+    impl Spawn for SimHandle {
+        type JoinHandle<T: 'static> = JoinHandle<T>;
+
+        #[track_caller]
+        fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+        where
+            F: Future + 'static,
+            F::Output: 'static,
+        {
+            let location = std::panic::Location::caller();
+            self.with(|w| w.spawn(None, future, location))
+        }
     }
 
-    fn sleep_until(&self, deadline: Instant) -> impl Future<Output = ()> + 'static {
-        self.with(|w| crate::time::Sleep::new_true(w, deadline))
-    }
-
-    fn system_time(&self) -> std::time::SystemTime {
-        self.with(|w| crate::time::wall_time(w.wall_nanos(None)))
-    }
-}
-
-impl Spawn for SimHandle {
-    type JoinHandle<T: 'static> = JoinHandle<T>;
-
-    #[track_caller]
-    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        let location = std::panic::Location::caller();
-        self.with(|w| w.spawn(None, future, location))
-    }
-}
-
-impl Entropy for SimHandle {
-    fn next_u64(&self) -> u64 {
-        self.with(|w| w.with_rng(None, rand_core::RngCore::next_u64))
+    impl Entropy for SimHandle {
+        fn next_u64(&self) -> u64 {
+            self.with(|w| w.with_rng(None, rand_core::RngCore::next_u64))
+        }
     }
 }

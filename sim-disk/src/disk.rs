@@ -15,7 +15,7 @@ use rustc_hash::FxHasher;
 
 use crate::config::{CrashMode, DiskConfig};
 use crate::crash::{crash_file, surviving_prefix};
-use crate::error::{DiskError, already_exists, invalid_input, is_a_directory, not_a_directory};
+use crate::error::{DiskError, already_exists, is_a_directory, not_a_directory};
 use crate::fault::{Fault, FaultConfig};
 use crate::file::SimFile;
 use crate::fs::{Fs, Kind};
@@ -796,29 +796,4 @@ impl Storage for SimStorage {
         });
         Ok(())
     }
-}
-
-/// Checks that `len` bytes at `offset` are a range Linux accepts at all:
-/// `InvalidInput` (`EINVAL`) when the offset or the end does not fit in an
-/// `i64`. Checked before anything else, as Linux's `pread`/`pwrite` do.
-pub(crate) fn check_range(offset: u64, len: u64) -> io::Result<()> {
-    match offset.checked_add(len) {
-        Some(end) if end <= i64::MAX as u64 => Ok(()),
-        _ => Err(invalid_input(format!(
-            "offset {offset} plus length {len} is not a valid file position (past {} bytes)",
-            i64::MAX
-        ))),
-    }
-}
-
-/// Checks that a write of `len > 0` bytes at `offset` (or a length of
-/// `offset` when `len` is 0) ends inside the largest file
-/// ([`FILE_SIZE_MAX`](crate::FILE_SIZE_MAX)): `FileTooLarge` (`EFBIG`)
-/// otherwise. Checked after the handle's access, as Linux does.
-pub(crate) fn check_size(path: &str, offset: u64, len: u64) -> io::Result<()> {
-    let end = offset.saturating_add(len);
-    if end > crate::path::FILE_SIZE_MAX {
-        return Err(crate::error::too_large(path, end));
-    }
-    Ok(())
 }

@@ -1,14 +1,17 @@
-//! Errors: [`DiskError`] for configuration and API misuse; storage operations
-//! return [`std::io::Error`] built by the helpers here, with the kinds a real
-//! Linux system returns.
+//! Errors: storage operations return [`std::io::Error`] built by the helpers
+//! here, with the kinds a real Linux system returns (the surface); the
+//! simulation's configuration and API misuse is `DiskError` (feature `sim`).
 
+#[cfg(feature = "sim")]
 use std::fmt;
 use std::io;
 
 use crate::path::Shown;
 
+#[cfg(feature = "sim")]
 use detsim::SimError;
 
+#[cfg(feature = "sim")]
 /// A configuration or API misuse error of the simulated disks: the test is
 /// wrong, not the storage code under test.
 ///
@@ -37,6 +40,7 @@ pub enum DiskError {
     },
 }
 
+#[cfg(feature = "sim")]
 impl fmt::Display for DiskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -62,6 +66,7 @@ impl fmt::Display for DiskError {
     }
 }
 
+#[cfg(feature = "sim")]
 impl std::error::Error for DiskError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
@@ -71,12 +76,14 @@ impl std::error::Error for DiskError {
     }
 }
 
+#[cfg(feature = "sim")]
 impl From<SimError> for DiskError {
     fn from(error: SimError) -> DiskError {
         DiskError::Sim(error)
     }
 }
 
+#[cfg(feature = "sim")]
 impl From<DiskError> for io::Error {
     fn from(error: DiskError) -> io::Error {
         io::Error::other(error)

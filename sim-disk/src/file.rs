@@ -6,7 +6,8 @@ use std::io;
 use std::rc::Rc;
 
 use crate::cache::FileData;
-use crate::disk::{Disk, DiskState, check_range, check_size, hash};
+use crate::disk::{Disk, DiskState, hash};
+use crate::path::{check_range, check_size};
 use crate::error::{closed, media_error, no_space, permission, stale};
 use crate::fault::{Corruption, Fate};
 use crate::fs::Kind;

@@ -1,9 +1,9 @@
-//! Paths on a disk: `/`-separated names from the disk's root, validated the
-//! same way by the simulated and the real backend.
+//! Paths on a disk (`/`-separated names from the disk's root) and file
+//! positions, validated the same way by the simulated and the real backend.
 
 use std::io;
 
-use crate::error::invalid_input;
+use crate::error::{invalid_input, too_large};
 
 /// The longest name a path component may have, in bytes (Linux's `NAME_MAX`).
 pub const NAME_MAX: usize = 255;
@@ -135,6 +135,31 @@ pub(crate) fn canonical(parts: &[&str]) -> String {
         out.push('/');
     }
     out
+}
+
+/// Checks that `len` bytes at `offset` are a range Linux accepts at all:
+/// `InvalidInput` (`EINVAL`) when the offset or the end does not fit in an
+/// `i64`. Checked before anything else, as Linux's `pread`/`pwrite` do.
+pub(crate) fn check_range(offset: u64, len: u64) -> io::Result<()> {
+    match offset.checked_add(len) {
+        Some(end) if end <= i64::MAX as u64 => Ok(()),
+        _ => Err(invalid_input(format!(
+            "offset {offset} plus length {len} is not a valid file position (past {} bytes)",
+            i64::MAX
+        ))),
+    }
+}
+
+/// Checks that a write of `len > 0` bytes at `offset` (or a length of
+/// `offset` when `len` is 0) ends inside the largest file
+/// ([`FILE_SIZE_MAX`](crate::FILE_SIZE_MAX)): `FileTooLarge` (`EFBIG`)
+/// otherwise. Checked after the handle's access, as Linux does.
+pub(crate) fn check_size(path: &str, offset: u64, len: u64) -> io::Result<()> {
+    let end = offset.saturating_add(len);
+    if end > FILE_SIZE_MAX {
+        return Err(too_large(path, end));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,11 +12,10 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use crate::disk::{check_range, check_size};
 use crate::error::{
     already_exists, busy, closed, is_a_directory, not_a_directory, permission, root_removal,
 };
-use crate::path::{canonical, components};
+use crate::path::{canonical, check_range, check_size, components};
 use crate::storage::{File, Metadata, OpenOptions, Storage};
 
 /// A directory of the real filesystem as a [`Storage`]: paths are relative

@@ -176,6 +176,7 @@ impl Metadata {
 /// `RealStorage`, feature `real`):
 ///
 /// ```
+/// # #[cfg(feature = "sim")] {
 /// use detsim::{Seed, Sim};
 /// use detsim_disk::{DiskConfig, Disks, File, OpenOptions, Storage};
 ///
@@ -195,6 +196,7 @@ impl Metadata {
 ///     save(&storage, b"42").await.unwrap();
 ///     assert_eq!(storage.read_dir("/").await.unwrap(), ["value"]);
 /// }).unwrap();
+/// # }
 /// ```
 pub trait Storage: Clone + 'static {
     /// An open file.

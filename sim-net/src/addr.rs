@@ -6,6 +6,7 @@ use std::str::FromStr;
 use detsim::{NodeId, SimHandle};
 
 use crate::NetError;
+use crate::host_port::split_host_port;
 
 /// A socket address in a simulated world: a node and a port.
 ///
@@ -58,25 +59,6 @@ impl Addr {
             .map_err(|_| NetError::UnknownNode(host.to_owned()))?;
         Ok(Addr { node, port })
     }
-}
-
-/// Splits `host:port`, checking both parts.
-pub(crate) fn split_host_port(text: &str) -> Result<(&str, u16), NetError> {
-    let invalid = || NetError::InvalidAddr(text.to_owned());
-    let (host, port) = text.rsplit_once(':').ok_or_else(invalid)?;
-    if host.is_empty() {
-        return Err(invalid());
-    }
-    // Decimal digits only, without a sign or leading zeros (`n1:+7000` and
-    // `n1:007000` are not addresses).
-    let canonical = !port.is_empty()
-        && port.bytes().all(|b| b.is_ascii_digit())
-        && (port == "0" || !port.starts_with('0'));
-    if !canonical {
-        return Err(invalid());
-    }
-    let port = port.parse::<u16>().map_err(|_| invalid())?;
-    Ok((host, port))
 }
 
 impl FromStr for Addr {
@@ -137,51 +119,5 @@ impl ToAddr for String {
 impl<T: ToAddr + ?Sized> ToAddr for &T {
     fn to_addr(&self) -> Result<Addr, NetError> {
         (**self).to_addr()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ports_are_plain_decimal() {
-        // Proves a sign, leading zeros, spaces and out-of-range ports are refused, naming the text.
-        assert_eq!(split_host_port("n1:7000"), Ok(("n1", 7000)));
-        assert_eq!(split_host_port("n1:0"), Ok(("n1", 0)));
-        assert_eq!(split_host_port("n1:65535"), Ok(("n1", 65535)));
-        for text in [
-            "n1:+7000",
-            "n1:007000",
-            "n1:07",
-            "n1: 7",
-            "n1:",
-            "n1:65536",
-            ":7",
-            "n1:-1",
-            "n1:7_0",
-        ] {
-            assert_eq!(
-                split_host_port(text),
-                Err(NetError::InvalidAddr(text.to_owned())),
-                "{text}"
-            );
-        }
-        assert_eq!(
-            NetError::InvalidAddr("n1:+7000".into()).to_string(),
-            "invalid address \"n1:+7000\": expected `node:port`, like `n1:7000`"
-        );
-    }
-
-    #[test]
-    fn host_port_splitting_rejects_malformed_text() {
-        // Proves the parser accepts `host:port` and names the text it rejects.
-        assert_eq!(split_host_port("n1:7000").unwrap(), ("n1", 7000));
-        for bad in ["n1", ":7000", "n1:", "n1:70000", "n1:x"] {
-            assert_eq!(
-                split_host_port(bad),
-                Err(NetError::InvalidAddr(bad.to_owned()))
-            );
-        }
     }
 }

@@ -185,6 +185,7 @@ impl From<io::Error> for NetError {
 /// Linux's `EMSGSIZE`: a datagram larger than the socket allows.
 const EMSGSIZE: i32 = 90;
 
+#[cfg(feature = "sim")]
 pub(crate) fn check_probability(what: &str, p: f64) -> Result<(), NetError> {
     if p.is_nan() || !(0.0..=1.0).contains(&p) {
         return Err(NetError::InvalidConfig(format!(

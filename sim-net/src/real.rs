@@ -10,7 +10,7 @@
 //!
 //! Futures here need not be `Send`: run them with [`block_on`] (a
 //! current-thread tokio runtime with I/O, time and a `LocalSet`), and use
-//! [`detsim::real::TokioRuntime`] for the clock, spawning and entropy.
+//! `detsim::real::TokioRuntime` for the clock, spawning and entropy.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -24,7 +24,7 @@ use std::task::{Context, Poll};
 
 use futures::io::{AsyncRead, AsyncWrite};
 
-use crate::addr::split_host_port;
+use crate::host_port::split_host_port;
 use crate::{DatagramSocket, NetError, StreamListener, Transport};
 
 /// Runs `future` to completion on a new current-thread tokio runtime with

@@ -1,12 +1,14 @@
 //! The traits protocol code is generic over, so the same code runs on the
-//! simulated network ([`Net`]) and on a real one (`real::RealNet`, feature `tokio`).
+//! simulated network (`Net`, feature `sim`) and on a real one
+//! (`real::RealNet`, feature `tokio`). Part of the surface: they name no
+//! simulator type.
 
 use std::fmt;
 use std::future::Future;
 
 use futures::io::{AsyncRead, AsyncWrite};
 
-use crate::{Addr, Net, NetError, TcpListener, TcpStream, UdpSocket};
+use crate::NetError;
 
 /// A network a node uses: resolve names, bind datagram sockets, listen for
 /// and connect streams.
@@ -16,6 +18,7 @@ use crate::{Addr, Net, NetError, TcpListener, TcpStream, UdpSocket};
 /// An echo server written once, run in a simulation:
 ///
 /// ```
+/// # #[cfg(feature = "sim")] {
 /// use std::time::Duration;
 /// use detsim::{Seed, Sim};
 /// use detsim_net::{DatagramSocket, Net, Transport};
@@ -49,6 +52,7 @@ use crate::{Addr, Net, NetError, TcpListener, TcpStream, UdpSocket};
 ///     detsim::handle().spawn_on(client, ask(net, "server:7")).unwrap().await.unwrap()
 /// }).unwrap().value.unwrap();
 /// assert_eq!(reply, b"hello");
+/// # }
 /// ```
 pub trait Transport: Clone + 'static {
     /// A socket address.
@@ -122,64 +126,80 @@ pub trait StreamListener: 'static {
     fn accept(&self) -> impl Future<Output = Result<(Self::Stream, Self::Addr), NetError>>;
 }
 
-impl Transport for Net {
-    type Addr = Addr;
-    type Datagram = UdpSocket;
-    type Stream = TcpStream;
-    type Listener = TcpListener;
+/// The simulated network's implementations.
+#[cfg(feature = "sim")]
+mod simulation {
+    use std::future::Future;
 
-    fn resolve(&self, text: &str) -> Result<Addr, NetError> {
-        Addr::resolve(text)
+    use super::{DatagramSocket, StreamListener, Transport};
+    use crate::{Addr, Net, NetError, TcpListener, TcpStream, UdpSocket};
+
+    impl Transport for Net {
+        type Addr = Addr;
+        type Datagram = UdpSocket;
+        type Stream = TcpStream;
+        type Listener = TcpListener;
+
+        fn resolve(&self, text: &str) -> Result<Addr, NetError> {
+            Addr::resolve(text)
+        }
+
+        fn bind_datagram(
+            &self,
+            port: u16,
+        ) -> impl Future<Output = Result<UdpSocket, NetError>> + 'static {
+            std::future::ready(self.bind(port))
+        }
+
+        fn bind_listener(
+            &self,
+            port: u16,
+        ) -> impl Future<Output = Result<TcpListener, NetError>> + 'static {
+            std::future::ready(self.listen(port))
+        }
+
+        fn connect_stream(
+            &self,
+            target: Addr,
+        ) -> impl Future<Output = Result<TcpStream, NetError>> + 'static {
+            let net = self.clone();
+            async move { TcpStream::connect_in(&net, target).await }
+        }
     }
 
-    fn bind_datagram(
-        &self,
-        port: u16,
-    ) -> impl Future<Output = Result<UdpSocket, NetError>> + 'static {
-        std::future::ready(self.bind(port))
+    impl DatagramSocket for UdpSocket {
+        type Addr = Addr;
+
+        fn local_addr(&self) -> Addr {
+            UdpSocket::local_addr(self)
+        }
+
+        fn send_to(
+            &self,
+            payload: &[u8],
+            target: &Addr,
+        ) -> impl Future<Output = Result<(), NetError>> {
+            std::future::ready(UdpSocket::send_to(self, payload, *target))
+        }
+
+        fn recv_from(
+            &self,
+            buf: &mut [u8],
+        ) -> impl Future<Output = Result<(usize, Addr), NetError>> {
+            UdpSocket::recv_from(self, buf)
+        }
     }
 
-    fn bind_listener(
-        &self,
-        port: u16,
-    ) -> impl Future<Output = Result<TcpListener, NetError>> + 'static {
-        std::future::ready(self.listen(port))
-    }
+    impl StreamListener for TcpListener {
+        type Addr = Addr;
+        type Stream = TcpStream;
 
-    fn connect_stream(
-        &self,
-        target: Addr,
-    ) -> impl Future<Output = Result<TcpStream, NetError>> + 'static {
-        let net = self.clone();
-        async move { TcpStream::connect_in(&net, target).await }
-    }
-}
+        fn local_addr(&self) -> Addr {
+            TcpListener::local_addr(self)
+        }
 
-impl DatagramSocket for UdpSocket {
-    type Addr = Addr;
-
-    fn local_addr(&self) -> Addr {
-        UdpSocket::local_addr(self)
-    }
-
-    fn send_to(&self, payload: &[u8], target: &Addr) -> impl Future<Output = Result<(), NetError>> {
-        std::future::ready(UdpSocket::send_to(self, payload, *target))
-    }
-
-    fn recv_from(&self, buf: &mut [u8]) -> impl Future<Output = Result<(usize, Addr), NetError>> {
-        UdpSocket::recv_from(self, buf)
-    }
-}
-
-impl StreamListener for TcpListener {
-    type Addr = Addr;
-    type Stream = TcpStream;
-
-    fn local_addr(&self) -> Addr {
-        TcpListener::local_addr(self)
-    }
-
-    fn accept(&self) -> impl Future<Output = Result<(TcpStream, Addr), NetError>> {
-        TcpListener::accept(self)
+        fn accept(&self) -> impl Future<Output = Result<(TcpStream, Addr), NetError>> {
+            TcpListener::accept(self)
+        }
     }
 }

@@ -41,6 +41,7 @@ pub fn decode<M: DeserializeOwned>(bytes: &[u8]) -> Result<M, NetError> {
 /// # Examples
 ///
 /// ```
+/// # #[cfg(feature = "sim")] {
 /// use std::time::Duration;
 /// use detsim::{Seed, Sim};
 /// use detsim_net::{Net, Typed, UdpSocket};
@@ -63,6 +64,7 @@ pub fn decode<M: DeserializeOwned>(bytes: &[u8]) -> Result<M, NetError> {
 ///     socket.send_to(&Msg::Pong(n), &from).await.unwrap();
 /// }).unwrap();
 /// sim.run_for(Duration::from_secs(1)).unwrap();
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct Typed<S> {

@@ -1,4 +1,4 @@
-//! Points in virtual time.
+//! Points in monotonic time, virtual or real: the time type of the surface.
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
@@ -6,10 +6,19 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// A point in virtual time: nanoseconds since the world started.
+/// A point in a node's monotonic time: nanoseconds since its clock's origin.
+///
+/// [`Clock::now`](crate::Clock::now) returns it on every runtime: in a
+/// simulation it is virtual time since the world started (as the node's
+/// local clock reads it); on a real runtime (`real::TokioRuntime`), real
+/// time since the runtime started. It needs no simulator: protocol code
+/// stores it, compares it and adds durations to it the same way in tests
+/// and in production.
 ///
 /// Unlike [`std::time::Instant`] it is plain data: it prints, compares,
-/// serializes, and means the same thing in every run of the same seed.
+/// serializes, and in a simulation means the same thing in every run of the
+/// same seed. Instants of different clocks (two processes, two worlds) do
+/// not compare meaningfully, as with `std`'s.
 ///
 /// # Examples
 ///
@@ -28,7 +37,7 @@ use serde::{Deserialize, Serialize};
 pub struct Instant(u64);
 
 impl Instant {
-    /// The instant a world starts at.
+    /// The origin: the instant a world (or a real runtime) starts at.
     pub const ZERO: Instant = Instant(0);
     /// The largest representable instant (about 584 years).
     pub const MAX: Instant = Instant(u64::MAX);

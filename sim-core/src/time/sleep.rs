@@ -1,12 +1,11 @@
 //! `sleep`, `sleep_until` and `timeout`.
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::Instant;
+use super::{Elapsed, Instant};
 use crate::world::{NodeId, TimerKey, World, mirror, with_world, with_world_opt};
 
 /// A future that completes at a virtual deadline. Created by [`sleep`] and [`sleep_until`].
@@ -263,24 +262,6 @@ fn cancel_dropped(world: u64, key: TimerKey) {
     // Dropped outside the timers borrow: a waker's destructor may re-enter.
     drop(waker);
 }
-
-/// The error of a [`timeout`] whose deadline passed first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Elapsed(());
-
-impl Elapsed {
-    pub(crate) fn new() -> Elapsed {
-        Elapsed(())
-    }
-}
-
-impl fmt::Display for Elapsed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("deadline has elapsed")
-    }
-}
-
-impl std::error::Error for Elapsed {}
 
 pin_project_lite::pin_project! {
     /// A future with a deadline. Created by [`timeout`].

@@ -33,7 +33,8 @@ pub(crate) use faults::CustomFault;
 pub(crate) use node::{InitFn, LocalClock, NodeEntry};
 pub use node::{NodeId, NodeState};
 pub(crate) use task::DropReason;
-pub use task::{JoinError, JoinHandle, TaskId};
+pub use task::JoinHandle;
+pub(crate) use task::{JoinError, TaskId};
 pub(crate) use timer::{Action, TimerKey, Timers};
 pub(crate) use watchdog::{
     DEFAULT_LIMIT as WATCHDOG_DEFAULT, env_limit as watchdog_env_limit,

@@ -9,31 +9,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use serde::{Deserialize, Serialize};
-
 use super::queue::Queue;
 use super::{NodeId, Shared};
-
-/// Identifies a task for the lifetime of a world.
-///
-/// Ids are handed out in spawn order, starting at 0, and never reused, so the
-/// same seed gives the same ids.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct TaskId(pub(crate) u64);
-
-impl TaskId {
-    /// The id's number.
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "task{}", self.0)
-    }
-}
+pub(crate) use crate::join::{JoinError, TaskId};
 
 /// A boxed task: the future together with the waker it is polled with, so a
 /// poll needs no waker clone.
@@ -357,31 +335,6 @@ pub(crate) fn reusable(handle: Option<Arc<TaskWaker>>) -> Option<Arc<TaskWaker>>
     Arc::get_mut(&mut handle)?;
     Some(handle)
 }
-
-/// Why a task ended without producing its output.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum JoinError {
-    /// [`JoinHandle::abort`] was called.
-    Aborted(TaskId),
-    /// The task's node crashed.
-    Crashed(TaskId, String),
-    /// The world was dropped before the task finished.
-    WorldDropped(TaskId),
-}
-
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JoinError::Aborted(task) => write!(f, "{task} was aborted"),
-            JoinError::Crashed(task, node) => write!(f, "{task} ended because node {node} crashed"),
-            JoinError::WorldDropped(task) => {
-                write!(f, "{task} ended because its world was dropped")
-            }
-        }
-    }
-}
-
-impl std::error::Error for JoinError {}
 
 /// Why tasks are being dropped right now (read by `Spawned`'s destructor).
 #[derive(Clone, Debug)]
