@@ -1301,10 +1301,29 @@ impl World {
             }
             let now = self.now.get();
             loop {
-                let due = self.timers.borrow_mut().pop_due(now);
-                let Some((seq, node, action)) = due else {
+                let mut timers = self.timers.borrow_mut();
+                let Some((seq, node, action)) = timers.pop_due(now) else {
                     break;
                 };
+                if let (Action::Task(slot, id), false) = (&action, self.checks_armed.get()) {
+                    // Timers that wake their own task, in a row under one
+                    // borrow of the timers and one of the tasks: scheduling
+                    // runs no other code, and with no check armed a step
+                    // ends there.
+                    let mut tasks = self.tasks.borrow_mut();
+                    let mut next = Some((seq, node, *slot, *id));
+                    while let Some((seq, node, slot, id)) = next {
+                        if !self.step_count() {
+                            drop((timers, tasks));
+                            return Err(self.limit_failure(None));
+                        }
+                        self.emit_hot(node, Hot::Timer(seq));
+                        tasks.schedule(slot, id);
+                        next = timers.pop_due_task(now);
+                    }
+                    continue;
+                }
+                drop(timers);
                 if !self.step_count() {
                     return Err(self.limit_failure(None));
                 }

@@ -427,6 +427,34 @@ impl Timers {
         }
     }
 
+    /// Removes and returns the earliest timer due at or before `now` if it
+    /// wakes a task (`(seq, node, slot, id)`); leaves any other timer for
+    /// [`Timers::pop_due`].
+    #[inline]
+    pub(crate) fn pop_due_task(
+        &mut self,
+        now: Instant,
+    ) -> Option<(u64, Option<NodeId>, u32, TaskId)> {
+        loop {
+            let (deadline, seq, slot) = *self.near.front()?;
+            if deadline > now {
+                return None;
+            }
+            let entry = &self.slots[slot as usize];
+            if entry.seq != seq {
+                self.near.pop_front();
+                continue;
+            }
+            let Some(Action::Task(task_slot, id)) = entry.action else {
+                return None;
+            };
+            let node = entry.node;
+            self.near.pop_front();
+            self.release(slot);
+            return Some((seq, node, task_slot, id));
+        }
+    }
+
     /// Drops every timer, for tearing a world down; returns the actions so the
     /// caller can drop them outside its borrow.
     pub(crate) fn clear(&mut self) -> Vec<Action> {
