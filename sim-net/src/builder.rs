@@ -54,8 +54,10 @@ use crate::{Latency, LinkProfile, Net, NetError};
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until installed"]
 pub struct NetBuilder {
-    default_link: LinkProfile,
-    loopback: LinkProfile,
+    /// `None`: [`LinkProfile::default`], shared without comparing it.
+    default_link: Option<LinkProfile>,
+    /// `None`: [`default_loopback`], shared without comparing it.
+    loopback: Option<LinkProfile>,
     links: Vec<(String, String, LinkProfile)>,
     edges: Vec<(String, LinkProfile)>,
     regions: Vec<String>,
@@ -72,10 +74,8 @@ pub struct NetBuilder {
 impl Default for NetBuilder {
     fn default() -> NetBuilder {
         NetBuilder {
-            default_link: LinkProfile::default(),
-            loopback: LinkProfile::default()
-                .latency(Latency::Constant(Duration::from_micros(10)))
-                .fifo(true),
+            default_link: None,
+            loopback: None,
             links: Vec::new(),
             edges: Vec::new(),
             regions: Vec::new(),
@@ -91,7 +91,19 @@ impl Default for NetBuilder {
     }
 }
 
+/// The loopback profile a builder starts with: constant 10 µs, FIFO.
+fn default_loopback() -> LinkProfile {
+    LinkProfile::default()
+        .latency(Latency::Constant(Duration::from_micros(10)))
+        .fifo(true)
+}
+
 thread_local! {
+    /// The default link and loopback profiles, validated, made once per
+    /// thread: most networks keep both, and need not compare them.
+    static DEFAULTS: std::cell::OnceCell<(Rc<LinkProfile>, Rc<LinkProfile>)> =
+        const { std::cell::OnceCell::new() };
+
     /// The profiles the last networks on this thread validated, shared:
     /// the worlds of a sweep build the same network again and again.
     static PROFILES: std::cell::RefCell<Vec<Rc<LinkProfile>>> =
@@ -128,6 +140,19 @@ fn shared_profile(profile: LinkProfile) -> Result<Rc<LinkProfile>, NetError> {
     Ok(profile)
 }
 
+/// The default link and loopback profiles, shared by the networks of this
+/// thread (plain data, never changed once made: sharing is invisible).
+fn default_profiles() -> (Rc<LinkProfile>, Rc<LinkProfile>) {
+    let make = || {
+        let (default, loopback) = (LinkProfile::default(), default_loopback());
+        debug_assert!(default.validate().is_ok() && loopback.validate().is_ok());
+        (Rc::new(default), Rc::new(loopback))
+    };
+    DEFAULTS
+        .try_with(|defaults| defaults.get_or_init(make).clone())
+        .unwrap_or_else(|_| make())
+}
+
 /// Whether two profiles are the same bit for bit (`==` calls `-0.0` and
 /// `0.0` equal, which a profile's `Debug` would tell apart; a NaN never
 /// passes validation, so it is never kept).
@@ -161,14 +186,14 @@ impl NetBuilder {
     /// The profile of every link nothing else configures (default: a
     /// perfect link with a constant 1 ms delay).
     pub fn default_link(mut self, profile: LinkProfile) -> NetBuilder {
-        self.default_link = profile;
+        self.default_link = Some(profile);
         self
     }
 
     /// The profile of a node's link to itself (default: constant 10 µs,
     /// FIFO). Partitions and clogs never affect it.
     pub fn loopback(mut self, profile: LinkProfile) -> NetBuilder {
-        self.loopback = profile;
+        self.loopback = Some(profile);
         self
     }
 
@@ -346,6 +371,15 @@ impl NetBuilder {
             }
         }
         let validated = shared_profile;
+        let (default, loopback) = default_profiles();
+        let default = match self.default_link {
+            Some(profile) => validated(profile)?,
+            None => default,
+        };
+        let loopback = match self.loopback {
+            Some(profile) => validated(profile)?,
+            None => loopback,
+        };
         let spare = crate::recycle::take();
         let net = Rc::new(RefCell::new(State {
             handle,
@@ -353,8 +387,8 @@ impl NetBuilder {
             nodes: spare.nodes,
             links: spare.links,
             profiles: Profiles {
-                default: validated(self.default_link)?,
-                loopback: validated(self.loopback)?,
+                default,
+                loopback,
                 links: BTreeMap::new(),
                 generation: 0,
             },
