@@ -373,6 +373,26 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    fn new() -> Shared {
+        Shared {
+            owner: std::thread::current().id(),
+            leaked: AtomicBool::new(false),
+            leak: Mutex::new(None),
+            pending: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Makes a kept `Shared` as new for the next world on its thread.
+    fn reset(&self) {
+        debug_assert_eq!(self.owner, std::thread::current().id());
+        self.leaked.store(false, Ordering::Release);
+        *self.leak.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     pub(crate) fn foreign_wake(&self, task: TaskId) {
         let here = std::thread::current();
         if here.id() == self.owner {
@@ -502,7 +522,8 @@ impl World {
             ))
         });
         let keying = Keying { seed, forks };
-        let spare = recycle::take();
+        let mut spare = recycle::take();
+        let shared = spare.shared().unwrap_or_else(|| Arc::new(Shared::new()));
         let world = Rc::new(World {
             console,
             id: WORLD_IDS.fetch_add(1, Ordering::Relaxed),
@@ -534,12 +555,7 @@ impl World {
             current_waker: Cell::new(NO_WAKER),
             drop_reason: RefCell::new(None),
             extensions: RefCell::new(spare.extensions),
-            shared: Arc::new(Shared {
-                owner: std::thread::current().id(),
-                leaked: AtomicBool::new(false),
-                leak: Mutex::new(None),
-                pending: Mutex::new(Vec::new()),
-            }),
+            shared,
             failed: RefCell::new(None),
             pending: RefCell::new(None),
             failing: Cell::new(false),
@@ -1732,6 +1748,7 @@ impl Drop for World {
             names,
             last_names,
             wakers,
+            shared: Some(self.shared.clone()),
         };
         buffers.nodes.clear();
         buffers.extensions.clear();

@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::{ExtensionEntry, NodeEntry, NodeId, TaskId, task, timer};
+use super::{ExtensionEntry, NodeEntry, NodeId, Shared, TaskId, task, timer};
 
 /// The most items a kept buffer may have room for (and the most wakers kept).
 pub(super) const KEPT_MAX: usize = 1024;
@@ -36,6 +36,28 @@ pub(super) struct Buffers {
     /// Wakers of ended tasks that nothing else holds (not empty: each is a
     /// waker the next world's tasks are given instead of a new one).
     pub(super) wakers: Vec<Arc<task::TaskWaker>>,
+    /// The last world's state shared with wakers, for the next world if
+    /// nothing but the kept wakers holds it (see [`Buffers::shared`]).
+    pub(super) shared: Option<Arc<Shared>>,
+}
+
+impl Buffers {
+    /// The kept state shared with wakers, reset, if only the kept wakers
+    /// hold it besides this: no waker of the last world outside them can
+    /// reach the next world through it.
+    pub(super) fn shared(&mut self) -> Option<Arc<Shared>> {
+        let shared = self.shared.take()?;
+        let held = self
+            .wakers
+            .iter()
+            .filter(|waker| Arc::ptr_eq(&waker.shared, &shared))
+            .count();
+        if Arc::strong_count(&shared) != 1 + held || Arc::weak_count(&shared) != 0 {
+            return None;
+        }
+        shared.reset();
+        Some(shared)
+    }
 }
 
 thread_local! {
