@@ -385,8 +385,10 @@ impl Shared {
     /// Makes a kept `Shared` as new for the next world on its thread.
     fn reset(&self) {
         debug_assert_eq!(self.owner, std::thread::current().id());
-        self.leaked.store(false, Ordering::Release);
-        *self.leak.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        // A leak is recorded before it is flagged: no flag, no record.
+        if self.leaked.swap(false, Ordering::AcqRel) {
+            *self.leak.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
         self.pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
