@@ -324,7 +324,9 @@ impl NetBuilder {
     /// [`NetError::InvalidConfig`] if a network is already installed.
     #[inline]
     pub fn install(self, sim: &mut Sim) -> Result<Net, NetError> {
-        sim.enter(|handle| self.install_in(handle))
+        // Borrowed into the closure: the builder is big, and is not copied.
+        let mut builder = self;
+        sim.enter(|handle| builder.install_taken(handle))
     }
 
     /// Like [`NetBuilder::install`], from inside a running world.
@@ -332,7 +334,12 @@ impl NetBuilder {
     /// # Errors
     ///
     /// As [`NetBuilder::install`].
-    pub fn install_in(self, handle: SimHandle) -> Result<Net, NetError> {
+    pub fn install_in(mut self, handle: SimHandle) -> Result<Net, NetError> {
+        self.install_taken(handle)
+    }
+
+    /// [`NetBuilder::install_in`], taking the configuration out of `self`.
+    fn install_taken(&mut self, handle: SimHandle) -> Result<Net, NetError> {
         let net = Net {
             state: self.build(handle)?,
         };
@@ -344,8 +351,8 @@ impl NetBuilder {
 
     /// The network's state, made in its final place (it is big: every move
     /// is a copy).
-    fn build(self, handle: SimHandle) -> Result<Rc<RefCell<State>>, NetError> {
-        let limits = self.limits;
+    fn build(&mut self, handle: SimHandle) -> Result<Rc<RefCell<State>>, NetError> {
+        let limits = self.limits.clone();
         for (what, value) in [
             ("datagram_size_max", limits.datagram_size_max),
             ("inbox_datagrams_max", limits.inbox_datagrams_max),
@@ -372,11 +379,11 @@ impl NetBuilder {
         }
         let validated = shared_profile;
         let (default, loopback) = default_profiles();
-        let default = match self.default_link {
+        let default = match self.default_link.take() {
             Some(profile) => validated(profile)?,
             None => default,
         };
-        let loopback = match self.loopback {
+        let loopback = match self.loopback.take() {
             Some(profile) => validated(profile)?,
             None => loopback,
         };
@@ -420,11 +427,11 @@ impl NetBuilder {
                 .node(name)
                 .map_err(|_| NetError::UnknownNode(name.to_owned()))
         };
-        for (from, to, profile) in self.links {
+        for (from, to, profile) in std::mem::take(&mut self.links) {
             let key = (node(&from)?, node(&to)?);
             state.profiles.links.insert(key, validated(profile)?);
         }
-        for (name, profile) in self.edges {
+        for (name, profile) in std::mem::take(&mut self.edges) {
             let id = node(&name)?;
             state.set_edge(id, Some(validated(profile)?));
         }
@@ -439,21 +446,21 @@ impl NetBuilder {
             let zone = state.topology.zone(zone)?;
             state.topology.place(id, zone);
         }
-        for (a, b, profile) in self.zone_links {
+        for (a, b, profile) in std::mem::take(&mut self.zone_links) {
             let (a, b) = (state.topology.zone(&a)?, state.topology.zone(&b)?);
             state
                 .topology
                 .set_zone_pair(a, b, Some(validated(profile)?));
         }
-        for (a, b, profile) in self.region_links {
+        for (a, b, profile) in std::mem::take(&mut self.region_links) {
             let (a, b) = (state.topology.region(&a)?, state.topology.region(&b)?);
             state
                 .topology
                 .set_region_pair(a, b, Some(validated(profile)?));
         }
-        state.topology.within_zone = self.within_zone.map(validated).transpose()?;
-        state.topology.within_region = self.within_region.map(validated).transpose()?;
-        state.topology.across_regions = self.across_regions.map(validated).transpose()?;
+        state.topology.within_zone = self.within_zone.take().map(validated).transpose()?;
+        state.topology.within_region = self.within_region.take().map(validated).transpose()?;
+        state.topology.across_regions = self.across_regions.take().map(validated).transpose()?;
         drop(state);
         Ok(net)
     }
