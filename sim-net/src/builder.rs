@@ -51,7 +51,7 @@ use crate::{Latency, LinkProfile, Net, NetError};
 /// let error = Net::builder().place("a", "mars-1").install(&mut other).unwrap_err();
 /// assert_eq!(error, NetError::UnknownZone("mars-1".into()));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 #[must_use = "a builder does nothing until installed"]
 pub struct NetBuilder {
     /// `None`: [`LinkProfile::default`], shared without comparing it.
@@ -69,26 +69,6 @@ pub struct NetBuilder {
     within_region: Option<LinkProfile>,
     across_regions: Option<LinkProfile>,
     limits: Limits,
-}
-
-impl Default for NetBuilder {
-    fn default() -> NetBuilder {
-        NetBuilder {
-            default_link: None,
-            loopback: None,
-            links: Vec::new(),
-            edges: Vec::new(),
-            regions: Vec::new(),
-            zones: Vec::new(),
-            placements: Vec::new(),
-            zone_links: Vec::new(),
-            region_links: Vec::new(),
-            within_zone: None,
-            within_region: None,
-            across_regions: None,
-            limits: Limits::default(),
-        }
-    }
 }
 
 /// The loopback profile a builder starts with: constant 10 µs, FIFO.
