@@ -51,11 +51,13 @@ use crate::{Latency, LinkProfile, Net, NetError};
 /// let error = Net::builder().place("a", "mars-1").install(&mut other).unwrap_err();
 /// assert_eq!(error, NetError::UnknownZone("mars-1".into()));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 #[must_use = "a builder does nothing until installed"]
 pub struct NetBuilder {
-    default_link: LinkProfile,
-    loopback: LinkProfile,
+    /// `None`: [`LinkProfile::default`], shared without comparing it.
+    default_link: Option<LinkProfile>,
+    /// `None`: [`default_loopback`], shared without comparing it.
+    loopback: Option<LinkProfile>,
     links: Vec<(String, String, LinkProfile)>,
     edges: Vec<(String, LinkProfile)>,
     regions: Vec<String>,
@@ -69,29 +71,19 @@ pub struct NetBuilder {
     limits: Limits,
 }
 
-impl Default for NetBuilder {
-    fn default() -> NetBuilder {
-        NetBuilder {
-            default_link: LinkProfile::default(),
-            loopback: LinkProfile::default()
-                .latency(Latency::Constant(Duration::from_micros(10)))
-                .fifo(true),
-            links: Vec::new(),
-            edges: Vec::new(),
-            regions: Vec::new(),
-            zones: Vec::new(),
-            placements: Vec::new(),
-            zone_links: Vec::new(),
-            region_links: Vec::new(),
-            within_zone: None,
-            within_region: None,
-            across_regions: None,
-            limits: Limits::default(),
-        }
-    }
+/// The loopback profile a builder starts with: constant 10 µs, FIFO.
+fn default_loopback() -> LinkProfile {
+    LinkProfile::default()
+        .latency(Latency::Constant(Duration::from_micros(10)))
+        .fifo(true)
 }
 
 thread_local! {
+    /// The default link and loopback profiles, validated, made once per
+    /// thread: most networks keep both, and need not compare them.
+    static DEFAULTS: std::cell::OnceCell<(Rc<LinkProfile>, Rc<LinkProfile>)> =
+        const { std::cell::OnceCell::new() };
+
     /// The profiles the last networks on this thread validated, shared:
     /// the worlds of a sweep build the same network again and again.
     static PROFILES: std::cell::RefCell<Vec<Rc<LinkProfile>>> =
@@ -128,6 +120,19 @@ fn shared_profile(profile: LinkProfile) -> Result<Rc<LinkProfile>, NetError> {
     Ok(profile)
 }
 
+/// The default link and loopback profiles, shared by the networks of this
+/// thread (plain data, never changed once made: sharing is invisible).
+fn default_profiles() -> (Rc<LinkProfile>, Rc<LinkProfile>) {
+    let make = || {
+        let (default, loopback) = (LinkProfile::default(), default_loopback());
+        debug_assert!(default.validate().is_ok() && loopback.validate().is_ok());
+        (Rc::new(default), Rc::new(loopback))
+    };
+    DEFAULTS
+        .try_with(|defaults| defaults.get_or_init(make).clone())
+        .unwrap_or_else(|_| make())
+}
+
 /// Whether two profiles are the same bit for bit (`==` calls `-0.0` and
 /// `0.0` equal, which a profile's `Debug` would tell apart; a NaN never
 /// passes validation, so it is never kept).
@@ -161,14 +166,14 @@ impl NetBuilder {
     /// The profile of every link nothing else configures (default: a
     /// perfect link with a constant 1 ms delay).
     pub fn default_link(mut self, profile: LinkProfile) -> NetBuilder {
-        self.default_link = profile;
+        self.default_link = Some(profile);
         self
     }
 
     /// The profile of a node's link to itself (default: constant 10 µs,
     /// FIFO). Partitions and clogs never affect it.
     pub fn loopback(mut self, profile: LinkProfile) -> NetBuilder {
-        self.loopback = profile;
+        self.loopback = Some(profile);
         self
     }
 
@@ -299,7 +304,9 @@ impl NetBuilder {
     /// [`NetError::InvalidConfig`] if a network is already installed.
     #[inline]
     pub fn install(self, sim: &mut Sim) -> Result<Net, NetError> {
-        sim.enter(|handle| self.install_in(handle))
+        // Borrowed into the closure: the builder is big, and is not copied.
+        let mut builder = self;
+        sim.enter(|handle| builder.install_taken(handle))
     }
 
     /// Like [`NetBuilder::install`], from inside a running world.
@@ -307,7 +314,12 @@ impl NetBuilder {
     /// # Errors
     ///
     /// As [`NetBuilder::install`].
-    pub fn install_in(self, handle: SimHandle) -> Result<Net, NetError> {
+    pub fn install_in(mut self, handle: SimHandle) -> Result<Net, NetError> {
+        self.install_taken(handle)
+    }
+
+    /// [`NetBuilder::install_in`], taking the configuration out of `self`.
+    fn install_taken(&mut self, handle: SimHandle) -> Result<Net, NetError> {
         let net = Net {
             state: self.build(handle)?,
         };
@@ -319,8 +331,8 @@ impl NetBuilder {
 
     /// The network's state, made in its final place (it is big: every move
     /// is a copy).
-    fn build(self, handle: SimHandle) -> Result<Rc<RefCell<State>>, NetError> {
-        let limits = self.limits;
+    fn build(&mut self, handle: SimHandle) -> Result<Rc<RefCell<State>>, NetError> {
+        let limits = self.limits.clone();
         for (what, value) in [
             ("datagram_size_max", limits.datagram_size_max),
             ("inbox_datagrams_max", limits.inbox_datagrams_max),
@@ -346,6 +358,15 @@ impl NetBuilder {
             }
         }
         let validated = shared_profile;
+        let (default, loopback) = default_profiles();
+        let default = match self.default_link.take() {
+            Some(profile) => validated(profile)?,
+            None => default,
+        };
+        let loopback = match self.loopback.take() {
+            Some(profile) => validated(profile)?,
+            None => loopback,
+        };
         let spare = crate::recycle::take();
         let net = Rc::new(RefCell::new(State {
             handle,
@@ -353,8 +374,8 @@ impl NetBuilder {
             nodes: spare.nodes,
             links: spare.links,
             profiles: Profiles {
-                default: validated(self.default_link)?,
-                loopback: validated(self.loopback)?,
+                default,
+                loopback,
                 links: BTreeMap::new(),
                 generation: 0,
             },
@@ -372,6 +393,7 @@ impl NetBuilder {
             plan_links: BTreeMap::new(),
             spare_rows: spare.rows,
             spare_inboxes: spare.inboxes,
+            spare_payloads: spare.payloads,
         }));
         let mut state = net.borrow_mut();
         for node in handle.nodes() {
@@ -385,11 +407,11 @@ impl NetBuilder {
                 .node(name)
                 .map_err(|_| NetError::UnknownNode(name.to_owned()))
         };
-        for (from, to, profile) in self.links {
+        for (from, to, profile) in std::mem::take(&mut self.links) {
             let key = (node(&from)?, node(&to)?);
             state.profiles.links.insert(key, validated(profile)?);
         }
-        for (name, profile) in self.edges {
+        for (name, profile) in std::mem::take(&mut self.edges) {
             let id = node(&name)?;
             state.set_edge(id, Some(validated(profile)?));
         }
@@ -404,21 +426,21 @@ impl NetBuilder {
             let zone = state.topology.zone(zone)?;
             state.topology.place(id, zone);
         }
-        for (a, b, profile) in self.zone_links {
+        for (a, b, profile) in std::mem::take(&mut self.zone_links) {
             let (a, b) = (state.topology.zone(&a)?, state.topology.zone(&b)?);
             state
                 .topology
                 .set_zone_pair(a, b, Some(validated(profile)?));
         }
-        for (a, b, profile) in self.region_links {
+        for (a, b, profile) in std::mem::take(&mut self.region_links) {
             let (a, b) = (state.topology.region(&a)?, state.topology.region(&b)?);
             state
                 .topology
                 .set_region_pair(a, b, Some(validated(profile)?));
         }
-        state.topology.within_zone = self.within_zone.map(validated).transpose()?;
-        state.topology.within_region = self.within_region.map(validated).transpose()?;
-        state.topology.across_regions = self.across_regions.map(validated).transpose()?;
+        state.topology.within_zone = self.within_zone.take().map(validated).transpose()?;
+        state.topology.within_region = self.within_region.take().map(validated).transpose()?;
+        state.topology.across_regions = self.across_regions.take().map(validated).transpose()?;
         drop(state);
         Ok(net)
     }

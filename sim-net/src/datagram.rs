@@ -187,6 +187,10 @@ impl UdpSocket {
         let datagram = self.recv().await?;
         let n = datagram.payload.len().min(buf.len());
         buf[..n].copy_from_slice(&datagram.payload[..n]);
+        // The payload was copied out: its buffer can carry a later datagram.
+        if let Ok(mut state) = self.inner.net.state.try_borrow_mut() {
+            state.keep_payload(datagram.payload);
+        }
         Ok((n, datagram.source))
     }
 
@@ -288,7 +292,7 @@ impl State {
             what: What::Datagram,
             conn: 0,
             hash: trace::hash32(payload),
-            payload: payload.to_vec(),
+            payload: self.payload_of(payload),
             cut_epoch: 0,
             down_epoch: 0,
             first_sent: now,

@@ -3,8 +3,9 @@
 //! A sweep makes thousands of small worlds on each thread, one after
 //! another, and every network needs the same few vectors: the node table,
 //! the link rows, the socket slab and its port map, the flights, the socket
-//! inboxes. A dropped network hands them on emptied (their capacity, never
-//! their contents), so the next one allocates none of them. A buffer bigger
+//! inboxes, the datagram payloads. A dropped network hands them on emptied
+//! (their capacity, never their contents), so the next one allocates none
+//! of them. A buffer bigger
 //! than [`KEPT_MAX`] items is freed instead, so that one huge network does
 //! not pin its memory on the thread. Nothing here decides anything in a run:
 //! a buffer's capacity is never observed.
@@ -25,6 +26,10 @@ use crate::state::NodeNet;
 /// rows and inboxes kept).
 pub(crate) const KEPT_MAX: usize = 1024;
 
+/// The most datagram payload buffers kept, and the largest (in bytes).
+pub(crate) const PAYLOADS_KEPT: usize = 64;
+pub(crate) const PAYLOAD_BYTES_MAX: usize = 4096;
+
 /// The buffers of one network, all empty.
 #[derive(Default)]
 pub(crate) struct Buffers {
@@ -38,6 +43,8 @@ pub(crate) struct Buffers {
     pub(crate) run: VecDeque<(u64, u64, u32)>,
     /// Emptied socket inboxes, for the sockets the next network binds.
     pub(crate) inboxes: Vec<VecDeque<Datagram>>,
+    /// Emptied datagram payloads, for the datagrams the next network sends.
+    pub(crate) payloads: Vec<Vec<u8>>,
 }
 
 thread_local! {
@@ -82,6 +89,8 @@ pub(crate) fn keep(mut buffers: Buffers) {
     if !fits(buffers.run.capacity()) {
         buffers.run = VecDeque::new();
     }
+    debug_assert!(buffers.payloads.iter().all(Vec::is_empty));
+    buffers.payloads.truncate(PAYLOADS_KEPT);
     buffers.inboxes.truncate(KEPT_MAX);
     buffers.inboxes.retain_mut(|inbox| {
         inbox.clear();

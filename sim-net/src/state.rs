@@ -121,6 +121,9 @@ pub(crate) struct State {
     /// (handed to the next network on this thread, see `recycle`).
     pub(crate) spare_rows: Vec<Vec<Link>>,
     pub(crate) spare_inboxes: Vec<VecDeque<Datagram>>,
+    /// Emptied datagram payloads that `recv_from` copied out, for the
+    /// datagrams sent next (see [`State::payload_of`]).
+    pub(crate) spare_payloads: Vec<Vec<u8>>,
 }
 
 impl Drop for State {
@@ -143,6 +146,7 @@ impl Drop for State {
             flights,
             run,
             inboxes,
+            payloads: std::mem::take(&mut self.spare_payloads),
         });
     }
 }
@@ -176,6 +180,30 @@ impl State {
             tag,
             reason,
         );
+    }
+
+    /// A datagram's own copy of `bytes`, in a spare buffer if one is at hand.
+    #[inline]
+    pub(crate) fn payload_of(&mut self, bytes: &[u8]) -> Vec<u8> {
+        match self.spare_payloads.pop() {
+            Some(mut payload) => {
+                payload.extend_from_slice(bytes);
+                payload
+            }
+            None => bytes.to_vec(),
+        }
+    }
+
+    /// Keeps a delivered payload's buffer for a later datagram, emptied,
+    /// unless it is big or enough are kept already.
+    #[inline]
+    pub(crate) fn keep_payload(&mut self, mut payload: Vec<u8>) {
+        if payload.capacity() <= crate::recycle::PAYLOAD_BYTES_MAX
+            && self.spare_payloads.len() < crate::recycle::PAYLOADS_KEPT
+        {
+            payload.clear();
+            self.spare_payloads.push(payload);
+        }
     }
 
     pub(crate) fn node_added(&mut self, node: NodeId, name: Rc<str>) {

@@ -170,3 +170,44 @@ fn a_waker_fired_from_another_thread_is_a_determinism_leak() {
         "{detail}"
     );
 }
+
+#[test]
+fn a_leak_in_one_world_does_not_fail_the_next_world_on_the_thread() {
+    // The next world on a thread may take over the last world's state shared
+    // with wakers: it starts with no leak and no pending wakes, and traces
+    // like the same world made first on a fresh thread.
+    fn leaky() -> Cause {
+        let mut sim = Sim::builder(Seed::new(6)).quiet().build().unwrap();
+        sim.run(async {
+            let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+            let waiter = detsim::spawn(async move {
+                let _ = rx.await;
+            });
+            detsim::yield_now().await;
+            #[allow(clippy::disallowed_methods)]
+            let thread = std::thread::spawn(move || tx.send(1).unwrap());
+            thread.join().unwrap();
+            time::sleep(Duration::from_secs(1)).await;
+            let _ = waiter.await;
+        })
+        .unwrap_err()
+        .cause()
+        .clone()
+    }
+    fn clean() -> detsim::Fingerprint {
+        let mut sim = Sim::builder(Seed::new(6)).quiet().build().unwrap();
+        sim.run(async {
+            let waiter = detsim::spawn(async { time::sleep(Duration::from_millis(3)).await });
+            detsim::yield_now().await;
+            waiter.await.unwrap();
+        })
+        .expect("no leak in this world")
+        .trace
+        .fingerprint
+    }
+    let alone = std::thread::scope(|s| s.spawn(clean).join().unwrap());
+    for _ in 0..3 {
+        assert!(matches!(leaky(), Cause::DeterminismLeak { .. }));
+        assert_eq!(clean(), alone);
+    }
+}

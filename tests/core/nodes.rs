@@ -292,3 +292,49 @@ fn extensions_hear_every_lifecycle_event() {
         ]
     );
 }
+
+#[test]
+fn successive_worlds_on_a_thread_name_their_nodes_their_own_way() {
+    // A world made after another on the same thread may share the last
+    // world's node names: each still sees its own names, in its own order,
+    // and traces exactly like the same world made first on a fresh thread.
+    fn world(names: &[&str]) -> (Vec<String>, detsim::Trace) {
+        let mut sim = Sim::builder(Seed::new(5))
+            .trace(detsim::TraceMode::Record { events_max: 1000 })
+            .quiet()
+            .build()
+            .unwrap();
+        for name in names {
+            sim.add_node(name, |_| async {
+                let ms = detsim::random::with(|rng| rng.below(10));
+                time::sleep(Duration::from_millis(ms)).await;
+            })
+            .unwrap();
+        }
+        let seen = sim.enter(|h| {
+            h.nodes()
+                .into_iter()
+                .map(|n| h.node_name(n).unwrap())
+                .collect()
+        });
+        let report = sim.run_for(Duration::from_millis(20)).unwrap();
+        (seen, report.trace)
+    }
+    let orders: [&[&str]; 4] = [&["a", "b"], &["b", "a"], &["a", "bb", "c"], &["a"]];
+    let alone: Vec<_> = orders
+        .iter()
+        .map(|names| std::thread::scope(|s| s.spawn(|| world(names)).join().unwrap()))
+        .collect();
+    for (names, (seen, trace)) in orders.iter().zip(&alone) {
+        assert_eq!(seen, names);
+        assert_eq!(&trace.node_names, seen);
+    }
+    for _ in 0..2 {
+        for (names, (seen, trace)) in orders.iter().zip(&alone) {
+            let (again, again_trace) = world(names);
+            assert_eq!(&again, seen);
+            assert_eq!(again_trace.fingerprint, trace.fingerprint);
+            assert_eq!(again_trace.events, trace.events);
+        }
+    }
+}

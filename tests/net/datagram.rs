@@ -439,3 +439,66 @@ fn clones_of_a_socket_share_its_port_and_each_datagram_goes_to_one_receiver() {
     assert!(got.iter().any(|g| g.starts_with("t2:")), "{got:?}");
     assert_eq!(got, run());
 }
+
+#[test]
+fn a_received_payload_buffer_carries_only_its_own_bytes() {
+    // Payload buffers that `recv_from` copied out carry later datagrams, in
+    // this network and the next ones on the thread: each datagram arrives
+    // with exactly the bytes sent, and each world traces like a fresh one.
+    fn world(payloads: &'static [&'static [u8]]) -> (Vec<Vec<u8>>, detsim::Fingerprint) {
+        let mut sim = Sim::builder(Seed::new(9)).quiet().build().unwrap();
+        Net::builder().install(&mut sim).unwrap();
+        sim.add_node("a", |_| async {}).unwrap();
+        sim.add_node("b", |_| async {}).unwrap();
+        let report = sim
+            .run(async move {
+                let h = detsim::handle();
+                let b = h.node("b").unwrap();
+                let a = h.node("a").unwrap();
+                let received = h
+                    .spawn_on(b, async move {
+                        let socket = UdpSocket::bind(1).unwrap();
+                        let mut got = Vec::new();
+                        for i in 0..payloads.len() {
+                            if i % 2 == 0 {
+                                let mut buf = [0u8; 64];
+                                let (n, _) = socket.recv_from(&mut buf).await.unwrap();
+                                got.push(buf[..n].to_vec());
+                            } else {
+                                got.push(socket.recv().await.unwrap().payload);
+                            }
+                        }
+                        got
+                    })
+                    .unwrap();
+                h.spawn_on(a, async move {
+                    let socket = UdpSocket::bind(1).unwrap();
+                    for payload in payloads {
+                        socket.send_to(payload, "b:1").unwrap();
+                        detsim::time::sleep(Duration::from_millis(2)).await;
+                    }
+                })
+                .unwrap()
+                .await
+                .unwrap();
+                received.await.unwrap()
+            })
+            .unwrap();
+        (report.value, report.trace.fingerprint)
+    }
+    let long: &[&[u8]] = &[b"a long first payload", b"xy", b"", b"third", b"q"];
+    let short: &[&[u8]] = &[b"s", b"", b"tt", b"a longer payload than before"];
+    let alone: Vec<_> = [long, short]
+        .iter()
+        .map(|p| std::thread::scope(|s| s.spawn(|| world(p)).join().unwrap()))
+        .collect();
+    for _ in 0..2 {
+        for (payloads, (got, fingerprint)) in [long, short].iter().zip(&alone) {
+            let again = world(payloads);
+            assert_eq!(&again.0, got);
+            assert_eq!(&again.1, fingerprint);
+            let sent: Vec<Vec<u8>> = payloads.iter().map(|p| p.to_vec()).collect();
+            assert_eq!(got, &sent);
+        }
+    }
+}

@@ -373,6 +373,28 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    fn new() -> Shared {
+        Shared {
+            owner: std::thread::current().id(),
+            leaked: AtomicBool::new(false),
+            leak: Mutex::new(None),
+            pending: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Makes a kept `Shared` as new for the next world on its thread.
+    fn reset(&self) {
+        debug_assert_eq!(self.owner, std::thread::current().id());
+        // A leak is recorded before it is flagged: no flag, no record.
+        if self.leaked.swap(false, Ordering::AcqRel) {
+            *self.leak.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     pub(crate) fn foreign_wake(&self, task: TaskId) {
         let here = std::thread::current();
         if here.id() == self.owner {
@@ -433,6 +455,9 @@ pub(crate) struct World {
     nodes: RefCell<Vec<NodeEntry>>,
     /// Node ids by name, sorted by name (a vector: its buffer is recycled).
     node_names: RefCell<Vec<(Rc<str>, NodeId)>>,
+    /// The node names of the last world dropped on this thread, in the order
+    /// added (see `recycle`).
+    last_names: Vec<(Rc<str>, u32)>,
     paused: Cell<usize>,
     /// Fast path of the nodes' monotonic clocks: while no node's clock was ever
     /// drifted, every monotonic clock reads true time and the clock arithmetic
@@ -499,7 +524,8 @@ impl World {
             ))
         });
         let keying = Keying { seed, forks };
-        let spare = recycle::take();
+        let mut spare = recycle::take();
+        let shared = spare.shared().unwrap_or_else(|| Arc::new(Shared::new()));
         let world = Rc::new(World {
             console,
             id: WORLD_IDS.fetch_add(1, Ordering::Relaxed),
@@ -513,6 +539,7 @@ impl World {
             timers: RefCell::new(Timers::with_buffers(spare.timer_slots, spare.near)),
             nodes: RefCell::new(spare.nodes),
             node_names: RefCell::new(spare.names),
+            last_names: spare.last_names,
             paused: Cell::new(0),
             clocks_identity: Cell::new(true),
             sched_rng: RefCell::new(LazyRng::new(keying.clone(), "sched")),
@@ -530,12 +557,7 @@ impl World {
             current_waker: Cell::new(NO_WAKER),
             drop_reason: RefCell::new(None),
             extensions: RefCell::new(spare.extensions),
-            shared: Arc::new(Shared {
-                owner: std::thread::current().id(),
-                leaked: AtomicBool::new(false),
-                leak: Mutex::new(None),
-                pending: Mutex::new(Vec::new()),
-            }),
+            shared,
             failed: RefCell::new(None),
             pending: RefCell::new(None),
             failing: Cell::new(false),
@@ -890,8 +912,12 @@ impl World {
                 u32::try_from(nodes.len()).expect("more than 2^32 nodes"),
                 self.id,
             );
-            let watch_name = watchdog::name_index(name);
-            let name: Rc<str> = Rc::from(name);
+            // Worlds of a sweep name their nodes alike: the last world's
+            // node of this index likely had this name.
+            let (name, watch_name) = match self.last_names.get(nodes.len()) {
+                Some((last, watch_name)) if **last == *name => (last.clone(), *watch_name),
+                _ => (Rc::from(name), watchdog::name_index(name)),
+            };
             names.insert(position, (name.clone(), id));
             nodes.push(NodeEntry {
                 rng: LazyRng::node(self.keying.clone(), name.clone()),
@@ -1699,7 +1725,15 @@ impl Drop for World {
     fn drop(&mut self) {
         let (task_slots, ready) = self.tasks.get_mut().take_buffers();
         let (timer_slots, near) = self.timers.get_mut().take_buffers();
-        let nodes = std::mem::take(self.nodes.get_mut());
+        let mut nodes = std::mem::take(self.nodes.get_mut());
+        let mut last_names = std::mem::take(&mut self.last_names);
+        last_names.clear();
+        last_names.extend(
+            nodes
+                .drain(..)
+                .take(recycle::KEPT_MAX)
+                .map(|node| (node.name, node.watch_name)),
+        );
         let extensions = std::mem::take(self.extensions.get_mut());
         let mut names = std::mem::take(self.node_names.get_mut());
         names.clear();
@@ -1714,7 +1748,9 @@ impl Drop for World {
             nodes,
             extensions,
             names,
+            last_names,
             wakers,
+            shared: Some(self.shared.clone()),
         };
         buffers.nodes.clear();
         buffers.extensions.clear();
