@@ -3,7 +3,7 @@
 use rand_core::RngCore;
 
 use crate::rng::SimRng;
-use crate::world::with_world;
+use crate::world::with_world_borrowed;
 
 /// Runs `f` with the calling node's random stream (the harness's stream for
 /// the test body). Every draw is determined by the seed.
@@ -26,7 +26,7 @@ use crate::world::with_world;
 /// ```
 #[track_caller]
 pub fn with<R>(f: impl FnOnce(&mut SimRng) -> R) -> R {
-    with_world("detsim::random::with", |w| w.with_rng(w.current_node(), f))
+    with_world_borrowed("detsim::random::with", |w| w.with_rng(w.current_node(), f))
 }
 
 /// A random `u64` from the calling node's stream.

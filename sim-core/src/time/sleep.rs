@@ -6,7 +6,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::{Elapsed, Instant};
-use crate::world::{NodeId, TimerKey, World, mirror, with_world, with_world_opt};
+use crate::world::{
+    NodeId, TimerKey, World, mirror, with_world, with_world_borrowed, with_world_opt,
+};
 
 /// A future that completes at a virtual deadline. Created by [`sleep`] and [`sleep_until`].
 #[must_use = "a sleep does nothing unless awaited"]
@@ -119,7 +121,7 @@ impl Sleep {
 
     #[inline(never)]
     fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        with_world("detsim::time::sleep", |w| self.poll_in(w, cx))
+        with_world_borrowed("detsim::time::sleep", |w| self.poll_in(w, cx))
     }
 
     #[inline]
