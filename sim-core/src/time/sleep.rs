@@ -228,13 +228,10 @@ impl Future for Sleep {
         // timer has fired: every timer due by now fires before any task is
         // polled, and a sleep registers only while its deadline is ahead.
         // So it completes without the world (the timer needs no cancel).
+        // A registered sleep is never deferred: registering fixed its deadline.
         let (world, now, _, polling) = mirror();
-        if polling
-            && world == this.world
-            && this.deferred == Deferred::No
-            && now >= this.deadline
-            && this.key.is_some()
-        {
+        if polling && this.key.is_some() && world == this.world && now >= this.deadline {
+            debug_assert_eq!(this.deferred, Deferred::No);
             this.key = None;
             return Poll::Ready(());
         }

@@ -440,7 +440,13 @@ impl Shared {
 }
 
 /// The identity of a waker: its data and vtable pointers.
-type WakerIdentity = (*const (), *const RawWakerVTable);
+pub(crate) type WakerIdentity = (*const (), *const RawWakerVTable);
+
+/// The identity of `waker`.
+#[inline]
+fn identity(waker: &Waker) -> WakerIdentity {
+    (waker.data(), waker.vtable() as *const RawWakerVTable)
+}
 
 /// The identity no waker has.
 const NO_WAKER: WakerIdentity = (std::ptr::null(), std::ptr::null());
@@ -683,6 +689,7 @@ impl World {
     /// Registers (or refreshes) the timer of a sleep that wakes `waker` at
     /// `deadline`. The polling task's own waker is stored as a task reference,
     /// which fires without touching the waker's reference count.
+    #[inline(always)]
     pub(crate) fn register(&self, key: &mut Option<TimerKey>, deadline: Instant, waker: &Waker) {
         let identity = (waker.data(), waker.vtable() as *const RawWakerVTable);
         // The common case, a task's first poll of its own sleep, in one go.
@@ -818,16 +825,18 @@ impl World {
         let slot = tasks.next_slot();
         let spare = self.spare_wakers.borrow_mut().pop();
         let waker = task::waker_for(spare, self.id, slot, id, &self.shared);
-        let future = make(id);
+        let task = task::new_task(waker, make(id));
+        let waker = identity(task.waker());
         let inserted = tasks.insert(task::TaskEntry {
             id,
             node,
-            task: Some(task::new_task(waker, future)),
+            task: Some(task),
             queued: true,
             kill: None,
             spawned_at,
             polled_at: self.now.get(),
             whereabouts: watchdog::whereabouts(spawned_at, name),
+            waker,
         });
         debug_assert_eq!(inserted, slot);
         tasks.ready.push_back((slot, id));
@@ -1298,14 +1307,14 @@ impl World {
             .map(|limit| Instant::ZERO.saturating_add(limit));
         crate::panic::install();
         // The goal is the body's end, so it can only change when a task ends.
-        let mut ended_seen = None;
+        let mut ended_seen = u64::MAX;
         loop {
             if self.shared.leaked.load(Ordering::Acquire) {
                 return Err(self.leak_failure());
             }
             let mut tasks = self.tasks.borrow_mut();
-            if ended_seen != Some(tasks.ended) {
-                ended_seen = Some(tasks.ended);
+            if ended_seen != tasks.ended {
+                ended_seen = tasks.ended;
                 drop(tasks);
                 if done() {
                     return Ok(());
@@ -1491,7 +1500,7 @@ impl World {
         id: TaskId,
     ) -> Result<(), Failure> {
         let heartbeat: &watchdog::Heartbeat = &self.heartbeat;
-        let (mut task, node) = {
+        let (mut task, node, waker) = {
             let Some(entry) = tasks.get_mut(slot, id) else {
                 return Ok(());
             };
@@ -1514,14 +1523,12 @@ impl World {
                 .task
                 .take()
                 .expect("detsim bug: a ready task is already being polled");
-            (task, entry.node)
+            (task, entry.node, entry.waker)
         };
         drop(tasks);
-        let waker = task.waker();
         self.current_node.set(node);
         self.current_task.set(Some((slot, id)));
-        self.current_waker
-            .set((waker.data(), waker.vtable() as *const RawWakerVTable));
+        self.current_waker.set(waker);
         self.emit_hot(node, Hot::Poll(id));
         MIRROR.with(|m| {
             m.polling.set(true);

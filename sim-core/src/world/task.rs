@@ -70,6 +70,9 @@ pub(crate) struct TaskEntry {
     pub(crate) polled_at: crate::time::Instant,
     /// Its spawn site and node name as the watchdog reads them.
     pub(crate) whereabouts: u64,
+    /// Its waker's identity, read once at spawn so a poll needs no call
+    /// into the task to know it (see `World::register_own`).
+    pub(crate) waker: super::WakerIdentity,
 }
 
 /// The live tasks of `slots` (a slab's taken slots).
