@@ -1363,17 +1363,25 @@ impl World {
                     // borrow of the timers and one of the tasks: scheduling
                     // runs no other code, and with no check armed a step
                     // ends there.
+                    // Steps are counted in a local and published once the
+                    // batch ends (nothing in it reads them).
                     let mut tasks = self.tasks.borrow_mut();
+                    let (mut steps, stop) = (self.steps.get(), self.steps_stop.get());
                     let mut next = Some((seq, node, *slot, *id));
                     while let Some((seq, node, slot, id)) = next {
-                        if !self.step_count() {
+                        steps += 1;
+                        if steps > stop {
                             drop((timers, tasks));
+                            self.steps.set(steps);
+                            self.heartbeat.steps.store(steps, Ordering::Relaxed);
                             return Err(self.limit_failure(None));
                         }
                         self.emit_hot(node, Hot::Timer(seq));
                         tasks.schedule(slot, id);
                         next = timers.pop_due_task(now);
                     }
+                    self.steps.set(steps);
+                    self.heartbeat.steps.store(steps, Ordering::Relaxed);
                     continue;
                 }
                 drop(timers);
