@@ -150,6 +150,16 @@ impl Hash for Detail {
 }
 
 impl EventKind {
+    /// Whether the event's time and node are implied by the events before
+    /// it, so the fingerprint leaves them out: a task's poll and its end
+    /// happen at the instant of the event before them (only a timer's
+    /// firing starts an instant), on the node its spawn named (a task never
+    /// moves).
+    #[inline]
+    pub(crate) fn implied_where(&self) -> bool {
+        matches!(self, EventKind::Poll { .. } | EventKind::Done { .. })
+    }
+
     /// Feeds the event into the fingerprint: the hot kinds by hand (a tag and
     /// a number), the rest through their derived `Hash`.
     pub(crate) fn fingerprint(&self, hasher: &mut impl Hasher) {
@@ -210,6 +220,12 @@ impl Hot {
             Hot::Spawn(task) => task.0 << 8 | 3,
             Hot::Done(task) => task.0 << 8 | 4,
         }
+    }
+
+    /// [`EventKind::implied_where`] of the event.
+    #[inline]
+    pub(crate) fn implied_where(self) -> bool {
+        matches!(self, Hot::Poll(_) | Hot::Done(_))
     }
 
     pub(crate) fn kind(self) -> EventKind {

@@ -103,7 +103,13 @@ impl TraceState {
     }
 
     pub(crate) fn push(&self, time: Instant, node: Option<NodeId>, kind: EventKind) {
-        self.hash(time, node, |hasher| kind.fingerprint(hasher));
+        if kind.implied_where() {
+            let mut hasher = self.hasher.take();
+            kind.fingerprint(&mut hasher);
+            self.hasher.set(hasher);
+        } else {
+            self.hash(time, node, |hasher| kind.fingerprint(hasher));
+        }
         self.keep(time, node, kind);
     }
 
@@ -112,7 +118,13 @@ impl TraceState {
     /// recording.
     #[inline]
     pub(crate) fn push_hot(&self, time: Instant, node: Option<NodeId>, hot: Hot) {
-        self.hash(time, node, |hasher| hasher.write_u64(hot.code()));
+        if hot.implied_where() {
+            let mut hasher = self.hasher.take();
+            hasher.write_u64(hot.code());
+            self.hasher.set(hasher);
+        } else {
+            self.hash(time, node, |hasher| hasher.write_u64(hot.code()));
+        }
         if self.recording() {
             self.keep(time, node, hot.kind());
         } else {
@@ -310,5 +322,63 @@ impl Trace {
                 serde_json::from_str(line).map_err(|e| format!("trace line {}: {e}", n + 1))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::join::TaskId;
+
+    fn fingerprint(events: &[(u64, Option<u32>, EventKind)], hot: bool) -> u64 {
+        let state = TraceState::new(TraceMode::Fingerprint);
+        for (time, node, kind) in events {
+            let (time, node) = (Instant::from_nanos(*time), node.map(|n| NodeId::new(n, 1)));
+            let as_hot = match kind {
+                EventKind::Poll { task } => Some(Hot::Poll(*task)),
+                EventKind::Done { task } => Some(Hot::Done(*task)),
+                EventKind::Timer { seq } => Some(Hot::Timer(*seq)),
+                EventKind::Spawn { task } => Some(Hot::Spawn(*task)),
+                _ => None,
+            };
+            match as_hot {
+                Some(event) if hot => state.push_hot(time, node, event),
+                _ => state.push(time, node, kind.clone()),
+            }
+        }
+        state.summary().fingerprint.0
+    }
+
+    /// A poll and a task's end hash neither time nor node (the events before
+    /// them fix both), yet every event still counts: hot and built events
+    /// hash alike, and a trace differing in a timer's time, a timer's node,
+    /// or which task is polled has another fingerprint.
+    #[test]
+    fn polls_hash_their_task_and_the_events_before_fix_the_rest() {
+        let task = TaskId(7);
+        let base = vec![
+            (0, Some(0), EventKind::Spawn { task }),
+            (0, Some(0), EventKind::Poll { task }),
+            (5, Some(0), EventKind::Timer { seq: 1 }),
+            (5, Some(0), EventKind::Poll { task }),
+            (5, Some(0), EventKind::Done { task }),
+        ];
+        assert_eq!(fingerprint(&base, true), fingerprint(&base, false));
+        let mut later = base.clone();
+        for event in &mut later[2..] {
+            event.0 = 6;
+        }
+        let mut elsewhere = base.clone();
+        elsewhere[2].1 = Some(1);
+        let mut other = base.clone();
+        other[3].2 = EventKind::Poll { task: TaskId(8) };
+        let mut fewer = base.clone();
+        fewer.pop();
+        let prints = [&base, &later, &elsewhere, &other, &fewer].map(|t| fingerprint(t, true));
+        for (i, a) in prints.iter().enumerate() {
+            for b in &prints[i + 1..] {
+                assert_ne!(a, b, "{prints:x?}");
+            }
+        }
     }
 }
