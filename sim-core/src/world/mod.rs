@@ -91,7 +91,12 @@ pub(crate) struct Config {
 static WORLD_IDS: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    static CURRENT: RefCell<Option<Rc<World>>> = const { RefCell::new(None) };
+    // `ManuallyDrop`: a thread-local without a destructor is read without
+    // checking whether its destructor is registered. Nothing is lost: the
+    // slot is empty whenever no `Enter` is alive, and an `Enter` empties it
+    // as it drops (unwinding included) before its thread can end.
+    static CURRENT: std::mem::ManuallyDrop<RefCell<Option<Rc<World>>>> =
+        const { std::mem::ManuallyDrop::new(RefCell::new(None)) };
     static MIRROR: Mirror = const {
         Mirror {
             world: Cell::new(0),
@@ -206,7 +211,7 @@ fn current_world() -> Option<Rc<World>> {
 #[inline]
 #[track_caller]
 pub(crate) fn with_world_borrowed<R>(api: &'static str, f: impl FnOnce(&World) -> R) -> R {
-    CURRENT.with_borrow(|current| match current.as_deref() {
+    CURRENT.with(|current| match current.borrow().as_deref() {
         Some(world) => f(world),
         None => outside(api),
     })
