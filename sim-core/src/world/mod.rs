@@ -700,9 +700,8 @@ impl World {
         // The common case, a task's first poll of its own sleep, in one go.
         if key.is_none() && self.current_waker.get() == identity {
             if let Some((slot, id)) = self.current_task.get() {
-                let node = self.current_node.get();
                 let mut timers = self.timers.borrow_mut();
-                *key = Some(timers.insert(deadline, node, Action::Task(slot, id)));
+                *key = Some(timers.insert_task(deadline, slot, id));
                 return;
             }
         }
@@ -729,6 +728,8 @@ impl World {
         };
         let mut timers = self.timers.borrow_mut();
         match key {
+            // A timer passed to another waker keeps its node (a task's
+            // timer has its task's; see `Timers::insert_task`).
             Some(key) => timers.update(*key, |old| match (old, own) {
                 (Some(Action::Task(s, i)), Some((s2, i2))) if (*s, *i) == (s2, i2) => None,
                 (Some(Action::Wake(w)), None) if w.will_wake(waker) => None,
@@ -1360,7 +1361,7 @@ impl World {
             let now = self.now.get();
             loop {
                 let mut timers = self.timers.borrow_mut();
-                let Some((seq, node, action)) = timers.pop_due(now) else {
+                let Some((seq, timer_node, action)) = timers.pop_due(now) else {
                     break;
                 };
                 if let (Action::Task(slot, id), false) = (&action, self.checks_armed.get()) {
@@ -1372,8 +1373,8 @@ impl World {
                     // batch ends (nothing in it reads them).
                     let mut tasks = self.tasks.borrow_mut();
                     let (mut steps, stop) = (self.steps.get(), self.steps_stop.get());
-                    let mut next = Some((seq, node, *slot, *id));
-                    while let Some((seq, node, slot, id)) = next {
+                    let mut next = Some((seq, *slot, *id));
+                    while let Some((seq, slot, id)) = next {
                         steps += 1;
                         if steps > stop {
                             drop((timers, tasks));
@@ -1381,8 +1382,8 @@ impl World {
                             self.heartbeat.steps.store(steps, Ordering::Relaxed);
                             return Err(self.limit_failure(None));
                         }
+                        let node = tasks.schedule_timer(slot, id);
                         self.emit_hot(node, Hot::Timer(seq));
-                        tasks.schedule(slot, id);
                         next = timers.pop_due_task(now);
                     }
                     self.steps.set(steps);
@@ -1393,11 +1394,19 @@ impl World {
                 if !self.step_count() {
                     return Err(self.limit_failure(None));
                 }
-                self.emit_hot(node, Hot::Timer(seq));
                 match action {
-                    Action::Task(slot, id) => self.schedule(slot, id),
-                    Action::Wake(waker) => waker.wake(),
-                    Action::Call(callback) => self.call(node, callback)?,
+                    Action::Task(slot, id) => {
+                        let node = self.tasks.borrow_mut().schedule_timer(slot, id);
+                        self.emit_hot(node, Hot::Timer(seq));
+                    }
+                    Action::Wake(waker) => {
+                        self.emit_hot(timer_node, Hot::Timer(seq));
+                        waker.wake();
+                    }
+                    Action::Call(callback) => {
+                        self.emit_hot(timer_node, Hot::Timer(seq));
+                        self.call(timer_node, callback)?;
+                    }
                 }
                 self.after_step()?;
             }

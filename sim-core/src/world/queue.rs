@@ -48,21 +48,23 @@ impl<T: Copy> Queue<T> {
 
     #[inline]
     pub(crate) fn push_back(&mut self, item: T) {
-        if self.items.len() == self.items.capacity() && self.head > 0 {
-            self.compact();
+        if self.items.len() == self.items.capacity() {
+            self.push_full(item);
+        } else {
+            self.items.push(item);
         }
-        self.items.push(item);
     }
 
-    /// Drops the consumed front when at least half the vector is consumed
-    /// (the vector grows otherwise).
+    /// Pushes onto a full vector: first drops the consumed front when at
+    /// least half of it is consumed (the vector grows otherwise).
     #[cold]
     #[inline(never)]
-    fn compact(&mut self) {
-        if self.head >= self.items.len() / 2 {
+    fn push_full(&mut self, item: T) {
+        if self.head > 0 && self.head >= self.items.len() / 2 {
             self.items.drain(..self.head);
             self.head = 0;
         }
+        self.items.push(item);
     }
 
     #[inline]

@@ -252,6 +252,22 @@ impl Tasks {
             .map(|slot| slot as u32)
     }
 
+    /// Makes a task ready (unless it is already queued) for its timer, and
+    /// returns its node, which is its timer's (`None` for a task gone).
+    #[inline]
+    pub(crate) fn schedule_timer(&mut self, slot: u32, id: TaskId) -> Option<NodeId> {
+        if let Some(Slot::Live(entry)) = self.slots.get_mut(slot as usize) {
+            if entry.id == id {
+                if !entry.queued {
+                    entry.queued = true;
+                    self.ready.push_back((slot, id));
+                }
+                return entry.node;
+            }
+        }
+        None
+    }
+
     /// Makes a task ready, unless it is already queued.
     #[inline]
     pub(crate) fn schedule(&mut self, slot: u32, id: TaskId) {

@@ -208,17 +208,34 @@ impl Timers {
         node: Option<NodeId>,
         action: Action,
     ) -> TimerKey {
+        self.insert_at(deadline, Some(node), action)
+    }
+
+    /// Inserts a timer that wakes the task in `slot` with id `id`: its node is
+    /// the task's, which the executor reads from the task when it fires (the
+    /// timer's own node is left as it was).
+    #[inline(always)]
+    pub(crate) fn insert_task(&mut self, deadline: Instant, slot: u32, id: TaskId) -> TimerKey {
+        self.insert_at(deadline, None, Action::Task(slot, id))
+    }
+
+    /// [`Timers::insert`]; `node` is `None` for a task's timer (see
+    /// [`Timers::insert_task`]).
+    #[inline(always)]
+    fn insert_at(&mut self, deadline: Instant, node: Option<Option<NodeId>>, action: Action) -> TimerKey {
         self.seq_next += 1;
         let seq = NonZeroU64::new(self.seq_next).expect("sequence numbers start at 1");
         let slot = self.free;
         if slot == NO_SLOT {
-            return self.insert_grow(deadline, node, action, seq);
+            return self.insert_grow(deadline, node.flatten(), action, seq);
         }
         let entry = &mut self.slots[slot as usize];
         debug_assert_eq!(entry.seq, 0, "timer slot on the free list is occupied");
         self.free = entry.next_free;
         entry.seq = seq.get();
-        entry.node = node;
+        if let Some(node) = node {
+            entry.node = node;
+        }
         entry.action = Some(action);
         self.place((deadline, seq.get(), slot));
         if self.horizon == WHEEL_OFF && self.near.len() > NEAR_MAX {
@@ -436,6 +453,9 @@ impl Timers {
     /// Removes and returns the earliest timer due at or before `now`.
     /// Call [`Timers::next_deadline`] first: due timers are in `near`.
     #[inline]
+    ///
+    /// The node is the timer's, except for a task's timer (see
+    /// [`Timers::insert_task`]).
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(u64, Option<NodeId>, Action)> {
         loop {
             let (deadline, seq, slot) = *self.near.front()?;
@@ -453,13 +473,10 @@ impl Timers {
     }
 
     /// Removes and returns the earliest timer due at or before `now` if it
-    /// wakes a task (`(seq, node, slot, id)`); leaves any other timer for
+    /// wakes a task (`(seq, slot, id)`); leaves any other timer for
     /// [`Timers::pop_due`].
     #[inline]
-    pub(crate) fn pop_due_task(
-        &mut self,
-        now: Instant,
-    ) -> Option<(u64, Option<NodeId>, u32, TaskId)> {
+    pub(crate) fn pop_due_task(&mut self, now: Instant) -> Option<(u64, u32, TaskId)> {
         loop {
             let (deadline, seq, slot) = *self.near.front()?;
             if deadline > now {
@@ -473,10 +490,9 @@ impl Timers {
             let Some(Action::Task(task_slot, id)) = entry.action else {
                 return None;
             };
-            let node = entry.node;
             self.near.pop_front();
             self.release(slot);
-            return Some((seq, node, task_slot, id));
+            return Some((seq, task_slot, id));
         }
     }
 
