@@ -1327,11 +1327,10 @@ impl World {
                 }
                 tasks = self.tasks.borrow_mut();
             }
-            let next = match self.config.poll_order {
-                PollOrder::Fifo => tasks.ready.pop_front(),
-                _ => self.pick_ready(&mut tasks.ready),
-            };
-            if let Some((slot, id)) = next {
+            if self.config.poll_order != PollOrder::Fifo {
+                self.pick_ready(&mut tasks.ready);
+            }
+            if let Some((slot, id)) = tasks.ready.pop_front() {
                 if !self.step_count() {
                     drop(tasks);
                     return Err(self.limit_failure(Some((slot, id))));
@@ -1432,10 +1431,19 @@ impl World {
         }
     }
 
-    /// Picks the next ready task under the random and PCT poll orders.
+    /// Picks the next ready task under the random and PCT poll orders and
+    /// puts it at the front of `ready`, to be popped next (so the FIFO order's
+    /// pop is the step loop's only one).
     #[cold]
     #[inline(never)]
-    fn pick_ready(&self, ready: &mut queue::Queue<(u32, TaskId)>) -> Option<(u32, TaskId)> {
+    fn pick_ready(&self, ready: &mut queue::Queue<(u32, TaskId)>) {
+        if let Some(picked) = self.pick_ready_out(ready) {
+            ready.push_front(picked);
+        }
+    }
+
+    /// Removes the next ready task under the random and PCT poll orders.
+    fn pick_ready_out(&self, ready: &mut queue::Queue<(u32, TaskId)>) -> Option<(u32, TaskId)> {
         match self.config.poll_order {
             PollOrder::Random if ready.len() > 1 => {
                 let index = self.sched_rng.borrow_mut().get().below(ready.len() as u64) as usize;

@@ -140,6 +140,19 @@ impl<T: Copy> Queue<T> {
     }
 }
 
+impl<T: Copy> Queue<T> {
+    /// Puts `item` at the front (the item just popped, or one picked from
+    /// the middle to be popped next).
+    pub(crate) fn push_front(&mut self, item: T) {
+        if self.head > 0 {
+            self.head -= 1;
+            self.items[self.head] = item;
+        } else {
+            self.items.insert(0, item);
+        }
+    }
+}
+
 impl<T: Copy> Extend<T> for Queue<T> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) {
         for item in items {
