@@ -326,6 +326,7 @@ impl NetBuilder {
         handle
             .install(Rc::new(net.clone()))
             .map_err(|_| NetError::InvalidConfig("the network is already installed".into()))?;
+        net.remember();
         Ok(net)
     }
 

@@ -128,6 +128,7 @@ pub(crate) struct State {
 
 impl Drop for State {
     fn drop(&mut self) {
+        crate::Net::forget(self.handle);
         let (flights, run) = self.flights.take_buffers();
         let mut rows = std::mem::take(&mut self.spare_rows);
         let mut links = std::mem::take(&mut self.links);
@@ -153,7 +154,7 @@ impl Drop for State {
 
 /// The world timer's callback: captures nothing, finds the network again.
 fn fire() {
-    if let Some(net) = detsim::handle().extension::<crate::Net>() {
+    if let Some(net) = crate::Net::of(detsim::handle()) {
         net.fire();
     }
 }
