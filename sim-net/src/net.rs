@@ -82,6 +82,14 @@ impl Extension for Net {
         self.apply_plan_fault(fault)
     }
 
+    fn on_node_added(&self, node: NodeId, name: &Rc<str>) {
+        let mut state = self.state.borrow_mut();
+        state.node_added(node, name.clone());
+        if !state.rules.is_empty() {
+            state.recompute_cuts();
+        }
+    }
+
     fn on_node_event(&self, node: NodeId, event: NodeEvent) {
         let mut state = self.state.borrow_mut();
         match event {
@@ -90,10 +98,8 @@ impl Extension for Net {
                     .handle
                     .node_name_shared(node)
                     .expect("the world tells of its own nodes");
-                state.node_added(node, name);
-                if !state.rules.is_empty() {
-                    state.recompute_cuts();
-                }
+                drop(state);
+                self.on_node_added(node, &name);
             }
             NodeEvent::Crash => {
                 state.nodes[node.index()].up = false;

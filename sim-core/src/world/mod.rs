@@ -902,7 +902,7 @@ impl World {
         spawned_at: &'static Location<'static>,
     ) -> Result<NodeId, SimError> {
         validate_node_name(name)?;
-        let id = {
+        let (id, shared) = {
             let mut names = self.node_names.borrow_mut();
             let Err(position) = names.binary_search_by(|(n, _)| (**n).cmp(name)) else {
                 return Err(SimError::DuplicateNode(name.to_owned()));
@@ -921,7 +921,7 @@ impl World {
             names.insert(position, (name.clone(), id));
             nodes.push(NodeEntry {
                 rng: LazyRng::node(self.keying.clone(), name.clone()),
-                name,
+                name: name.clone(),
                 state: NodeState::Running,
                 init,
                 clock: LocalClock::default(),
@@ -930,7 +930,7 @@ impl World {
                 spawned_at,
                 watch_name,
             });
-            id
+            (id, name)
         };
         self.trace.push_lazy(
             self.now.get(),
@@ -940,7 +940,7 @@ impl World {
                 name: name.to_owned(),
             },
         );
-        self.notify(id, NodeEvent::Added);
+        self.notify_added(id, &shared);
         self.start_node(id);
         Ok(id)
     }
@@ -1240,6 +1240,18 @@ impl World {
                 None => return,
             };
             hook.on_node_event(node, event);
+        }
+    }
+
+    /// [`World::notify`] of an added node, with its name.
+    fn notify_added(&self, node: NodeId, name: &Rc<str>) {
+        let count = self.extensions.borrow().len();
+        for index in 0..count {
+            let hook = match self.extensions.borrow().get(index) {
+                Some(entry) => entry.hooks.clone(),
+                None => return,
+            };
+            hook.on_node_added(node, name);
         }
     }
 
