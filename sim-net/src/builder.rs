@@ -394,6 +394,7 @@ impl NetBuilder {
             plan_links: BTreeMap::new(),
             spare_rows: spare.rows,
             spare_inboxes: spare.inboxes,
+            spare_bounds: spare.bounds,
             spare_payloads: spare.payloads,
         }));
         let mut state = net.borrow_mut();

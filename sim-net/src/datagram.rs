@@ -76,12 +76,16 @@ pub(crate) struct SocketSlot {
 /// ```
 #[derive(Clone)]
 pub struct UdpSocket {
+    net: Net,
+    /// Shared by the socket's handles: the binding is released when the
+    /// last one goes.
     inner: Rc<Bound>,
 }
 
-/// The binding itself: released when the last handle goes.
-struct Bound {
-    net: Net,
+/// The binding itself. Plain data: a released one's allocation is kept by
+/// the network (it holds no `Net`, so keeping it makes no cycle) and
+/// rewritten for the next socket bound.
+pub(crate) struct Bound {
     slot: u32,
     generation: u32,
     addr: Addr,
@@ -144,13 +148,25 @@ impl UdpSocket {
             open: true,
         });
         state.udp.insert((node.index() as u32, port), slot);
+        let bound = Bound {
+            slot,
+            generation,
+            addr,
+        };
+        // A kept binding is held by nothing else (see `Drop for UdpSocket`).
+        let inner = match state.spare_bounds.pop() {
+            Some(mut kept) => match Rc::get_mut(&mut kept) {
+                Some(place) => {
+                    *place = bound;
+                    kept
+                }
+                None => Rc::new(bound),
+            },
+            None => Rc::new(bound),
+        };
         Ok(UdpSocket {
-            inner: Rc::new(Bound {
-                net: net.clone(),
-                slot,
-                generation,
-                addr,
-            }),
+            net: net.clone(),
+            inner,
         })
     }
 
@@ -173,7 +189,7 @@ impl UdpSocket {
     pub fn send_to(&self, payload: &[u8], target: impl ToAddr) -> Result<(), NetError> {
         let target = target.to_addr()?;
         let bound = &*self.inner;
-        let mut state = bound.net.state.borrow_mut();
+        let mut state = self.net.state.borrow_mut();
         state.send_datagram(bound.slot, bound.generation, payload, target)
     }
 
@@ -188,7 +204,7 @@ impl UdpSocket {
         let n = datagram.payload.len().min(buf.len());
         buf[..n].copy_from_slice(&datagram.payload[..n]);
         // The payload was copied out: its buffer can carry a later datagram.
-        if let Ok(mut state) = self.inner.net.state.try_borrow_mut() {
+        if let Ok(mut state) = self.net.state.try_borrow_mut() {
             state.keep_payload(datagram.payload);
         }
         Ok((n, datagram.source))
@@ -202,7 +218,7 @@ impl UdpSocket {
     pub async fn recv(&self) -> Result<Datagram, NetError> {
         let bound = &*self.inner;
         poll_fn(|cx| {
-            let mut state = bound.net.state.borrow_mut();
+            let mut state = self.net.state.borrow_mut();
             let Some(socket) = state.sockets.get_mut(bound.slot, bound.generation) else {
                 return Poll::Ready(Err(NetError::Closed));
             };
@@ -236,7 +252,7 @@ impl UdpSocket {
     /// [`NetError::Closed`] once the node crashed.
     pub fn try_recv(&self) -> Result<Option<Datagram>, NetError> {
         let bound = &*self.inner;
-        let mut state = bound.net.state.borrow_mut();
+        let mut state = self.net.state.borrow_mut();
         match state.sockets.get_mut(bound.slot, bound.generation) {
             Some(socket) if socket.open => Ok(socket.inbox.pop_front()),
             _ => Err(NetError::Closed),
@@ -244,14 +260,19 @@ impl UdpSocket {
     }
 }
 
-impl Drop for Bound {
+impl Drop for UdpSocket {
     fn drop(&mut self) {
+        // Bindings are never downgraded: the strong count is the handles.
+        if Rc::strong_count(&self.inner) > 1 {
+            return;
+        }
         let Ok(mut state) = self.net.state.try_borrow_mut() else {
             return;
         };
-        if let Some(mut socket) = state.sockets.remove(self.slot, self.generation) {
+        let bound = &*self.inner;
+        if let Some(mut socket) = state.sockets.remove(bound.slot, bound.generation) {
             let key = (socket.addr.node.index() as u32, socket.addr.port);
-            if state.udp.get(&key) == Some(&self.slot) {
+            if state.udp.get(&key) == Some(&bound.slot) {
                 state.udp.remove(&key);
             }
             // The inbox's datagrams go now; its buffer serves the next socket.
@@ -261,6 +282,11 @@ impl Drop for Bound {
             {
                 state.spare_inboxes.push(std::mem::take(&mut socket.inbox));
             }
+        }
+        // This handle is the last: once it is gone the kept clone is the
+        // binding's only holder, ready to be rewritten.
+        if state.spare_bounds.len() < crate::recycle::KEPT_MAX {
+            state.spare_bounds.push(self.inner.clone());
         }
     }
 }

@@ -11,7 +11,7 @@ use detsim::{NodeId, SimHandle};
 use rustc_hash::FxHashMap;
 
 use crate::clog::Clogs;
-use crate::datagram::SocketSlot;
+use crate::datagram::{Bound, SocketSlot};
 use crate::flight::{Flight, Flights, What};
 use crate::link::{Link, REPLAY_KEPT_MAX, Schedule};
 use crate::partition::Rule;
@@ -121,6 +121,9 @@ pub(crate) struct State {
     /// (handed to the next network on this thread, see `recycle`).
     pub(crate) spare_rows: Vec<Vec<Link>>,
     pub(crate) spare_inboxes: Vec<VecDeque<Datagram>>,
+    /// Released datagram bindings, each held by nothing else, rewritten for
+    /// the sockets bound next (handed to the next network on this thread).
+    pub(crate) spare_bounds: Vec<Rc<Bound>>,
     /// Emptied datagram payloads that `recv_from` copied out, for the
     /// datagrams sent next (see [`State::payload_of`]).
     pub(crate) spare_payloads: Vec<Vec<u8>>,
@@ -148,6 +151,7 @@ impl Drop for State {
             run,
             inboxes,
             payloads: std::mem::take(&mut self.spare_payloads),
+            bounds: std::mem::take(&mut self.spare_bounds),
         });
     }
 }
