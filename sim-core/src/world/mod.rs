@@ -1740,33 +1740,34 @@ impl Drop for World {
         let mut nodes = std::mem::take(self.nodes.get_mut());
         let mut last_names = std::mem::take(&mut self.last_names);
         last_names.clear();
+        // Shared, not moved out: a node entry is big.
         last_names.extend(
             nodes
-                .drain(..)
+                .iter()
                 .take(recycle::KEPT_MAX)
-                .map(|node| (node.name, node.watch_name)),
+                .map(|node| (node.name.clone(), node.watch_name)),
         );
-        let extensions = std::mem::take(self.extensions.get_mut());
+        // The nodes' and extensions' contents are dropped here, before
+        // their buffers move on.
+        nodes.clear();
+        let mut extensions = std::mem::take(self.extensions.get_mut());
+        extensions.clear();
         let mut names = std::mem::take(self.node_names.get_mut());
         names.clear();
         let wakers = std::mem::take(self.spare_wakers.get_mut());
-        // The nodes' and extensions' contents are dropped here, before
-        // their buffers move on.
-        let mut buffers = recycle::Buffers {
-            task_slots,
-            ready,
-            timer_slots,
-            near,
-            nodes,
-            extensions,
-            names,
-            last_names,
-            wakers,
-            shared: Some(self.shared.clone()),
-        };
-        buffers.nodes.clear();
-        buffers.extensions.clear();
-        recycle::keep(buffers);
+        let shared = self.shared.clone();
+        recycle::keep(|spare| {
+            spare.task_slots = task_slots;
+            spare.ready = ready;
+            spare.timer_slots = timer_slots;
+            spare.near = near;
+            spare.nodes = nodes;
+            spare.extensions = extensions;
+            spare.names = names;
+            spare.last_names = last_names;
+            spare.wakers = wakers;
+            spare.shared = Some(shared);
+        });
     }
 }
 
