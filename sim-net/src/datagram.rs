@@ -1,6 +1,7 @@
 //! Datagram sockets (UDP-like): unreliable, unordered messages of bytes.
 
 use std::collections::VecDeque;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::future::poll_fn;
 use std::rc::Rc;
@@ -116,7 +117,14 @@ impl UdpSocket {
         let node = detsim::current_node().ok_or(NetError::NotInNode)?;
         let mut state = net.state.borrow_mut();
         state.check_node(node)?;
-        let State { nodes, udp, .. } = &mut *state;
+        let State {
+            nodes,
+            udp,
+            sockets,
+            spare_inboxes,
+            spare_bounds,
+            ..
+        } = &mut *state;
         let entry = &mut nodes[node.index()];
         let key = |port: u16| (node.index() as u32, port);
         let port = if port == 0 {
@@ -135,26 +143,27 @@ impl UdpSocket {
         } else {
             port
         };
-        if udp.contains_key(&key(port)) {
+        // One look-up of the port: refused if bound, else bound here.
+        let Entry::Vacant(free) = udp.entry(key(port)) else {
             return Err(NetError::AddrInUse(format!("{}:{port}", entry.name)));
-        }
+        };
         let addr = Addr::new(node, port);
-        let inbox = state.spare_inboxes.pop().unwrap_or_default();
-        let (slot, generation) = state.sockets.insert(SocketSlot {
+        let inbox = spare_inboxes.pop().unwrap_or_default();
+        let (slot, generation) = sockets.insert(SocketSlot {
             addr,
             inbox,
             waker: None,
             waiting: Vec::new(),
             open: true,
         });
-        state.udp.insert((node.index() as u32, port), slot);
+        free.insert(slot);
         let bound = Bound {
             slot,
             generation,
             addr,
         };
         // A kept binding is held by nothing else (see `Drop for UdpSocket`).
-        let inner = match state.spare_bounds.pop() {
+        let inner = match spare_bounds.pop() {
             Some(mut kept) => match Rc::get_mut(&mut kept) {
                 Some(place) => {
                     *place = bound;
@@ -272,8 +281,10 @@ impl Drop for UdpSocket {
         let bound = &*self.inner;
         if let Some(mut socket) = state.sockets.remove(bound.slot, bound.generation) {
             let key = (socket.addr.node.index() as u32, socket.addr.port);
-            if state.udp.get(&key) == Some(&bound.slot) {
-                state.udp.remove(&key);
+            if let Entry::Occupied(bound_here) = state.udp.entry(key) {
+                if *bound_here.get() == bound.slot {
+                    bound_here.remove();
+                }
             }
             // The inbox's datagrams go now; its buffer serves the next socket.
             socket.inbox.clear();

@@ -254,25 +254,26 @@ impl State {
         let (source, target) = (self.nodes[s].id, self.nodes[d].id);
         let fresh = self.links[s][d].generation == u32::MAX;
         let (profile, own_schedule) = self.profile_for(source, target);
-        // The stream's name is built only if the profile draws from it.
-        let names = (self.nodes[s].name.clone(), self.nodes[d].name.clone());
         let generation = self.profiles.generation;
         let handle = self.handle;
+        let nodes = &self.nodes;
         let link = &mut self.links[s][d];
+        // The stream's name is built only if the profile draws from it.
         link.apply(
             profile,
             generation,
             now,
             own_schedule,
-            &|| stream_name(&names.0, &names.1),
+            &|| stream_name(&nodes[s].name, &nodes[d].name),
             handle,
         );
         if fresh {
             let topology = &self.topology;
-            self.links[s][d].cut = self
-                .rules
-                .values()
-                .any(|r| r.blocks(source, target, topology));
+            self.links[s][d].cut = !self.rules.is_empty()
+                && self
+                    .rules
+                    .values()
+                    .any(|r| r.blocks(source, target, topology));
         }
     }
 
