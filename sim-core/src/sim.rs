@@ -517,10 +517,54 @@ where
     F: Fn(NodeContext) -> Fut + 'static,
     Fut: Future<Output = ()> + 'static,
 {
-    Rc::new(move |world, node, location| {
-        let future = init(NodeContext::new(world.id, Some(node)));
-        world.spawn_detached(Some(node), future, location);
-    })
+    let make = move || -> crate::world::InitFn {
+        Rc::new(move |world, node, location| {
+            let future = init(NodeContext::new(world.id, Some(node)));
+            world.spawn_detached(Some(node), future, location);
+        })
+    };
+    // A closure with no state and nothing to drop (`|_| async { … }` that
+    // captures nothing) behaves the same whichever value of its type is
+    // called: every node given one shares one, instead of a new allocation.
+    if std::mem::size_of::<F>() == 0 && !std::mem::needs_drop::<F>() {
+        stateless_init(std::any::TypeId::of::<F>(), make)
+    } else {
+        make()
+    }
+}
+
+/// The shared init of the stateless closure type `type_id`, made by `make`
+/// the first time on this thread.
+fn stateless_init(
+    type_id: std::any::TypeId,
+    make: impl FnOnce() -> crate::world::InitFn,
+) -> crate::world::InitFn {
+    /// How many stateless init types a thread keeps.
+    const KEPT: usize = 16;
+    thread_local! {
+        static STATELESS: std::cell::RefCell<Vec<(std::any::TypeId, crate::world::InitFn)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let mut make = Some(make);
+    let shared = STATELESS
+        .try_with(|kept| {
+            let mut kept = kept.try_borrow_mut().ok()?;
+            if let Some((_, init)) = kept.iter().find(|(t, _)| *t == type_id) {
+                return Some(init.clone());
+            }
+            let init = make.take()?();
+            if kept.len() < KEPT {
+                kept.push((type_id, init.clone()));
+            }
+            Some(init)
+        })
+        .ok()
+        .flatten();
+    match (shared, make) {
+        (Some(init), _) => init,
+        (None, Some(make)) => make(),
+        (None, None) => unreachable!("an init made is returned"),
+    }
 }
 
 /// Something that names a node: a [`NodeId`] or the node's name.
