@@ -349,7 +349,8 @@ impl Enter {
 
     /// Whether a world other than `world` is current on this thread.
     pub(crate) fn other_running(world: &World) -> bool {
-        with_world_opt(|current| current.id != world.id).unwrap_or(false)
+        // The mirror names the current world whenever one is entered.
+        mirror_world_id().is_some_and(|current| current != world.id)
     }
 }
 
