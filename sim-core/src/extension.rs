@@ -1,5 +1,7 @@
 //! Extensions: how the network and the disks plug into a world.
 
+use std::rc::Rc;
+
 use crate::{Fault, NodeId};
 
 /// Undoes an applied fault when its duration ends (heals the partition,
@@ -68,6 +70,15 @@ pub trait Extension: 'static {
     /// Called on every node lifecycle change.
     fn on_node_event(&self, node: NodeId, event: NodeEvent) {
         let _ = (node, event);
+    }
+
+    /// Called when a node is added (before its init runs), with its name, so
+    /// an extension that keeps node names need not ask the world for it. By
+    /// default [`Extension::on_node_event`] with [`NodeEvent::Added`]; an
+    /// extension overriding this one is not told of additions there.
+    fn on_node_added(&self, node: NodeId, name: &Rc<str>) {
+        let _ = name;
+        self.on_node_event(node, NodeEvent::Added);
     }
 
     /// Checks a fault of a plan before the run (for example that a zone

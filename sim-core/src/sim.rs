@@ -325,7 +325,9 @@ impl Sim {
         Fut: Future<Output = ()> + 'static,
     {
         let location = Location::caller();
-        self.enter(|h| h.add_node_at(name, init, location))
+        // Entered, the world is at hand: no second lookup through a handle.
+        let _enter = Enter::new(&self.world);
+        self.world.add_node(name, init_fn(init), location)
     }
 
     /// Crashes a node now. See [`SimHandle::crash`].
@@ -352,7 +354,8 @@ impl Sim {
     ///
     /// See [`SimHandle::install`].
     pub fn install<T: Extension>(&mut self, extension: Rc<T>) -> Result<(), SimError> {
-        self.enter(|h| h.install(extension))
+        let _enter = Enter::new(&self.world);
+        self.world.install(extension)
     }
 
     /// The installed extension of type `T`.
@@ -508,6 +511,62 @@ pub struct Timer {
     key: crate::world::TimerKey,
 }
 
+/// A node's init as the world keeps it: spawns `init`'s future on the node.
+fn init_fn<F, Fut>(init: F) -> crate::world::InitFn
+where
+    F: Fn(NodeContext) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let make = move || -> crate::world::InitFn {
+        Rc::new(move |world, node, location| {
+            let future = init(NodeContext::new(world.id, Some(node)));
+            world.spawn_detached(Some(node), future, location);
+        })
+    };
+    // A closure with no state and nothing to drop (`|_| async { … }` that
+    // captures nothing) behaves the same whichever value of its type is
+    // called: every node given one shares one, instead of a new allocation.
+    if std::mem::size_of::<F>() == 0 && !std::mem::needs_drop::<F>() {
+        stateless_init(std::any::TypeId::of::<F>(), make)
+    } else {
+        make()
+    }
+}
+
+/// The shared init of the stateless closure type `type_id`, made by `make`
+/// the first time on this thread.
+fn stateless_init(
+    type_id: std::any::TypeId,
+    make: impl FnOnce() -> crate::world::InitFn,
+) -> crate::world::InitFn {
+    /// How many stateless init types a thread keeps.
+    const KEPT: usize = 16;
+    thread_local! {
+        static STATELESS: std::cell::RefCell<Vec<(std::any::TypeId, crate::world::InitFn)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let mut make = Some(make);
+    let shared = STATELESS
+        .try_with(|kept| {
+            let mut kept = kept.try_borrow_mut().ok()?;
+            if let Some((_, init)) = kept.iter().find(|(t, _)| *t == type_id) {
+                return Some(init.clone());
+            }
+            let init = make.take()?();
+            if kept.len() < KEPT {
+                kept.push((type_id, init.clone()));
+            }
+            Some(init)
+        })
+        .ok()
+        .flatten();
+    match (shared, make) {
+        (Some(init), _) => init,
+        (None, Some(make)) => make(),
+        (None, None) => unreachable!("an init made is returned"),
+    }
+}
+
 /// Something that names a node: a [`NodeId`] or the node's name.
 pub trait AsNode {
     /// Resolves to the node's id in the current world.
@@ -516,11 +575,22 @@ pub trait AsNode {
     ///
     /// [`SimError::UnknownNode`].
     fn resolve(&self, handle: &SimHandle) -> Result<NodeId, SimError>;
+
+    /// The id itself, when this is one (checked by the caller, in the
+    /// world it already has at hand).
+    #[doc(hidden)]
+    fn as_id(&self) -> Option<NodeId> {
+        None
+    }
 }
 
 impl AsNode for NodeId {
     fn resolve(&self, handle: &SimHandle) -> Result<NodeId, SimError> {
         handle.with(|w| w.check_node(*self)).map(|()| *self)
+    }
+
+    fn as_id(&self) -> Option<NodeId> {
+        Some(*self)
     }
 }
 
@@ -623,10 +693,7 @@ impl SimHandle {
         F: Fn(NodeContext) -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        let init: crate::world::InitFn = Rc::new(move |world, node, location| {
-            let future = init(NodeContext::new(world.id, Some(node)));
-            world.spawn_detached(Some(node), future, location);
-        });
+        let init = init_fn(init);
         self.with(|w| w.add_node(name, init, location))
     }
 
@@ -774,8 +841,18 @@ impl SimHandle {
         F::Output: 'static,
     {
         let location = Location::caller();
-        let node = node.resolve(self)?;
-        Ok(self.with(|w| w.spawn(Some(node), future, location)))
+        // An id is checked in the same visit to the world as the spawn.
+        let id = node.as_id();
+        let node = match id {
+            Some(id) => id,
+            None => node.resolve(self)?,
+        };
+        self.with(|w| {
+            if id.is_some() {
+                w.check_node(node)?;
+            }
+            Ok(w.spawn(Some(node), future, location))
+        })
     }
 
     /// Runs `action` at true virtual time `at` (at once if it has passed),

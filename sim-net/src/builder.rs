@@ -326,6 +326,7 @@ impl NetBuilder {
         handle
             .install(Rc::new(net.clone()))
             .map_err(|_| NetError::InvalidConfig("the network is already installed".into()))?;
+        net.remember();
         Ok(net)
     }
 
@@ -393,6 +394,7 @@ impl NetBuilder {
             plan_links: BTreeMap::new(),
             spare_rows: spare.rows,
             spare_inboxes: spare.inboxes,
+            spare_bounds: spare.bounds,
             spare_payloads: spare.payloads,
         }));
         let mut state = net.borrow_mut();

@@ -1,6 +1,7 @@
 //! Datagram sockets (UDP-like): unreliable, unordered messages of bytes.
 
 use std::collections::VecDeque;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::future::poll_fn;
 use std::rc::Rc;
@@ -76,12 +77,16 @@ pub(crate) struct SocketSlot {
 /// ```
 #[derive(Clone)]
 pub struct UdpSocket {
+    net: Net,
+    /// Shared by the socket's handles: the binding is released when the
+    /// last one goes.
     inner: Rc<Bound>,
 }
 
-/// The binding itself: released when the last handle goes.
-struct Bound {
-    net: Net,
+/// The binding itself. Plain data: a released one's allocation is kept by
+/// the network (it holds no `Net`, so keeping it makes no cycle) and
+/// rewritten for the next socket bound.
+pub(crate) struct Bound {
     slot: u32,
     generation: u32,
     addr: Addr,
@@ -112,7 +117,14 @@ impl UdpSocket {
         let node = detsim::current_node().ok_or(NetError::NotInNode)?;
         let mut state = net.state.borrow_mut();
         state.check_node(node)?;
-        let State { nodes, udp, .. } = &mut *state;
+        let State {
+            nodes,
+            udp,
+            sockets,
+            spare_inboxes,
+            spare_bounds,
+            ..
+        } = &mut *state;
         let entry = &mut nodes[node.index()];
         let key = |port: u16| (node.index() as u32, port);
         let port = if port == 0 {
@@ -131,26 +143,39 @@ impl UdpSocket {
         } else {
             port
         };
-        if udp.contains_key(&key(port)) {
+        // One look-up of the port: refused if bound, else bound here.
+        let Entry::Vacant(free) = udp.entry(key(port)) else {
             return Err(NetError::AddrInUse(format!("{}:{port}", entry.name)));
-        }
+        };
         let addr = Addr::new(node, port);
-        let inbox = state.spare_inboxes.pop().unwrap_or_default();
-        let (slot, generation) = state.sockets.insert(SocketSlot {
+        let inbox = spare_inboxes.pop().unwrap_or_default();
+        let (slot, generation) = sockets.insert(SocketSlot {
             addr,
             inbox,
             waker: None,
             waiting: Vec::new(),
             open: true,
         });
-        state.udp.insert((node.index() as u32, port), slot);
+        free.insert(slot);
+        let bound = Bound {
+            slot,
+            generation,
+            addr,
+        };
+        // A kept binding is held by nothing else (see `Drop for UdpSocket`).
+        let inner = match spare_bounds.pop() {
+            Some(mut kept) => match Rc::get_mut(&mut kept) {
+                Some(place) => {
+                    *place = bound;
+                    kept
+                }
+                None => Rc::new(bound),
+            },
+            None => Rc::new(bound),
+        };
         Ok(UdpSocket {
-            inner: Rc::new(Bound {
-                net: net.clone(),
-                slot,
-                generation,
-                addr,
-            }),
+            net: net.clone(),
+            inner,
         })
     }
 
@@ -173,7 +198,7 @@ impl UdpSocket {
     pub fn send_to(&self, payload: &[u8], target: impl ToAddr) -> Result<(), NetError> {
         let target = target.to_addr()?;
         let bound = &*self.inner;
-        let mut state = bound.net.state.borrow_mut();
+        let mut state = self.net.state.borrow_mut();
         state.send_datagram(bound.slot, bound.generation, payload, target)
     }
 
@@ -188,7 +213,7 @@ impl UdpSocket {
         let n = datagram.payload.len().min(buf.len());
         buf[..n].copy_from_slice(&datagram.payload[..n]);
         // The payload was copied out: its buffer can carry a later datagram.
-        if let Ok(mut state) = self.inner.net.state.try_borrow_mut() {
+        if let Ok(mut state) = self.net.state.try_borrow_mut() {
             state.keep_payload(datagram.payload);
         }
         Ok((n, datagram.source))
@@ -202,7 +227,7 @@ impl UdpSocket {
     pub async fn recv(&self) -> Result<Datagram, NetError> {
         let bound = &*self.inner;
         poll_fn(|cx| {
-            let mut state = bound.net.state.borrow_mut();
+            let mut state = self.net.state.borrow_mut();
             let Some(socket) = state.sockets.get_mut(bound.slot, bound.generation) else {
                 return Poll::Ready(Err(NetError::Closed));
             };
@@ -236,7 +261,7 @@ impl UdpSocket {
     /// [`NetError::Closed`] once the node crashed.
     pub fn try_recv(&self) -> Result<Option<Datagram>, NetError> {
         let bound = &*self.inner;
-        let mut state = bound.net.state.borrow_mut();
+        let mut state = self.net.state.borrow_mut();
         match state.sockets.get_mut(bound.slot, bound.generation) {
             Some(socket) if socket.open => Ok(socket.inbox.pop_front()),
             _ => Err(NetError::Closed),
@@ -244,15 +269,22 @@ impl UdpSocket {
     }
 }
 
-impl Drop for Bound {
+impl Drop for UdpSocket {
     fn drop(&mut self) {
+        // Bindings are never downgraded: the strong count is the handles.
+        if Rc::strong_count(&self.inner) > 1 {
+            return;
+        }
         let Ok(mut state) = self.net.state.try_borrow_mut() else {
             return;
         };
-        if let Some(mut socket) = state.sockets.remove(self.slot, self.generation) {
+        let bound = &*self.inner;
+        if let Some(mut socket) = state.sockets.remove(bound.slot, bound.generation) {
             let key = (socket.addr.node.index() as u32, socket.addr.port);
-            if state.udp.get(&key) == Some(&self.slot) {
-                state.udp.remove(&key);
+            if let Entry::Occupied(bound_here) = state.udp.entry(key) {
+                if *bound_here.get() == bound.slot {
+                    bound_here.remove();
+                }
             }
             // The inbox's datagrams go now; its buffer serves the next socket.
             socket.inbox.clear();
@@ -261,6 +293,11 @@ impl Drop for Bound {
             {
                 state.spare_inboxes.push(std::mem::take(&mut socket.inbox));
             }
+        }
+        // This handle is the last: once it is gone the kept clone is the
+        // binding's only holder, ready to be rewritten.
+        if state.spare_bounds.len() < crate::recycle::KEPT_MAX {
+            state.spare_bounds.push(self.inner.clone());
         }
     }
 }

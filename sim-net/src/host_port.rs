@@ -6,19 +6,25 @@ use crate::NetError;
 /// Splits `host:port`, checking both parts.
 pub(crate) fn split_host_port(text: &str) -> Result<(&str, u16), NetError> {
     let invalid = || NetError::InvalidAddr(text.to_owned());
-    let (host, port) = text.rsplit_once(':').ok_or_else(invalid)?;
-    if host.is_empty() {
-        return Err(invalid());
-    }
+    // Byte by byte: `:` and digits are ASCII, so the split is on a char boundary.
+    let colon = text.bytes().rposition(|b| b == b':').ok_or_else(invalid)?;
+    let (host, port) = (&text[..colon], &text.as_bytes()[colon + 1..]);
     // Decimal digits only, without a sign or leading zeros (`n1:+7000` and
     // `n1:007000` are not addresses).
-    let canonical = !port.is_empty()
-        && port.bytes().all(|b| b.is_ascii_digit())
-        && (port == "0" || !port.starts_with('0'));
-    if !canonical {
+    if host.is_empty() || port.is_empty() || (port.len() > 1 && port[0] == b'0') {
         return Err(invalid());
     }
-    let port = port.parse::<u16>().map_err(|_| invalid())?;
+    let mut value = 0u32;
+    for &digit in port {
+        if !digit.is_ascii_digit() {
+            return Err(invalid());
+        }
+        value = value * 10 + u32::from(digit - b'0');
+        if value > u32::from(u16::MAX) {
+            return Err(invalid());
+        }
+    }
+    let port = u16::try_from(value).map_err(|_| invalid())?;
     Ok((host, port))
 }
 

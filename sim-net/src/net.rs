@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::fmt;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use detsim::{AsNode, Extension, NodeEvent, NodeId, SimHandle};
 
@@ -82,6 +82,14 @@ impl Extension for Net {
         self.apply_plan_fault(fault)
     }
 
+    fn on_node_added(&self, node: NodeId, name: &Rc<str>) {
+        let mut state = self.state.borrow_mut();
+        state.node_added(node, name.clone());
+        if !state.rules.is_empty() {
+            state.recompute_cuts();
+        }
+    }
+
     fn on_node_event(&self, node: NodeId, event: NodeEvent) {
         let mut state = self.state.borrow_mut();
         match event {
@@ -90,10 +98,8 @@ impl Extension for Net {
                     .handle
                     .node_name_shared(node)
                     .expect("the world tells of its own nodes");
-                state.node_added(node, name);
-                if !state.rules.is_empty() {
-                    state.recompute_cuts();
-                }
+                drop(state);
+                self.on_node_added(node, &name);
             }
             NodeEvent::Crash => {
                 state.nodes[node.index()].up = false;
@@ -104,6 +110,16 @@ impl Extension for Net {
             NodeEvent::Pause | NodeEvent::Resume => {}
         }
     }
+}
+
+thread_local! {
+    /// The last network found or installed on this thread, with its world:
+    /// finding it again costs a comparison instead of a search of the
+    /// world's extensions. World ids are never reused, and a network stays
+    /// installed until its world is dropped (when it forgets itself here),
+    /// so a match is always the running world's own network.
+    static LAST: RefCell<Option<(SimHandle, Weak<RefCell<State>>)>> =
+        const { RefCell::new(None) };
 }
 
 fn resolve(handle: &SimHandle, node: impl AsNode) -> Result<NodeId, NetError> {
@@ -132,8 +148,47 @@ impl Net {
     /// [`Net::current`], naming `api` when no simulation runs.
     pub(crate) fn current_for(api: &'static str) -> Result<Net, NetError> {
         let handle = SimHandle::try_current().ok_or(NetError::OutsideSimulation(api))?;
-        let net = handle.extension::<Net>().ok_or(NetError::NotInstalled)?;
-        Ok((*net).clone())
+        Net::of(handle).ok_or(NetError::NotInstalled)
+    }
+
+    /// The network installed in `handle`'s world (the running one): from
+    /// this thread's last network when it is that world's, else looked up
+    /// among the world's extensions.
+    #[inline]
+    pub(crate) fn of(handle: SimHandle) -> Option<Net> {
+        let cached = LAST.with(|last| match &*last.borrow() {
+            Some((world, state)) if *world == handle => state.upgrade(),
+            _ => None,
+        });
+        if let Some(state) = cached {
+            return Some(Net { state });
+        }
+        let net = (*handle.extension::<Net>()?).clone();
+        net.remember();
+        Some(net)
+    }
+
+    /// Makes this the network [`Net::of`] finds first for its world.
+    pub(crate) fn remember(&self) {
+        let Ok(handle) = self.state.try_borrow().map(|state| state.handle) else {
+            return;
+        };
+        let _ = LAST.try_with(|last| {
+            if let Ok(mut last) = last.try_borrow_mut() {
+                *last = Some((handle, Rc::downgrade(&self.state)));
+            }
+        });
+    }
+
+    /// Forgets `handle`'s network (it is being dropped).
+    pub(crate) fn forget(handle: SimHandle) {
+        let _ = LAST.try_with(|last| {
+            if let Ok(mut last) = last.try_borrow_mut() {
+                if last.as_ref().is_some_and(|(world, _)| *world == handle) {
+                    *last = None;
+                }
+            }
+        });
     }
 
     pub(crate) fn fire(&self) {

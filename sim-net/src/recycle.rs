@@ -12,11 +12,12 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
 use crate::Datagram;
-use crate::datagram::SocketSlot;
+use crate::datagram::{Bound, SocketSlot};
 use crate::flight;
 use crate::link::Link;
 use crate::slab;
@@ -45,6 +46,9 @@ pub(crate) struct Buffers {
     pub(crate) inboxes: Vec<VecDeque<Datagram>>,
     /// Emptied datagram payloads, for the datagrams the next network sends.
     pub(crate) payloads: Vec<Vec<u8>>,
+    /// Released datagram bindings that nothing else holds, for the sockets
+    /// the next network binds.
+    pub(crate) bounds: Vec<Rc<Bound>>,
 }
 
 thread_local! {
@@ -91,6 +95,7 @@ pub(crate) fn keep(mut buffers: Buffers) {
     }
     debug_assert!(buffers.payloads.iter().all(Vec::is_empty));
     buffers.payloads.truncate(PAYLOADS_KEPT);
+    buffers.bounds.truncate(KEPT_MAX);
     buffers.inboxes.truncate(KEPT_MAX);
     buffers.inboxes.retain_mut(|inbox| {
         inbox.clear();

@@ -11,7 +11,7 @@ use detsim::{NodeId, SimHandle};
 use rustc_hash::FxHashMap;
 
 use crate::clog::Clogs;
-use crate::datagram::SocketSlot;
+use crate::datagram::{Bound, SocketSlot};
 use crate::flight::{Flight, Flights, What};
 use crate::link::{Link, REPLAY_KEPT_MAX, Schedule};
 use crate::partition::Rule;
@@ -121,6 +121,9 @@ pub(crate) struct State {
     /// (handed to the next network on this thread, see `recycle`).
     pub(crate) spare_rows: Vec<Vec<Link>>,
     pub(crate) spare_inboxes: Vec<VecDeque<Datagram>>,
+    /// Released datagram bindings, each held by nothing else, rewritten for
+    /// the sockets bound next (handed to the next network on this thread).
+    pub(crate) spare_bounds: Vec<Rc<Bound>>,
     /// Emptied datagram payloads that `recv_from` copied out, for the
     /// datagrams sent next (see [`State::payload_of`]).
     pub(crate) spare_payloads: Vec<Vec<u8>>,
@@ -128,6 +131,7 @@ pub(crate) struct State {
 
 impl Drop for State {
     fn drop(&mut self) {
+        crate::Net::forget(self.handle);
         let (flights, run) = self.flights.take_buffers();
         let mut rows = std::mem::take(&mut self.spare_rows);
         let mut links = std::mem::take(&mut self.links);
@@ -147,13 +151,14 @@ impl Drop for State {
             run,
             inboxes,
             payloads: std::mem::take(&mut self.spare_payloads),
+            bounds: std::mem::take(&mut self.spare_bounds),
         });
     }
 }
 
 /// The world timer's callback: captures nothing, finds the network again.
 fn fire() {
-    if let Some(net) = detsim::handle().extension::<crate::Net>() {
+    if let Some(net) = crate::Net::of(detsim::handle()) {
         net.fire();
     }
 }
@@ -249,25 +254,26 @@ impl State {
         let (source, target) = (self.nodes[s].id, self.nodes[d].id);
         let fresh = self.links[s][d].generation == u32::MAX;
         let (profile, own_schedule) = self.profile_for(source, target);
-        // The stream's name is built only if the profile draws from it.
-        let names = (self.nodes[s].name.clone(), self.nodes[d].name.clone());
         let generation = self.profiles.generation;
         let handle = self.handle;
+        let nodes = &self.nodes;
         let link = &mut self.links[s][d];
+        // The stream's name is built only if the profile draws from it.
         link.apply(
             profile,
             generation,
             now,
             own_schedule,
-            &|| stream_name(&names.0, &names.1),
+            &|| stream_name(&nodes[s].name, &nodes[d].name),
             handle,
         );
         if fresh {
             let topology = &self.topology;
-            self.links[s][d].cut = self
-                .rules
-                .values()
-                .any(|r| r.blocks(source, target, topology));
+            self.links[s][d].cut = !self.rules.is_empty()
+                && self
+                    .rules
+                    .values()
+                    .any(|r| r.blocks(source, target, topology));
         }
     }
 

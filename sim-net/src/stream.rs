@@ -461,7 +461,7 @@ fn in_world(handle: SimHandle) -> bool {
 }
 
 fn stream_check(conn: u64, side: usize, epoch: u32) {
-    if let Some(net) = detsim::handle().extension::<Net>() {
+    if let Some(net) = Net::of(detsim::handle()) {
         net.state.borrow_mut().check_cut(conn, side, epoch);
     }
 }

@@ -338,3 +338,86 @@ fn successive_worlds_on_a_thread_name_their_nodes_their_own_way() {
         }
     }
 }
+
+#[test]
+fn nodes_with_stateless_inits_each_start_their_own_tasks_in_every_world() {
+    // Inits that capture nothing may be shared between nodes and between
+    // the worlds of a thread: each node still runs its own init at start
+    // and at every restart (also one that restarts its own node), an init
+    // with state keeps its own, and each world traces like the same world
+    // made first on a fresh thread.
+    fn world(seed: u64) -> (Vec<String>, detsim::Fingerprint) {
+        let mut sim = Sim::builder(Seed::new(seed))
+            .trace(detsim::TraceMode::Record { events_max: 1000 })
+            .quiet()
+            .build()
+            .unwrap();
+        let starts = Rc::new(Cell::new(0u32));
+        let counted = starts.clone();
+        for name in ["a", "b"] {
+            sim.add_node(name, |ctx| async move {
+                let ms = detsim::random::with(|rng| rng.below(5)) + 1;
+                time::sleep(Duration::from_millis(ms)).await;
+                tracing::info!("{} up #{}", ctx.name(), ctx.incarnation());
+            })
+            .unwrap();
+        }
+        // Restarts itself once from inside its init.
+        sim.add_node("c", |ctx| {
+            if ctx.incarnation() == 0 {
+                let h = ctx.sim();
+                let me = ctx.id().unwrap();
+                h.crash(me).unwrap();
+                h.restart(me).unwrap();
+            }
+            async move { tracing::info!("c up #{}", ctx.incarnation()) }
+        })
+        .unwrap();
+        sim.add_node("d", move |_| {
+            counted.set(counted.get() + 1);
+            async {}
+        })
+        .unwrap();
+        let report = sim
+            .run(async {
+                time::sleep(Duration::from_millis(10)).await;
+                let h = detsim::handle();
+                for name in ["a", "d"] {
+                    h.crash(name).unwrap();
+                    h.restart(name).unwrap();
+                }
+                time::sleep(Duration::from_millis(10)).await;
+            })
+            .unwrap();
+        assert_eq!(starts.get(), 2);
+        let logs = report
+            .trace
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                detsim::EventKind::Log { message, .. } => Some(message.clone()),
+                _ => None,
+            })
+            .collect();
+        (logs, report.trace.fingerprint)
+    }
+    let alone: Vec<_> = (1..=3)
+        .map(|seed| std::thread::scope(|s| s.spawn(move || world(seed)).join().unwrap()))
+        .collect();
+    for (logs, _) in &alone {
+        let mut sorted = logs.clone();
+        sorted.sort();
+        // The init that restarted its own node spawned both futures: the
+        // restart's and its own, each on incarnation 1 by the time it runs.
+        assert_eq!(
+            sorted,
+            ["a up #0", "a up #1", "b up #0", "c up #1", "c up #1"],
+            "{logs:?}"
+        );
+    }
+    for _ in 0..2 {
+        for (seed, expected) in (1..=3).zip(&alone) {
+            assert_eq!(&world(seed), expected);
+        }
+    }
+}

@@ -148,3 +148,68 @@ fn each_network_keeps_the_profiles_it_was_built_with() {
     let got = profile_of(Net::builder());
     assert!(got.loss.is_sign_positive(), "{got:?}");
 }
+
+#[test]
+fn each_world_finds_its_own_network_whichever_was_found_last() {
+    // Worlds alive side by side on one thread: sockets and `Net::current`
+    // in each reach that world's network (or none), even right after the
+    // other world's network was the one found last.
+    use detsim_net::UdpSocket;
+    let world = |with_net: bool| {
+        let mut sim = Sim::new(Seed::new(1));
+        if with_net {
+            Net::builder().install(&mut sim).unwrap();
+        }
+        sim.add_node("a", |_| async {}).unwrap();
+        sim
+    };
+    let bind = |sim: &mut Sim| {
+        let a = sim.enter(|h| h.node("a").unwrap());
+        sim.run(async move {
+            detsim::handle()
+                .spawn_on(a, async {
+                    let socket = UdpSocket::bind(1)?;
+                    let addr = socket.local_addr().to_string();
+                    Ok::<_, NetError>((addr, Net::current()?.in_flight()))
+                })
+                .unwrap()
+                .await
+                .unwrap()
+        })
+        .unwrap()
+        .value
+    };
+    let mut first = world(true);
+    let mut second = world(true);
+    let mut bare = world(false);
+    for _ in 0..2 {
+        // Each world's own port 1: the first binding of each is kept by
+        // nobody, so every bind succeeds in its own network.
+        assert_eq!(bind(&mut first), Ok(("a:1".to_string(), 0)));
+        assert!(matches!(bind(&mut bare), Err(NetError::NotInstalled)));
+        assert_eq!(bind(&mut second), Ok(("a:1".to_string(), 0)));
+    }
+    // A socket of the first world held open: binding its port again there
+    // fails, in the second world it does not.
+    let held = first.enter(|h| {
+        let a = h.node("a").unwrap();
+        let socket = std::rc::Rc::new(std::cell::RefCell::new(None));
+        let slot = socket.clone();
+        h.spawn_on(a, async move {
+            *slot.borrow_mut() = Some(UdpSocket::bind(1).unwrap());
+        })
+        .unwrap();
+        socket
+    });
+    first.run_for(std::time::Duration::from_millis(1)).unwrap();
+    assert!(held.borrow().is_some());
+    assert_eq!(bind(&mut second), Ok(("a:1".to_string(), 0)));
+    assert!(matches!(bind(&mut first), Err(NetError::AddrInUse(_))));
+    drop(first);
+    drop(held);
+    assert_eq!(bind(&mut second), Ok(("a:1".to_string(), 0)));
+    drop(second);
+    let mut third = world(true);
+    assert!(matches!(bind(&mut bare), Err(NetError::NotInstalled)));
+    assert_eq!(bind(&mut third), Ok(("a:1".to_string(), 0)));
+}

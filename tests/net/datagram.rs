@@ -502,3 +502,59 @@ fn a_received_payload_buffer_carries_only_its_own_bytes() {
         }
     }
 }
+
+#[test]
+fn a_socket_bound_on_a_released_binding_is_wholly_its_own() {
+    // Released bindings are rewritten for later sockets, in this network
+    // and the next ones on the thread: each socket names its own address,
+    // its clones keep its port until the last goes, a dropped socket's port
+    // binds again, and each world traces like the same world on a fresh
+    // thread.
+    fn world(ports: &'static [u16]) -> (Vec<String>, detsim::Fingerprint) {
+        let mut sim = Sim::builder(Seed::new(3)).quiet().build().unwrap();
+        Net::builder().install(&mut sim).unwrap();
+        let a = sim.add_node("a", |_| async {}).unwrap();
+        sim.add_node("b", |_| async {}).unwrap();
+        let report = sim
+            .run(async move {
+                let h = detsim::handle();
+                h.spawn_on(a, async move {
+                    let mut seen = Vec::new();
+                    for &port in ports {
+                        let socket = UdpSocket::bind(port).unwrap();
+                        let clone = socket.clone();
+                        drop(socket);
+                        // The clone still holds the port.
+                        let again = UdpSocket::bind(clone.local_addr().port);
+                        assert!(matches!(again, Err(NetError::AddrInUse(_))), "{again:?}");
+                        clone.send_to(b"x", "b:9").unwrap();
+                        seen.push(clone.local_addr().to_string());
+                        drop(clone);
+                        let rebound = UdpSocket::bind(port).unwrap();
+                        seen.push(rebound.local_addr().to_string());
+                    }
+                    seen
+                })
+                .unwrap()
+                .await
+                .unwrap()
+            })
+            .unwrap();
+        (report.value, report.trace.fingerprint)
+    }
+    let first: &[u16] = &[7, 0, 8];
+    let second: &[u16] = &[0, 9];
+    let alone: Vec<_> = [first, second]
+        .iter()
+        .map(|p| std::thread::scope(|s| s.spawn(|| world(p)).join().unwrap()))
+        .collect();
+    assert_eq!(alone[0].0[0], "a:7");
+    assert_eq!(alone[0].0[4], "a:8");
+    for _ in 0..2 {
+        for (ports, (seen, fingerprint)) in [first, second].iter().zip(&alone) {
+            let again = world(ports);
+            assert_eq!(&again.0, seen);
+            assert_eq!(&again.1, fingerprint);
+        }
+    }
+}

@@ -163,6 +163,6 @@ pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
         // its records go there, as the program asked.
         let _ = tracing_log::LogTracer::init();
     });
-    let dispatch = DISPATCH.with(Clone::clone);
-    tracing::dispatcher::with_default(&dispatch, f)
+    // Borrowed: `with_default` keeps its own clone while `f` runs.
+    DISPATCH.with(|dispatch| tracing::dispatcher::with_default(dispatch, f))
 }

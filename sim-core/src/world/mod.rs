@@ -372,7 +372,8 @@ impl Enter {
 
     /// Whether a world other than `world` is current on this thread.
     pub(crate) fn other_running(world: &World) -> bool {
-        with_world_opt(|current| current.id != world.id).unwrap_or(false)
+        // The mirror names the current world whenever one is entered.
+        mirror_world_id().is_some_and(|current| current != world.id)
     }
 }
 
@@ -935,7 +936,7 @@ impl World {
         spawned_at: &'static Location<'static>,
     ) -> Result<NodeId, SimError> {
         validate_node_name(name)?;
-        let id = {
+        let (id, shared) = {
             let mut names = self.node_names.borrow_mut();
             let Err(position) = names.binary_search_by(|(n, _)| (**n).cmp(name)) else {
                 return Err(SimError::DuplicateNode(name.to_owned()));
@@ -954,7 +955,7 @@ impl World {
             names.insert(position, (name.clone(), id));
             nodes.push(NodeEntry {
                 rng: LazyRng::node(self.keying.clone(), name.clone()),
-                name,
+                name: name.clone(),
                 state: NodeState::Running,
                 init,
                 clock: LocalClock::default(),
@@ -963,7 +964,7 @@ impl World {
                 spawned_at,
                 watch_name,
             });
-            id
+            (id, name)
         };
         self.trace.push_lazy(
             self.now.get(),
@@ -973,7 +974,7 @@ impl World {
                 name: name.to_owned(),
             },
         );
-        self.notify(id, NodeEvent::Added);
+        self.notify_added(id, &shared);
         self.start_node(id);
         Ok(id)
     }
@@ -1273,6 +1274,18 @@ impl World {
                 None => return,
             };
             hook.on_node_event(node, event);
+        }
+    }
+
+    /// [`World::notify`] of an added node, with its name.
+    fn notify_added(&self, node: NodeId, name: &Rc<str>) {
+        let count = self.extensions.borrow().len();
+        for index in 0..count {
+            let hook = match self.extensions.borrow().get(index) {
+                Some(entry) => entry.hooks.clone(),
+                None => return,
+            };
+            hook.on_node_added(node, name);
         }
     }
 
@@ -1783,33 +1796,34 @@ impl Drop for World {
         let mut nodes = std::mem::take(self.nodes.get_mut());
         let mut last_names = std::mem::take(&mut self.last_names);
         last_names.clear();
+        // Shared, not moved out: a node entry is big.
         last_names.extend(
             nodes
-                .drain(..)
+                .iter()
                 .take(recycle::KEPT_MAX)
-                .map(|node| (node.name, node.watch_name)),
+                .map(|node| (node.name.clone(), node.watch_name)),
         );
-        let extensions = std::mem::take(self.extensions.get_mut());
+        // The nodes' and extensions' contents are dropped here, before
+        // their buffers move on.
+        nodes.clear();
+        let mut extensions = std::mem::take(self.extensions.get_mut());
+        extensions.clear();
         let mut names = std::mem::take(self.node_names.get_mut());
         names.clear();
         let wakers = std::mem::take(self.spare_wakers.get_mut());
-        // The nodes' and extensions' contents are dropped here, before
-        // their buffers move on.
-        let mut buffers = recycle::Buffers {
-            task_slots,
-            ready,
-            timer_slots,
-            near,
-            nodes,
-            extensions,
-            names,
-            last_names,
-            wakers,
-            shared: Some(self.shared.clone()),
-        };
-        buffers.nodes.clear();
-        buffers.extensions.clear();
-        recycle::keep(buffers);
+        let shared = self.shared.clone();
+        recycle::keep(|spare| {
+            spare.task_slots = task_slots;
+            spare.ready = ready;
+            spare.timer_slots = timer_slots;
+            spare.near = near;
+            spare.nodes = nodes;
+            spare.extensions = extensions;
+            spare.names = names;
+            spare.last_names = last_names;
+            spare.wakers = wakers;
+            spare.shared = Some(shared);
+        });
     }
 }
 

@@ -58,6 +58,26 @@ impl Buffers {
         shared.reset();
         Some(shared)
     }
+
+    /// Frees what is too big to keep.
+    fn fit(&mut self) {
+        fn fit<T>(buffer: &mut Vec<T>) {
+            debug_assert!(buffer.is_empty(), "a kept buffer is empty");
+            buffer.clear();
+            if buffer.capacity() > KEPT_MAX {
+                *buffer = Vec::new();
+            }
+        }
+        fit(&mut self.task_slots);
+        fit(&mut self.ready);
+        fit(&mut self.timer_slots);
+        fit(&mut self.near);
+        fit(&mut self.nodes);
+        fit(&mut self.extensions);
+        fit(&mut self.names);
+        self.wakers.truncate(KEPT_MAX);
+        self.last_names.truncate(KEPT_MAX);
+    }
 }
 
 thread_local! {
@@ -73,30 +93,16 @@ pub(super) fn take() -> Buffers {
         .unwrap_or_default()
 }
 
-/// Leaves a dropped world's buffers for the next world on this thread.
-pub(super) fn keep(mut buffers: Buffers) {
-    fn fit<T>(buffer: &mut Vec<T>) {
-        debug_assert!(buffer.is_empty(), "a kept buffer is empty");
-        buffer.clear();
-        if buffer.capacity() > KEPT_MAX {
-            *buffer = Vec::new();
-        }
-    }
-    fit(&mut buffers.task_slots);
-    fit(&mut buffers.ready);
-    fit(&mut buffers.timer_slots);
-    fit(&mut buffers.near);
-    fit(&mut buffers.nodes);
-    fit(&mut buffers.extensions);
-    fit(&mut buffers.names);
-    buffers.wakers.truncate(KEPT_MAX);
-    buffers.last_names.truncate(KEPT_MAX);
-    // At thread exit, or with the slot busy, the buffers are simply freed.
+/// Lets `fill` leave a dropped world's (emptied) buffers for the next world
+/// on this thread, in place (the set is big: moving it whole is a copy). At
+/// thread exit, or with the slot busy, `fill` does not run and the buffers
+/// are simply freed.
+pub(super) fn keep(fill: impl FnOnce(&mut Buffers)) {
     let _ = SPARE.try_with(|spare| {
         if let Ok(mut spare) = spare.try_borrow_mut() {
-            if spare.is_none() {
-                *spare = Some(buffers);
-            }
+            let spare = spare.get_or_insert_with(Buffers::default);
+            fill(spare);
+            spare.fit();
         }
     });
 }
