@@ -211,10 +211,12 @@ fn current_world() -> Option<Rc<World>> {
 #[inline]
 #[track_caller]
 pub(crate) fn with_world_borrowed<R>(api: &'static str, f: impl FnOnce(&World) -> R) -> R {
-    CURRENT.with(|current| match current.borrow().as_deref() {
-        Some(world) => f(world),
-        None => outside(api),
-    })
+    // `try_with`: the smaller call inlines where `with` (and its panic)
+    // does not, and a thread-local without a destructor is always there.
+    match CURRENT.try_with(|current| current.borrow().as_deref().map(f)) {
+        Ok(Some(r)) => r,
+        _ => outside(api),
+    }
 }
 
 /// Runs `f` on the world running on this thread.
@@ -1327,16 +1329,16 @@ impl World {
         crate::panic::install();
         // The goal is the body's end, so it can only change when a task ends.
         let mut ended_seen = u64::MAX;
+        // A wake from another thread (a determinism leak) is noticed before
+        // the run ends and before virtual time moves on, so it fails the
+        // run at the instant it came in.
         loop {
-            if self.shared.leaked.load(Ordering::Acquire) {
-                return Err(self.leak_failure());
-            }
             let mut tasks = self.tasks.borrow_mut();
             if ended_seen != tasks.ended {
                 ended_seen = tasks.ended;
                 drop(tasks);
                 if done() {
-                    return Ok(());
+                    return self.unless_leaked();
                 }
                 tasks = self.tasks.borrow_mut();
             }
@@ -1353,6 +1355,7 @@ impl World {
                 continue;
             }
             drop(tasks);
+            self.unless_leaked()?;
             let deadline = self.timers.borrow_mut().next_deadline();
             let Some(deadline) = deadline else {
                 return Err(self.deadlock());
@@ -1496,6 +1499,15 @@ impl World {
         }
     }
 
+    /// The leak failure if a wake came from another thread.
+    #[inline]
+    fn unless_leaked(&self) -> Result<(), Failure> {
+        if self.shared.leaked.load(Ordering::Acquire) {
+            return Err(self.leak_failure());
+        }
+        Ok(())
+    }
+
     #[cold]
     fn leak_failure(&self) -> Failure {
         let detail = self
@@ -1523,6 +1535,10 @@ impl World {
     #[cold]
     #[inline(never)]
     fn limit_failure(&self, polling: Option<(u32, TaskId)>) -> Failure {
+        // A leak, if any, is what went wrong first.
+        if let Err(leak) = self.unless_leaked() {
+            return leak;
+        }
         let steps_max = self.config.steps_max;
         if self.steps.get() > steps_max {
             return self.failure(Cause::StepLimit { steps_max }, None);
