@@ -148,19 +148,7 @@ fn a_waker_fired_from_another_thread_is_a_determinism_leak() {
     // A task woken by an OS thread fails the run, naming the leak.
     let mut sim = Sim::new(Seed::new(6));
     let failure = sim
-        .run(async {
-            let (tx, rx) = futures::channel::oneshot::channel::<u32>();
-            let waiter = detsim::spawn(async move {
-                let _ = rx.await;
-            });
-            // Let the waiter register its waker with the channel, then wake it from an OS thread.
-            detsim::yield_now().await;
-            #[allow(clippy::disallowed_methods)]
-            let thread = std::thread::spawn(move || tx.send(1).unwrap());
-            thread.join().unwrap();
-            time::sleep(Duration::from_secs(1)).await;
-            let _ = waiter.await;
-        })
+        .run(wake_from_a_thread(Some(Duration::from_secs(1))))
         .unwrap_err();
     let Cause::DeterminismLeak { detail } = failure.cause() else {
         panic!("expected a leak, got {:?}", failure.cause())
@@ -169,6 +157,38 @@ fn a_waker_fired_from_another_thread_is_a_determinism_leak() {
         detail.contains("not the thread running the simulation"),
         "{detail}"
     );
+    // Noticed before virtual time moves on: the run fails at the instant
+    // the wake came in, not a second later.
+    assert_eq!(failure.details().time.as_nanos(), 0, "{failure}");
+}
+
+#[test]
+fn a_leak_fails_a_run_that_ends_before_time_moves_on() {
+    let mut sim = Sim::builder(Seed::new(6)).quiet().build().unwrap();
+    let failure = sim.run(wake_from_a_thread(None)).unwrap_err();
+    assert!(
+        matches!(failure.cause(), Cause::DeterminismLeak { .. }),
+        "{failure}"
+    );
+}
+
+/// A test body that wakes one of its tasks from an OS thread (a determinism
+/// leak), then sleeps `then` of virtual time and joins the task; with no
+/// `then`, it ends at once, at the instant of the wake.
+async fn wake_from_a_thread(then: Option<Duration>) {
+    let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+    let waiter = detsim::spawn(async move {
+        let _ = rx.await;
+    });
+    // Let the waiter register its waker with the channel, then wake it from an OS thread.
+    detsim::yield_now().await;
+    #[allow(clippy::disallowed_methods)]
+    let thread = std::thread::spawn(move || tx.send(1).unwrap());
+    thread.join().unwrap();
+    if let Some(then) = then {
+        time::sleep(then).await;
+        let _ = waiter.await;
+    }
 }
 
 #[test]
@@ -178,21 +198,10 @@ fn a_leak_in_one_world_does_not_fail_the_next_world_on_the_thread() {
     // like the same world made first on a fresh thread.
     fn leaky() -> Cause {
         let mut sim = Sim::builder(Seed::new(6)).quiet().build().unwrap();
-        sim.run(async {
-            let (tx, rx) = futures::channel::oneshot::channel::<u32>();
-            let waiter = detsim::spawn(async move {
-                let _ = rx.await;
-            });
-            detsim::yield_now().await;
-            #[allow(clippy::disallowed_methods)]
-            let thread = std::thread::spawn(move || tx.send(1).unwrap());
-            thread.join().unwrap();
-            time::sleep(Duration::from_secs(1)).await;
-            let _ = waiter.await;
-        })
-        .unwrap_err()
-        .cause()
-        .clone()
+        sim.run(wake_from_a_thread(Some(Duration::from_secs(1))))
+            .unwrap_err()
+            .cause()
+            .clone()
     }
     fn clean() -> detsim::Fingerprint {
         let mut sim = Sim::builder(Seed::new(6)).quiet().build().unwrap();

@@ -1269,25 +1269,24 @@ impl World {
     /// Tells the extensions installed now, in install order, of a node
     /// event (without collecting them: one fewer allocation per node).
     fn notify(&self, node: NodeId, event: NodeEvent) {
-        let count = self.extensions.borrow().len();
-        for index in 0..count {
-            let hook = match self.extensions.borrow().get(index) {
-                Some(entry) => entry.hooks.clone(),
-                None => return,
-            };
-            hook.on_node_event(node, event);
-        }
+        self.each_hook(|hook| hook.on_node_event(node, event));
     }
 
     /// [`World::notify`] of an added node, with its name.
     fn notify_added(&self, node: NodeId, name: &Rc<str>) {
+        self.each_hook(|hook| hook.on_node_added(node, name));
+    }
+
+    /// Runs `f` on each extension installed now, in install order, with no
+    /// borrow held (a hook may install another extension).
+    fn each_hook(&self, mut f: impl FnMut(&dyn Extension)) {
         let count = self.extensions.borrow().len();
         for index in 0..count {
             let hook = match self.extensions.borrow().get(index) {
                 Some(entry) => entry.hooks.clone(),
                 None => return,
             };
-            hook.on_node_added(node, name);
+            f(&*hook);
         }
     }
 

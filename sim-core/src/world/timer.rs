@@ -539,6 +539,34 @@ mod tests {
     use super::*;
     use crate::{Seed, SimRng};
 
+    /// Moves `now` to the next deadline, if any, and fires what is due then.
+    fn step(timers: &mut Timers, now: &mut Instant, fired: &mut Vec<u64>) {
+        if let Some(deadline) = timers.next_deadline() {
+            *now = deadline;
+            while let Some((seq, _, _)) = timers.pop_due(*now) {
+                fired.push(seq);
+            }
+        }
+    }
+
+    /// What a global heap fires by `now`, cancelled timers left out.
+    fn expect_due(
+        reference: &mut BinaryHeap<Reverse<(Instant, u64)>>,
+        cancelled: &std::collections::BTreeSet<u64>,
+        now: Instant,
+        expected: &mut Vec<u64>,
+    ) {
+        while let Some(Reverse((deadline, seq))) = reference.peek().copied() {
+            if deadline > now {
+                break;
+            }
+            reference.pop();
+            if !cancelled.contains(&seq) {
+                expected.push(seq);
+            }
+        }
+    }
+
     /// The wheel fires timers in exactly the order of a global heap keyed by
     /// `(deadline, sequence)`, including cancellations and inserts while running.
     #[test]
@@ -577,21 +605,8 @@ mod tests {
                     cancelled.insert(key.seq.get());
                 }
             }
-            if let Some(deadline) = timers.next_deadline() {
-                now = deadline;
-                while let Some((seq, _, _)) = timers.pop_due(now) {
-                    fired.push(seq);
-                }
-            }
-            while let Some(Reverse((deadline, seq))) = reference.peek().copied() {
-                if deadline > now {
-                    break;
-                }
-                reference.pop();
-                if !cancelled.contains(&seq) {
-                    expected.push(seq);
-                }
-            }
+            step(&mut timers, &mut now, &mut fired);
+            expect_due(&mut reference, &cancelled, now, &mut expected);
             assert_eq!(fired, expected, "round {round}");
         }
         assert!(fired.len() > 1000);
@@ -632,22 +647,9 @@ mod tests {
                     }
                 }
                 for _ in 0..3 {
-                    if let Some(deadline) = timers.next_deadline() {
-                        now = deadline;
-                        while let Some((seq, _, _)) = timers.pop_due(now) {
-                            fired.push(seq);
-                        }
-                    }
+                    step(&mut timers, &mut now, &mut fired);
                 }
-                while let Some(Reverse((deadline, seq))) = reference.peek().copied() {
-                    if deadline > now {
-                        break;
-                    }
-                    reference.pop();
-                    if !cancelled.contains(&seq) {
-                        expected.push(seq);
-                    }
-                }
+                expect_due(&mut reference, &cancelled, now, &mut expected);
                 assert_eq!(fired, expected, "seed {seed}, round {round}");
             }
             assert!(fired.len() > 1000, "seed {seed}: {} fired", fired.len());
