@@ -80,3 +80,7 @@ pub struct Exploration;
 #[cfg(doctest)]
 #[doc = include_str!("../../book/src/reference/common-mistakes.md")]
 pub struct CommonMistakes;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../book/src/reference/speed.md")]
+pub struct Speed;
