@@ -14,7 +14,7 @@
 //! (its outcome is unknown). A get's `:ok` value is the key's whole string; append
 //! concatenates; every key starts as `""`. Times are line indices.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::{Duration, Instant as WallInstant};
 
@@ -371,7 +371,7 @@ pub fn parse_history(text: &str) -> Result<History<JepsenInput, JepsenOutput>, P
     let events = parse_events(text)?;
     let mut operations: Vec<Operation<JepsenInput, JepsenOutput>> = Vec::new();
     // The open operation of each process: its index in `operations`, and its `:f`.
-    let mut open: HashMap<u64, (usize, EventFn)> = HashMap::new();
+    let mut open: BTreeMap<u64, (usize, EventFn)> = BTreeMap::new();
     for (index, event) in events {
         let at = Instant::from_nanos(index as u64);
         let error = |message: String| ParseError {
@@ -482,6 +482,10 @@ pub fn verdict_name(result: &CheckResult) -> &'static str {
 
 /// Checks `history` `runs` times (at least once) with a fresh checker each time and
 /// `CheckerOptions::default()`, and reports the verdict of the first run and the times.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark measures wall-clock time"
+)]
 pub fn check_file(
     file: &str,
     history: &History<JepsenInput, JepsenOutput>,
@@ -558,6 +562,10 @@ pub struct KeyReport {
 }
 
 /// Checks each key's operations as a history of its own.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark measures wall-clock time"
+)]
 pub fn check_keys(file: &str, history: &History<JepsenInput, JepsenOutput>) -> Vec<KeyReport> {
     let mut by_key: BTreeMap<&str, Vec<Operation<JepsenInput, JepsenOutput>>> = BTreeMap::new();
     for op in history.operations() {
