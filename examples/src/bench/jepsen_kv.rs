@@ -481,7 +481,8 @@ pub fn verdict_name(result: &CheckResult) -> &'static str {
 }
 
 /// Checks `history` `runs` times (at least once) with a fresh checker each time and
-/// `CheckerOptions::default()`, and reports the verdict of the first run and the times.
+/// `options` (the benchmark uses `CheckerOptions::default()`), and reports the verdict
+/// of the first run and the times.
 #[allow(
     clippy::disallowed_methods,
     reason = "a benchmark measures wall-clock time"
@@ -490,11 +491,12 @@ pub fn check_file(
     file: &str,
     history: &History<JepsenInput, JepsenOutput>,
     runs: usize,
+    options: &CheckerOptions,
 ) -> FileReport {
     let mut times = Vec::new();
     let mut first = None;
     for _ in 0..runs.max(1) {
-        let mut checker = Checker::with_options(JepsenKv, CheckerOptions::default());
+        let mut checker = Checker::with_options(JepsenKv, options.clone());
         let start = WallInstant::now();
         let result = checker.check(history);
         times.push(start.elapsed());
@@ -561,12 +563,16 @@ pub struct KeyReport {
     pub wall_ms: f64,
 }
 
-/// Checks each key's operations as a history of its own.
+/// Checks each key's operations as a history of its own, with `options`.
 #[allow(
     clippy::disallowed_methods,
     reason = "a benchmark measures wall-clock time"
 )]
-pub fn check_keys(file: &str, history: &History<JepsenInput, JepsenOutput>) -> Vec<KeyReport> {
+pub fn check_keys(
+    file: &str,
+    history: &History<JepsenInput, JepsenOutput>,
+    options: &CheckerOptions,
+) -> Vec<KeyReport> {
     let mut by_key: BTreeMap<&str, Vec<Operation<JepsenInput, JepsenOutput>>> = BTreeMap::new();
     for op in history.operations() {
         by_key.entry(op.input.key()).or_default().push(op.clone());
@@ -576,7 +582,7 @@ pub fn check_keys(file: &str, history: &History<JepsenInput, JepsenOutput>) -> V
         .map(|(key, operations)| {
             let count = operations.len();
             let sub = History::from_operations(operations).expect("a part of a valid history");
-            let mut checker = Checker::with_options(JepsenKv, CheckerOptions::default());
+            let mut checker = Checker::with_options(JepsenKv, options.clone());
             let start = WallInstant::now();
             let result = checker.check(&sub);
             let wall = start.elapsed();

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use detsim::history::CheckerOptions;
 use examples::bench::jepsen_kv::{check_file, check_keys, parse_history};
 
 #[derive(Parser, Debug)]
@@ -33,6 +34,10 @@ struct Args {
     /// Also check each key alone and print one JSON line per key.
     #[arg(long)]
     per_key: bool,
+    /// For investigation only: a step budget per partition instead of the default
+    /// (none); the reported table uses `CheckerOptions::default()`.
+    #[arg(long)]
+    steps_max: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +62,10 @@ fn main() -> ExitCode {
             files.push(path.clone());
         }
     }
+    let options = CheckerOptions {
+        steps_max: args.steps_max,
+        ..CheckerOptions::default()
+    };
     let mut disagree = false;
     for path in files {
         let name = path.file_name().map_or_else(
@@ -77,7 +86,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let report = check_file(&name, &history, args.runs);
+        let report = check_file(&name, &history, args.runs, &options);
         if report
             .expected
             .is_some_and(|expected| expected != report.verdict)
@@ -89,7 +98,7 @@ fn main() -> ExitCode {
             serde_json::to_string(&report).expect("a report serializes")
         );
         if args.per_key {
-            for key in check_keys(&name, &history) {
+            for key in check_keys(&name, &history, &options) {
                 println!(
                     "{}",
                     serde_json::to_string(&key).expect("a report serializes")
