@@ -534,8 +534,8 @@ pub fn check_file(
             .iter()
             .map(|u| {
                 format!(
-                    "{}: {} after {} steps, {} memo entries, {} ops",
-                    u.label, u.reason, u.steps, u.memo_entries, u.operations
+                    "{}: {} after {} steps, {} memo entries ({} bytes), {} ops",
+                    u.label, u.reason, u.steps, u.memo_entries, u.memo_bytes, u.operations
                 )
             })
             .collect(),
@@ -589,8 +589,8 @@ pub fn check_keys(
             let undecided = match &result {
                 CheckResult::Unknown(parts) => parts.first().map(|u| {
                     format!(
-                        "{} after {} steps, {} memo entries",
-                        u.reason, u.steps, u.memo_entries
+                        "{} after {} steps, {} memo entries ({} bytes)",
+                        u.reason, u.steps, u.memo_entries, u.memo_bytes
                     )
                 }),
                 _ => None,
