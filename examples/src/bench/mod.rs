@@ -5,6 +5,7 @@
 pub mod check;
 pub mod core;
 pub mod disk;
+pub mod jepsen_kv;
 pub mod net;
 pub mod sweep;
 
