@@ -105,7 +105,9 @@ fn cores() -> usize {
 /// promptly even next to one that no budget decides, and the result does not depend
 /// on the number of threads (unless a time budget runs out). A partition that needs
 /// many rounds is searched again from the start in each: at most about 1.2 times
-/// the steps of one search with the final budget.
+/// the steps of one search with the final budget. The last partition left
+/// undecided, or a history's only partition, gets its whole budget at once,
+/// since nothing else can be reported before it.
 ///
 /// Small histories (under 1 000 operations) are checked on the calling thread.
 /// The search structures grow to fit the largest partition checked, and stay
@@ -297,6 +299,12 @@ fn deepen(
     let mut undecided: Vec<Undecided> = Vec::new();
     let mut round_steps = ROUND_STEPS_FIRST;
     while !open.is_empty() {
+        // A partition left alone (or a history's only one) gets its whole
+        // budget at once: no other partition can be reported before it, and
+        // the search it finishes is the one a big enough round would make.
+        if open.len() == 1 {
+            round_steps = options.steps_max.unwrap_or(u64::MAX);
+        }
         // The last round: the user's step budget is reached.
         let last = options.steps_max.is_some_and(|max| max <= round_steps);
         let budgets: Vec<Budget> = open
