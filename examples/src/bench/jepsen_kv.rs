@@ -19,7 +19,7 @@ use std::fmt;
 use std::time::{Duration, Instant as WallInstant};
 
 use detsim::history::{
-    CheckResult, Checker, CheckerOptions, History, Model, Next, OpId, Operation, Outcome, Partition,
+    CheckResult, Checker, CheckerOptions, History, Model, Next, Operation, Outcome, Partition,
 };
 use detsim::time::Instant;
 use serde::Serialize;
@@ -101,18 +101,7 @@ impl Model for JepsenKv {
 
     /// One partition per key, in key order.
     fn partition(&self, operations: &[Operation<JepsenInput, JepsenOutput>]) -> Vec<Partition> {
-        let mut keys: BTreeMap<&str, Vec<OpId>> = BTreeMap::new();
-        for (index, operation) in operations.iter().enumerate() {
-            keys.entry(operation.input.key())
-                .or_default()
-                .push(OpId::new(index));
-        }
-        keys.into_iter()
-            .map(|(key, operations)| Partition {
-                label: format!("key {key:?}"),
-                operations,
-            })
-            .collect()
+        Partition::by_key(operations, JepsenInput::key)
     }
 
     fn describe_operation(&self, input: &JepsenInput, output: Option<&JepsenOutput>) -> String {

@@ -173,6 +173,48 @@ pub struct Partition {
     pub operations: Vec<OpId>,
 }
 
+impl Partition {
+    /// One partition per distinct `key` of the operations, in key order,
+    /// labelled `key {key:?}`: the usual [`Model::partition`] of a store whose
+    /// operations each touch one key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use detsim::history::{Operation, Outcome, Partition};
+    /// use detsim::time::Instant;
+    ///
+    /// let op = |key: &'static str| Operation {
+    ///     client: 0,
+    ///     input: key,
+    ///     call: Instant::ZERO,
+    ///     outcome: Outcome::Unknown { at: None },
+    /// };
+    /// let operations: Vec<Operation<&str, ()>> = vec![op("b"), op("a"), op("b")];
+    /// let parts = Partition::by_key(&operations, |key| *key);
+    /// assert_eq!(parts.len(), 2);
+    /// assert_eq!(parts[0].label, "key \"a\"");
+    /// assert_eq!(parts[1].operations.len(), 2);
+    /// ```
+    pub fn by_key<'a, I, O, K: Ord + std::fmt::Debug + 'a>(
+        operations: &'a [Operation<I, O>],
+        key: impl Fn(&'a I) -> K,
+    ) -> Vec<Partition> {
+        let mut keys: std::collections::BTreeMap<K, Vec<OpId>> = std::collections::BTreeMap::new();
+        for (index, operation) in operations.iter().enumerate() {
+            keys.entry(key(&operation.input))
+                .or_default()
+                .push(OpId::new(index));
+        }
+        keys.into_iter()
+            .map(|(key, operations)| Partition {
+                label: format!("key {key:?}"),
+                operations,
+            })
+            .collect()
+    }
+}
+
 /// A reference to a model is a model, so a [`Checker`](super::Checker) can borrow one.
 impl<M: Model + ?Sized> Model for &M {
     type State = M::State;

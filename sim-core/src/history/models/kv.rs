@@ -1,13 +1,12 @@
 //! A key-value map, checked key by key.
 
-use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
-use crate::history::{Model, Next, OpId, Operation, Partition};
+use crate::history::{Model, Next, Operation, Partition};
 
 /// A key-value map with get, put, delete and compare-and-set, every key absent at first.
 ///
@@ -131,18 +130,7 @@ where
 
     /// One partition per key, in key order.
     fn partition(&self, operations: &[Operation<KvInput<K, V>, KvOutput<V>>]) -> Vec<Partition> {
-        let mut keys: BTreeMap<&K, Vec<OpId>> = BTreeMap::new();
-        for (index, operation) in operations.iter().enumerate() {
-            keys.entry(operation.input.key())
-                .or_default()
-                .push(OpId::new(index));
-        }
-        keys.into_iter()
-            .map(|(key, operations)| Partition {
-                label: format!("key {key:?}"),
-                operations,
-            })
-            .collect()
+        Partition::by_key(operations, KvInput::key)
     }
 
     fn describe_operation(&self, input: &KvInput<K, V>, output: Option<&KvOutput<V>>) -> String {
