@@ -95,18 +95,25 @@ impl TraceState {
     #[inline]
     fn hash(&self, time: Instant, node: Option<NodeId>, rest: impl FnOnce(&mut FxHasher)) {
         // The position is implied by the order of hashing; time, node and kind are hashed.
+        self.feed(|hasher| {
+            hasher.write_u64(time.as_nanos());
+            hasher.write_u32(node.map_or(u32::MAX, |n| n.index));
+            rest(hasher);
+        });
+    }
+
+    /// Feeds `words` to the fingerprint (see [`EventKind::implied_where`]
+    /// for the events that hash no time and node).
+    #[inline]
+    fn feed(&self, words: impl FnOnce(&mut FxHasher)) {
         let mut hasher = self.hasher.take();
-        hasher.write_u64(time.as_nanos());
-        hasher.write_u32(node.map_or(u32::MAX, |n| n.index));
-        rest(&mut hasher);
+        words(&mut hasher);
         self.hasher.set(hasher);
     }
 
     pub(crate) fn push(&self, time: Instant, node: Option<NodeId>, kind: EventKind) {
         if kind.implied_where() {
-            let mut hasher = self.hasher.take();
-            kind.fingerprint(&mut hasher);
-            self.hasher.set(hasher);
+            self.feed(|hasher| kind.fingerprint(hasher));
         } else {
             self.hash(time, node, |hasher| kind.fingerprint(hasher));
         }
@@ -119,9 +126,7 @@ impl TraceState {
     #[inline]
     pub(crate) fn push_hot(&self, time: Instant, node: Option<NodeId>, hot: Hot) {
         if hot.implied_where() {
-            let mut hasher = self.hasher.take();
-            hasher.write_u64(hot.code());
-            self.hasher.set(hasher);
+            self.feed(|hasher| hasher.write_u64(hot.code()));
         } else {
             self.hash(time, node, |hasher| hasher.write_u64(hot.code()));
         }

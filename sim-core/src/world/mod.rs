@@ -699,7 +699,7 @@ impl World {
     /// which fires without touching the waker's reference count.
     #[inline(always)]
     pub(crate) fn register(&self, key: &mut Option<TimerKey>, deadline: Instant, waker: &Waker) {
-        let identity = (waker.data(), waker.vtable() as *const RawWakerVTable);
+        let identity = identity(waker);
         // The common case, a task's first poll of its own sleep, in one go.
         if key.is_none() && self.current_waker.get() == identity {
             if let Some((slot, id)) = self.current_task.get() {
@@ -1396,7 +1396,7 @@ impl World {
                             self.heartbeat.steps.store(steps, Ordering::Relaxed);
                             return Err(self.limit_failure(None));
                         }
-                        let node = tasks.schedule_timer(slot, id);
+                        let node = tasks.schedule(slot, id);
                         self.emit_hot(node, Hot::Timer(seq));
                         next = timers.pop_due_task(now);
                     }
@@ -1410,7 +1410,7 @@ impl World {
                 }
                 match action {
                     Action::Task(slot, id) => {
-                        let node = self.tasks.borrow_mut().schedule_timer(slot, id);
+                        let node = self.tasks.borrow_mut().schedule(slot, id);
                         self.emit_hot(node, Hot::Timer(seq));
                     }
                     Action::Wake(waker) => {

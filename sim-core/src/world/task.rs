@@ -252,10 +252,10 @@ impl Tasks {
             .map(|slot| slot as u32)
     }
 
-    /// Makes a task ready (unless it is already queued) for its timer, and
-    /// returns its node, which is its timer's (`None` for a task gone).
+    /// Makes a task ready, unless it is already queued, and returns its node
+    /// (a task's timer is its node's; `None` for a task gone).
     #[inline]
-    pub(crate) fn schedule_timer(&mut self, slot: u32, id: TaskId) -> Option<NodeId> {
+    pub(crate) fn schedule(&mut self, slot: u32, id: TaskId) -> Option<NodeId> {
         if let Some(Slot::Live(entry)) = self.slots.get_mut(slot as usize) {
             if entry.id == id {
                 if !entry.queued {
@@ -268,16 +268,6 @@ impl Tasks {
         None
     }
 
-    /// Makes a task ready, unless it is already queued.
-    #[inline]
-    pub(crate) fn schedule(&mut self, slot: u32, id: TaskId) {
-        if let Some(Slot::Live(entry)) = self.slots.get_mut(slot as usize) {
-            if entry.id == id && !entry.queued {
-                entry.queued = true;
-                self.ready.push_back((slot, id));
-            }
-        }
-    }
 }
 
 /// The waker of one task. `Wake` requires `Send + Sync`; a wake from a thread
