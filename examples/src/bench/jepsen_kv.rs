@@ -19,7 +19,7 @@ use std::fmt;
 use std::time::{Duration, Instant as WallInstant};
 
 use detsim::history::{
-    CheckResult, Checker, CheckerOptions, History, Model, Next, Operation, Outcome, Partition,
+    Checker, CheckerOptions, History, Model, Next, Operation, Outcome, Partition,
 };
 use detsim::time::Instant;
 use serde::Serialize;
@@ -460,15 +460,6 @@ pub struct FileReport {
     pub runs: usize,
 }
 
-/// The verdict's name.
-pub fn verdict_name(result: &CheckResult) -> &'static str {
-    match result {
-        CheckResult::Linearizable => "linearizable",
-        CheckResult::NotLinearizable(_) => "not linearizable",
-        CheckResult::Unknown(_) => "unknown",
-    }
-}
-
 /// Checks `history` `runs` times (at least once) with a fresh checker each time and
 /// `options` (the benchmark uses `CheckerOptions::default()`), and reports the verdict
 /// of the first run and the times.
@@ -492,11 +483,6 @@ pub fn check_file(
         first.get_or_insert(result);
     }
     let result = first.expect("at least one run");
-    let undecided = match &result {
-        CheckResult::Linearizable => Vec::new(),
-        CheckResult::NotLinearizable(counterexample) => counterexample.undecided.clone(),
-        CheckResult::Unknown(undecided) => undecided.clone(),
-    };
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let clients: BTreeSet<u64> = history.operations().iter().map(|op| op.client).collect();
     let keys: BTreeSet<&str> = history
@@ -516,18 +502,10 @@ pub fn check_file(
         operations: history.len(),
         clients: clients.len(),
         keys: keys.len(),
-        verdict: verdict_name(&result),
+        verdict: result.verdict(),
         expected,
         failing: result.counterexample().map(|c| c.label.clone()),
-        undecided: undecided
-            .iter()
-            .map(|u| {
-                format!(
-                    "{}: {} after {} steps, {} memo entries ({} bytes), {} ops",
-                    u.label, u.reason, u.steps, u.memo_entries, u.memo_bytes, u.operations
-                )
-            })
-            .collect(),
+        undecided: result.undecided().iter().map(ToString::to_string).collect(),
         first_ms: ms(times[0]),
         best_ms: times.iter().copied().map(ms).fold(f64::INFINITY, f64::min),
         runs: times.len(),
@@ -575,21 +553,12 @@ pub fn check_keys(
             let start = WallInstant::now();
             let result = checker.check(&sub);
             let wall = start.elapsed();
-            let undecided = match &result {
-                CheckResult::Unknown(parts) => parts.first().map(|u| {
-                    format!(
-                        "{} after {} steps, {} memo entries ({} bytes)",
-                        u.reason, u.steps, u.memo_entries, u.memo_bytes
-                    )
-                }),
-                _ => None,
-            };
             KeyReport {
                 file: file.to_owned(),
                 key: key.to_owned(),
                 operations: count,
-                verdict: verdict_name(&result),
-                undecided,
+                verdict: result.verdict(),
+                undecided: result.undecided().first().map(ToString::to_string),
                 wall_ms: wall.as_secs_f64() * 1e3,
             }
         })

@@ -62,11 +62,7 @@ pub fn render_html<M: Model>(
     page.push_str("<title>detsim history</title>\n<style>\n");
     page.push_str(STYLE);
     page.push_str("</style>\n</head>\n<body>\n<h1>detsim history</h1>\n");
-    let verdict = match result {
-        CheckResult::Linearizable => "linearizable",
-        CheckResult::NotLinearizable(_) => "not linearizable",
-        CheckResult::Unknown(_) => "unknown",
-    };
+    let verdict = result.verdict();
     let _ = writeln!(
         page,
         "<p class=\"verdict {}\">{} in {}: <b>{verdict}</b></p>",

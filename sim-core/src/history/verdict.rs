@@ -42,6 +42,39 @@ impl CheckResult {
             CheckResult::Linearizable | CheckResult::Unknown(_) => None,
         }
     }
+
+    /// The partitions left undecided: those that ran out of budget, or (beside
+    /// a counterexample) those still open when the illegal one was found.
+    pub fn undecided(&self) -> &[Undecided] {
+        match self {
+            CheckResult::Linearizable => &[],
+            CheckResult::NotLinearizable(counterexample) => &counterexample.undecided,
+            CheckResult::Unknown(undecided) => undecided,
+        }
+    }
+
+    /// The verdict in words: `linearizable`, `not linearizable` or `unknown`.
+    ///
+    /// ```
+    /// use detsim::history::{Recorder, Register, RegisterInput, RegisterOutput, check};
+    /// use detsim::time::Instant;
+    ///
+    /// let recorder = Recorder::default();
+    /// let write = recorder.invoke_at(1, RegisterInput::Write(1), Instant::from_nanos(0));
+    /// recorder.ok_at(write, RegisterOutput::Written, Instant::from_nanos(10));
+    /// let read = recorder.invoke_at(2, RegisterInput::Read, Instant::from_nanos(20));
+    /// recorder.ok_at(read, RegisterOutput::Read(0), Instant::from_nanos(30)); // stale
+    /// let result = check(&Register::new(0), &recorder.history());
+    /// assert_eq!(result.verdict(), "not linearizable");
+    /// assert!(result.undecided().is_empty());
+    /// ```
+    pub fn verdict(&self) -> &'static str {
+        match self {
+            CheckResult::Linearizable => "linearizable",
+            CheckResult::NotLinearizable(_) => "not linearizable",
+            CheckResult::Unknown(_) => "unknown",
+        }
+    }
 }
 
 impl fmt::Display for CheckResult {
