@@ -12,32 +12,15 @@ use madsim::runtime::{NodeHandle, Runtime};
 use madsim::time::{TimeHandle, sleep};
 
 use crate::workloads::{
-    BROADCAST_NODES, BROADCAST_SEED, ONE_WAY, PINGPONG_SEED, TIMER_MAX_MS, TIMERS_SEED, Workload,
+    BROADCAST_NODES, BROADCAST_SEED, ONE_WAY, TIMER_MAX_MS, TIMERS_SEED, Worlds,
 };
 
-/// Runs `workload`; returns the events done and the virtual seconds covered.
-pub fn run(workload: &Workload) -> (u64, f64) {
-    match *workload {
-        Workload::Pingpong { round_trips } => {
-            (2 * round_trips, pingpong_world(PINGPONG_SEED, round_trips))
-        }
-        Workload::TimersNode { tasks, sleeps } => timers_node_world(tasks, sleeps),
-        Workload::Broadcast { rounds } => broadcast_world(rounds),
-        Workload::Seeds {
-            worlds,
-            round_trips,
-        } => {
-            let sim_s = (0..worlds)
-                .map(|seed| pingpong_world(seed, round_trips))
-                .sum();
-            (worlds * 2 * round_trips, sim_s)
-        }
-        Workload::WorldsNet { worlds } => {
-            let sim_s = (0..worlds).map(|seed| pingpong_world(seed, 1)).sum();
-            (worlds, sim_s)
-        }
-    }
-}
+/// This peer's worlds (see [`Worlds`]).
+pub const WORLDS: Worlds = Worlds {
+    pingpong: pingpong_world,
+    timers_node: timers_node_world,
+    broadcast: broadcast_world,
+};
 
 /// Virtual seconds since the current world began.
 fn elapsed() -> f64 {

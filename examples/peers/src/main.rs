@@ -36,9 +36,9 @@ const PEER: &str = "turmoil";
 /// virtual seconds covered.
 fn run(workload: &Workload) -> (u64, f64) {
     #[cfg(madsim)]
-    return madsim_peer::run(workload);
+    return workload.run(&madsim_peer::WORLDS);
     #[cfg(not(madsim))]
-    return turmoil_peer::run(workload);
+    return workload.run(&turmoil_peer::WORLDS);
 }
 
 fn usage() -> ! {

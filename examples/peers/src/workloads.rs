@@ -160,3 +160,41 @@ impl Workload {
         }
     }
 }
+
+/// A peer's worlds: what each workload is made of.
+pub struct Worlds {
+    /// One pingpong world of `round_trips` with `seed`; returns virtual seconds.
+    pub pingpong: fn(seed: u64, round_trips: u64) -> f64,
+    /// The timers-node world; returns the firings and virtual seconds.
+    pub timers_node: fn(tasks: u64, sleeps: u64) -> (u64, f64),
+    /// The broadcast world; returns the messages and virtual seconds.
+    pub broadcast: fn(rounds: u64) -> (u64, f64),
+}
+
+impl Workload {
+    /// Runs the workload on a peer's `worlds`; returns the events done and the
+    /// virtual seconds covered.
+    pub fn run(&self, worlds: &Worlds) -> (u64, f64) {
+        match *self {
+            Workload::Pingpong { round_trips } => (
+                2 * round_trips,
+                (worlds.pingpong)(PINGPONG_SEED, round_trips),
+            ),
+            Workload::TimersNode { tasks, sleeps } => (worlds.timers_node)(tasks, sleeps),
+            Workload::Broadcast { rounds } => (worlds.broadcast)(rounds),
+            Workload::Seeds {
+                worlds: count,
+                round_trips,
+            } => {
+                let sim_s = (0..count)
+                    .map(|seed| (worlds.pingpong)(seed, round_trips))
+                    .sum();
+                (count * 2 * round_trips, sim_s)
+            }
+            Workload::WorldsNet { worlds: count } => {
+                let sim_s = (0..count).map(|seed| (worlds.pingpong)(seed, 1)).sum();
+                (count, sim_s)
+            }
+        }
+    }
+}
